@@ -1,0 +1,642 @@
+package io.forksafe;
+
+import io.forksafe.internal.BoundedLog;
+import io.forksafe.internal.HookStats;
+import io.forksafe.internal.Redaction;
+import io.forksafe.internal.ServiceLoading;
+import io.forksafe.internal.StatusMBeans;
+import io.forksafe.internal.WorkerTable;
+import io.forksafe.spi.ContainerAdapter;
+import io.forksafe.spi.ForkHookProvider;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * The subscriber registry and the debug status of one application. Most code uses the global one through
+ * {@link Forksafe}; tests and embedded servers that want isolation create their own.
+ *
+ * <p><b>Ordering.</b> Subscribers run by ascending order value, then registration order, except for
+ * {@link PreFork}, which runs in exactly the reverse order (as {@code pthread_atfork}, Python's
+ * {@code os.register_at_fork} and CRaC do).
+ *
+ * <p><b>Failures.</b> Every subscriber always runs. Failures are attached as suppressed exceptions to one
+ * {@link ForkHookException}, thrown once after all have run, and each is recorded in the status.
+ *
+ * <p><b>Concurrency.</b> Publishing is safe from many threads at once; each publish works on a snapshot of the
+ * subscriber list, so concurrent subscribe and close never disturb a dispatch in progress. A worker receives
+ * {@link PostFork} exactly once, even if two adapters report it.
+ *
+ * <pre>{@code
+ * ForkRegistry registry = new ForkRegistry();
+ * try (Subscription s = registry.subscribe(PostFork.class, e -> pool.softEvictConnections())) {
+ *     registry.postFork(WorkerInfo.currentProcess(1, "worker-1", 0), ContainerInfo.of("myhost", "1.0"));
+ * }
+ * }</pre>
+ */
+public final class ForkRegistry {
+
+    /** Order value used when none is given. */
+    public static final int DEFAULT_ORDER = 0;
+
+    static final int MAX_HOOK_STATS = 1024;
+    static final int MAX_LOG_LINES = 200;
+    static final int MAX_ERRORS = 50;
+    static final int MAX_NOTES = 64;
+    static final int MAX_LIVE_WORKERS = 512;
+    static final int MAX_RECENT_WORKERS = 16;
+    static final int MAX_POST_FORK_MEMORY = 4096;
+    private static final String OVERFLOW_SUBSCRIBER = "(other subscribers)";
+
+    private static final System.Logger LOG = System.getLogger("io.forksafe");
+    private static final Registration[] NONE = new Registration[0];
+
+    private final String name;
+    private final Object lock = new Object();
+    private volatile Registration[] registrations = NONE;
+    private long nextSequence;
+
+    private final ConcurrentHashMap<String, HookStats> hookStats = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> postForkDelivered = new LinkedHashMap<>(64, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > MAX_POST_FORK_MEMORY;
+        }
+    };
+    private final AtomicLong duplicatePostForks = new AtomicLong();
+
+    private final Map<String, String> containerSettings = new ConcurrentHashMap<>();
+    private final BoundedLog log = new BoundedLog(MAX_LOG_LINES);
+    private final BoundedLog errors = new BoundedLog(MAX_ERRORS);
+    private final Map<String, String> notes = new ConcurrentHashMap<>();
+    private final Map<String, Supplier<?>> details = new ConcurrentHashMap<>();
+    private final WorkerTable workers = new WorkerTable(MAX_LIVE_WORKERS, MAX_RECENT_WORKERS);
+    private final Set<String> loadedHookProviders = ConcurrentHashMap.newKeySet();
+    private volatile String status = "attempting auto-configure";
+    private volatile String environment;
+    private volatile boolean errorReported;
+    private final AtomicLong errorsTotal = new AtomicLong();
+
+    /** Creates an isolated registry named "default". */
+    public ForkRegistry() {
+        this("default");
+    }
+
+    /** Creates an isolated registry; the name appears in its JMX object name. */
+    public ForkRegistry(String name) {
+        this.name = Objects.requireNonNull(name, "name must not be null");
+        log("registry_setup");
+    }
+
+    /** This registry's name. */
+    public String name() {
+        return name;
+    }
+
+    // ------------------------------------------------------------------ subscribing
+
+    /**
+     * Subscribes {@code hook} to events of {@code type} (use {@link ForkEvent}{@code .class} for all six) with the
+     * default order.
+     *
+     * @throws NullPointerException if {@code type} or {@code hook} is null
+     */
+    public <E extends ForkEvent> Subscription subscribe(Class<E> type, ForkHook<? super E> hook) {
+        return subscribe(type, null, DEFAULT_ORDER, hook);
+    }
+
+    /**
+     * Subscribes with an order value: lower values run first for every event except {@link PreFork}, where they
+     * run last.
+     *
+     * @throws NullPointerException if {@code type} or {@code hook} is null
+     */
+    public <E extends ForkEvent> Subscription subscribe(Class<E> type, int order, ForkHook<? super E> hook) {
+        return subscribe(type, null, order, hook);
+    }
+
+    /**
+     * Subscribes with an explicit name for the status (null: derived from the hook's class).
+     *
+     * @throws NullPointerException if {@code type} or {@code hook} is null
+     */
+    public <E extends ForkEvent> Subscription subscribe(Class<E> type, String name, int order, ForkHook<? super E> hook) {
+        Objects.requireNonNull(type, "event type must not be null: pass e.g. PostFork.class");
+        Objects.requireNonNull(hook, "hook must not be null");
+        synchronized (lock) {
+            String base = name != null && !name.isBlank() ? name.strip() : defaultName(hook);
+            String unique = uniqueName(base, type);
+            Registration r = new Registration(this, type, unique, order, nextSequence++, hook);
+            Registration[] current = registrations;
+            Registration[] next = Arrays.copyOf(current, current.length + 1);
+            next[current.length] = r;
+            Arrays.sort(next, Registration.ORDER);
+            registrations = next;
+            return r;
+        }
+    }
+
+    private String uniqueName(String base, Class<?> type) {
+        Set<String> taken = new HashSet<>();
+        for (Registration r : registrations) {
+            if (r.type == type) {
+                taken.add(r.name);
+            }
+        }
+        if (!taken.contains(base)) {
+            return base;
+        }
+        for (int i = 2; ; i++) {
+            String candidate = base + "#" + i;
+            if (!taken.contains(candidate)) {
+                return candidate;
+            }
+        }
+    }
+
+    static String defaultName(Object hook) {
+        String n = hook.getClass().getName();
+        int hidden = n.indexOf('/');
+        return hidden > 0 ? n.substring(0, hidden) : n;
+    }
+
+    private void remove(Registration r) {
+        synchronized (lock) {
+            Registration[] current = registrations;
+            int i = Arrays.asList(current).indexOf(r);
+            if (i < 0) {
+                return;
+            }
+            Registration[] next = new Registration[current.length - 1];
+            System.arraycopy(current, 0, next, 0, i);
+            System.arraycopy(current, i + 1, next, i, current.length - i - 1);
+            registrations = next;
+        }
+    }
+
+    /** The active subscriptions, in forward dispatch order. */
+    public List<Subscription> subscriptions() {
+        return List.of(registrations);
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    /**
+     * Runs every subscriber of {@code event} under the ordering and failure rules, and records the run in the
+     * status. A second {@link PostFork} for a worker that already had one is ignored and counted.
+     *
+     * @throws ForkHookException after all subscribers ran, if any of them threw
+     */
+    public void publish(ForkEvent event) {
+        Objects.requireNonNull(event, "event must not be null");
+        EventType type = event.type();
+        if (type == EventType.POST_FORK && !firstPostFork(event.worker())) {
+            return;
+        }
+        workers.record(event);
+        if (type == EventType.WORKER_EXIT) {
+            synchronized (postForkDelivered) {
+                postForkDelivered.remove(event.worker().identity());
+            }
+        }
+        Registration[] snapshot = registrations;
+        ForkHookException failure = null;
+        long startMillis = System.currentTimeMillis();
+        int n = snapshot.length;
+        boolean reverse = type.runsInReverse();
+        for (int k = 0; k < n; k++) {
+            Registration r = snapshot[reverse ? n - 1 - k : k];
+            if (!r.type.isInstance(event) || !r.active) {
+                continue;
+            }
+            HookStats stats = r.statsFor(type);
+            long t0 = System.nanoTime();
+            try {
+                r.invoke(event);
+                stats.recordSuccess(startMillis, System.nanoTime() - t0);
+            } catch (VirtualMachineError fatal) {
+                throw fatal;
+            } catch (Throwable t) {
+                stats.recordFailure(startMillis, System.nanoTime() - t0, t);
+                LOG.log(System.Logger.Level.WARNING,
+                        () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
+                                + event.worker().name(), t);
+                if (failure == null) {
+                    failure = new ForkHookException(event, type.displayName() + " hook(s) failed for worker "
+                            + event.worker().name() + " (" + event.worker().kind() + ", slot " + event.worker().slot()
+                            + "); see suppressed exceptions and the forksafe status");
+                }
+                failure.addSuppressed(t);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private boolean firstPostFork(WorkerInfo worker) {
+        String id = worker.identity();
+        synchronized (postForkDelivered) {
+            if (postForkDelivered.putIfAbsent(id, Boolean.TRUE) == null) {
+                return true;
+            }
+        }
+        long n = duplicatePostForks.incrementAndGet();
+        if (n == 1 || Long.bitCount(n) == 1) {
+            log("duplicate PostFork ignored for worker " + worker.name() + " (" + id
+                    + "): two adapters report the same worker; " + n + " so far");
+        }
+        return false;
+    }
+
+    /** Publishes {@link PreFork} for {@code worker}, with the current settings. */
+    public void preFork(WorkerInfo worker, ContainerInfo container) {
+        publish(new PreFork(worker, container, settings(), Instant.now()));
+    }
+
+    /** Publishes {@link PostFork} for {@code worker} (ignored if it already had one). */
+    public void postFork(WorkerInfo worker, ContainerInfo container) {
+        publish(new PostFork(worker, container, settings(), Instant.now()));
+    }
+
+    /** Publishes {@link PostForkParent} for {@code worker}, whose pid is the child's. */
+    public void postForkParent(WorkerInfo worker, ContainerInfo container) {
+        publish(new PostForkParent(worker, container, settings(), Instant.now()));
+    }
+
+    /** Publishes {@link PostWorkerInit} for {@code worker}. */
+    public void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
+        publish(new PostWorkerInit(worker, container, settings(), Instant.now()));
+    }
+
+    /** Publishes {@link WorkerExit} for {@code worker}. */
+    public void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
+        publish(new WorkerExit(worker, container, settings(), Instant.now(), reason));
+    }
+
+    /** Publishes {@link ChildExit} for {@code worker}. */
+    public void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
+        publish(new ChildExit(worker, container, settings(), Instant.now(), exitStatus));
+    }
+
+    // ------------------------------------------------------------------ settings
+
+    /** Adds container configuration to the settings that events carry. Null values remove a key. */
+    public void putSettings(Map<String, String> settings) {
+        settings.forEach((k, v) -> {
+            if (v == null) {
+                containerSettings.remove(k);
+            } else {
+                containerSettings.put(k, v);
+            }
+        });
+    }
+
+    /**
+     * The settings events carry: the container's configuration, overridden by {@code forksafe.*} system
+     * properties. Read-only and unredacted; the status shows a redacted copy.
+     */
+    public Map<String, String> settings() {
+        Map<String, String> merged = new TreeMap<>(containerSettings);
+        System.getProperties().forEach((k, v) -> {
+            if (k instanceof String key && key.startsWith("forksafe.") && v instanceof String value) {
+                merged.put(key, value);
+            }
+        });
+        return Map.copyOf(merged);
+    }
+
+    /** One setting, or {@code fallback} if absent. */
+    public String setting(String key, String fallback) {
+        String sys = System.getProperty(key);
+        if (sys != null && key.startsWith("forksafe.")) {
+            return sys;
+        }
+        return containerSettings.getOrDefault(key, fallback);
+    }
+
+    // ------------------------------------------------------------------ status
+
+    /** Adds a line to the autoconfigure log (and to the {@code io.forksafe} system logger). */
+    public void log(String line) {
+        log.add(line);
+        LOG.log(System.Logger.Level.INFO, "forksafe: {0}", line);
+    }
+
+    /**
+     * Records a configuration error: the status becomes {@code "<host> error: <reason>"} and stays an error even if
+     * another adapter configures itself later. The reason should name the fix.
+     */
+    public void reportError(String host, String reason) {
+        String line = host + " error: " + reason;
+        log.add(line);
+        errors.add(line);
+        errorsTotal.incrementAndGet();
+        errorReported = true;
+        status = line;
+        LOG.log(System.Logger.Level.WARNING, "forksafe: {0}", line);
+    }
+
+    /**
+     * Records that {@code host} is wired: status {@code "<host> hook configured"} (unless an error was reported) and
+     * environment {@code container}.
+     */
+    public void configured(String host, ContainerInfo container) {
+        log(host + " hook configured");
+        environment = container.toString();
+        if (!errorReported) {
+            status = host + " hook configured";
+        }
+        exposeStatusMBean();
+    }
+
+    /**
+     * For manual wiring, like pyramid_forksafe's {@code mark_configured}: environment and status name the container.
+     *
+     * <pre>{@code
+     * Forksafe.markConfigured("gunicorn-style launcher");
+     * }</pre>
+     */
+    public void markConfigured(String container) {
+        Objects.requireNonNull(container, "container must not be null");
+        log(container + " mark_configured");
+        environment = container;
+        if (!errorReported) {
+            status = container + " mark_configured";
+        }
+        exposeStatusMBean();
+    }
+
+    /** Adds or replaces a plain statement in the status, for example what a host cannot report. */
+    public void note(String key, String text) {
+        if (notes.size() >= MAX_NOTES && !notes.containsKey(key)) {
+            return;
+        }
+        notes.put(key, text);
+    }
+
+    /** Adds an adapter-specific section to the status; the supplier is called on every snapshot. */
+    public void statusDetail(String key, Supplier<?> supplier) {
+        details.put(key, supplier);
+    }
+
+    /** Removes a section added with {@link #statusDetail}. */
+    public void removeStatusDetail(String key) {
+        details.remove(key);
+    }
+
+    /** How many duplicate {@link PostFork} reports were ignored. */
+    public long duplicatePostForks() {
+        return duplicatePostForks.get();
+    }
+
+    /** A read-only, bounded snapshot of the status. */
+    public ForksafeStatus status() {
+        Map<String, String> currentSettings = settings();
+        List<ForksafeStatus.HookExecution> hooks = new ArrayList<>();
+        List<HookStats> all = new ArrayList<>(hookStats.values());
+        all.sort(Comparator.comparing(HookStats::event).thenComparing(HookStats::subscriber));
+        for (HookStats s : all) {
+            long last = s.lastRunEpochMillis();
+            hooks.add(new ForksafeStatus.HookExecution(s.subscriber(), s.event(), s.count(),
+                    last == 0 ? null : Instant.ofEpochMilli(last),
+                    s.count() == 0 ? null : Duration.ofNanos(s.lastDurationNanos()),
+                    s.failures(), Redaction.scrub(s.lastError(), currentSettings)));
+        }
+        Map<String, Object> detailValues = new TreeMap<>();
+        details.forEach((k, v) -> {
+            try {
+                detailValues.put(k, v.get());
+            } catch (RuntimeException e) {
+                detailValues.put(k, "unavailable: " + e);
+            }
+        });
+        Map<String, Long> counters = new LinkedHashMap<>(workers.counters());
+        counters.put("duplicatePostForksIgnored", duplicatePostForks.get());
+        return new ForksafeStatus(status, environment, log.snapshot(), hooks, ProcessHandle.current().pid(),
+                workers.live(), workers.recentlyEnded(), counters, Redaction.redact(currentSettings),
+                new TreeMap<>(notes), errors.snapshot(), detailValues, Instant.now());
+    }
+
+    HookStats stats(String subscriber, EventType type) {
+        String key = type.displayName() + "\u0000" + subscriber;
+        HookStats existing = hookStats.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        if (hookStats.size() >= MAX_HOOK_STATS) {
+            return hookStats.computeIfAbsent(type.displayName() + "\u0000" + OVERFLOW_SUBSCRIBER,
+                    k -> new HookStats(OVERFLOW_SUBSCRIBER, type.displayName()));
+        }
+        return hookStats.computeIfAbsent(key, k -> new HookStats(subscriber, type.displayName()));
+    }
+
+    // ------------------------------------------------------------------ discovery
+
+    /**
+     * Discovers host adapters with {@link java.util.ServiceLoader} (context class loader, then forksafe's own) and
+     * lets each present one configure itself, recording pyramid_forksafe-style log lines. One adapter's error never
+     * stops the others. The system property {@code forksafe.adapters} (comma-separated names, or {@code none})
+     * restricts which adapters are tried.
+     *
+     * <pre>{@code
+     * ForksafeStatus status = registry.autoconfigure();
+     * }</pre>
+     *
+     * @return the status afterwards
+     */
+    public ForksafeStatus autoconfigure() {
+        return autoconfigure(Thread.currentThread().getContextClassLoader());
+    }
+
+    /** {@link #autoconfigure()} with an explicit class loader for discovery. */
+    public ForksafeStatus autoconfigure(ClassLoader loader) {
+        log("attempting auto-configure");
+        loadHookProviders(loader);
+        String only = setting("forksafe.adapters", "").strip().toLowerCase(Locale.ROOT);
+        Set<String> allowed = only.isEmpty() ? null : Set.of(only.split("\\s*,\\s*"));
+        List<ContainerAdapter> adapters = ServiceLoading.load(ContainerAdapter.class, loader,
+                (what, error) -> reportError("adapter discovery", what + " could not be loaded: " + error));
+        boolean any = false;
+        for (ContainerAdapter adapter : adapters) {
+            String host = safeName(adapter);
+            if (allowed != null && !allowed.contains(host.toLowerCase(Locale.ROOT))) {
+                log(host + " skipped: not in forksafe.adapters=" + only);
+                continue;
+            }
+            log("attempting to autoconfigure " + host);
+            try {
+                ContainerAdapter.Detection d = adapter.detect();
+                if (d == null || !d.available()) {
+                    String reason = d == null || d.reason() == null || d.reason().isBlank() ? "" : ": " + d.reason();
+                    log(host + " not available" + reason);
+                    continue;
+                }
+                log(host + " available");
+                long errorsBefore = errorsTotal.get();
+                adapter.configure(this);
+                if (errorsTotal.get() > errorsBefore) {
+                    continue; // the adapter reported its own error, naming the fix
+                }
+                configured(host, d.container());
+                any = true;
+            } catch (Exception | LinkageError e) {
+                reportError(host, e.getMessage() == null ? e.toString() : e.getMessage());
+            }
+        }
+        if (!any && !errorReported) {
+            log("no container adapter configured");
+            status = "not configured: no forksafe adapter found a host (add forksafe-jetty, forksafe-undertow or "
+                    + "forksafe-native, or call markConfigured)";
+        }
+        exposeStatusMBean();
+        return status();
+    }
+
+    private static String safeName(ContainerAdapter adapter) {
+        try {
+            String n = adapter.name();
+            return n == null || n.isBlank() ? adapter.getClass().getName() : n;
+        } catch (RuntimeException e) {
+            return adapter.getClass().getName();
+        }
+    }
+
+    /**
+     * Loads zero-code hooks: every {@link ForkHookProvider} visible to {@code loader}, each at most once per
+     * registry. Broken providers are reported in the status; the others still load.
+     *
+     * @return how many providers subscribed successfully in this call
+     */
+    public int loadHookProviders(ClassLoader loader) {
+        if (Boolean.parseBoolean(setting("forksafe.hookProviders.disabled", "false"))) {
+            log("hook providers disabled by forksafe.hookProviders.disabled=true");
+            return 0;
+        }
+        int loaded = 0;
+        List<ForkHookProvider> providers = ServiceLoading.load(ForkHookProvider.class, loader,
+                (what, error) -> reportError("hook provider", what + " could not be loaded: " + error));
+        for (ForkHookProvider provider : providers) {
+            String id = provider.getClass().getName();
+            if (!loadedHookProviders.add(id)) {
+                continue;
+            }
+            try {
+                provider.subscribe(this);
+                log("hook provider " + id + " loaded");
+                loaded++;
+            } catch (Exception | LinkageError e) {
+                reportError("hook provider", id + " failed: " + e);
+            }
+        }
+        return loaded;
+    }
+
+    /**
+     * Registers the read-only status MBean ({@code io.forksafe:type=Status} for the global registry,
+     * {@code io.forksafe:type=Status,name=<name>} otherwise) unless {@code forksafe.jmx=false} or JMX is absent.
+     * Idempotent.
+     *
+     * @return the object name, or null if not registered
+     */
+    public String exposeStatusMBean() {
+        if (!Boolean.parseBoolean(setting("forksafe.jmx", "true"))) {
+            return null;
+        }
+        return StatusMBeans.register(this, this == Forksafe.globalIfCreated());
+    }
+
+    @Override
+    public String toString() {
+        return "ForkRegistry[" + name + ", " + registrations.length + " subscriptions, status=" + status + "]";
+    }
+
+    // ------------------------------------------------------------------ registration
+
+    private static final class Registration implements Subscription {
+
+        static final Comparator<Registration> ORDER =
+                Comparator.comparingInt((Registration r) -> r.order).thenComparingLong(r -> r.sequence);
+
+        final ForkRegistry owner;
+        final Class<? extends ForkEvent> type;
+        final String name;
+        final int order;
+        final long sequence;
+        final ForkHook<? super ForkEvent> hook;
+        final HookStats[] stats = new HookStats[EventType.values().length];
+        volatile boolean active = true;
+
+        @SuppressWarnings("unchecked")
+        Registration(ForkRegistry owner, Class<? extends ForkEvent> type, String name, int order, long sequence,
+                     ForkHook<?> hook) {
+            this.owner = owner;
+            this.type = type;
+            this.name = name;
+            this.order = order;
+            this.sequence = sequence;
+            this.hook = (ForkHook<? super ForkEvent>) hook;
+            for (EventType t : EventType.values()) {
+                if (type.isAssignableFrom(t.eventClass())) {
+                    stats[t.ordinal()] = owner.stats(name, t);
+                }
+            }
+        }
+
+        HookStats statsFor(EventType t) {
+            return stats[t.ordinal()];
+        }
+
+        void invoke(ForkEvent event) throws Exception {
+            hook.onEvent(event);
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public Class<? extends ForkEvent> eventType() {
+            return type;
+        }
+
+        @Override
+        public int order() {
+            return order;
+        }
+
+        @Override
+        public boolean isActive() {
+            return active;
+        }
+
+        @Override
+        public void close() {
+            active = false;
+            owner.remove(this);
+        }
+
+        @Override
+        public String toString() {
+            return "Subscription[" + type.getSimpleName() + " <- " + name + ", order " + order
+                    + (active ? "" : ", closed") + "]";
+        }
+    }
+}
