@@ -91,6 +91,7 @@ public final class ForkRegistry {
     private volatile String status = "attempting auto-configure";
     private volatile String environment;
     private volatile boolean errorReported;
+    private volatile WorkerInfo processWorker;
     private final AtomicLong errorsTotal = new AtomicLong();
 
     /** Creates an isolated registry named "default". */
@@ -293,6 +294,23 @@ public final class ForkRegistry {
     /** Publishes {@link ChildExit} for {@code worker}. */
     public void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
         publish(new ChildExit(worker, container, settings(), Instant.now(), exitStatus));
+    }
+
+    // ------------------------------------------------------------------ this process's identity
+
+    /**
+     * Who this process is as a worker: set by the adapter that knows (the arbiter worker, uWSGI, a restore), and
+     * used by in-process adapters (Jetty, Undertow) for their process-level {@link PostWorkerInit} and
+     * {@link WorkerExit}. Until set, it is {@code WorkerInfo.currentProcess(0, "main", 0)}.
+     */
+    public WorkerInfo processWorker() {
+        WorkerInfo w = processWorker;
+        return w != null ? w : WorkerInfo.currentProcess(0, "main", 0);
+    }
+
+    /** Records who this process is as a worker; see {@link #processWorker()}. */
+    public void identifyProcess(WorkerInfo worker) {
+        this.processWorker = Objects.requireNonNull(worker, "worker must not be null");
     }
 
     // ------------------------------------------------------------------ settings
