@@ -8,6 +8,7 @@ import io.forksafe.jetty.internal.StatusHandler;
 
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.ContextHandler;
 
 import java.nio.channels.Channel;
 import java.util.Objects;
@@ -22,7 +23,7 @@ import java.util.function.Function;
  * <pre>{@code
  * Server server = new Server(ForksafeJetty.threadPool());       // worker threads -> PreFork/PostFork/.../WorkerExit
  * ForksafeJetty.install(server);                                // started -> PostWorkerInit, stopping -> WorkerExit
- * server.setHandler(new ContextHandler(ForksafeJetty.statusHandler(), "/forksafe/status"));
+ * server.setHandler(ForksafeJetty.statusContext("/forksafe/status")); // or add it to your ContextHandlerCollection
  * }</pre>
  *
  * <p><b>Process-level events</b> use {@link ForkRegistry#processWorker()} as the worker, so that a process another
@@ -142,10 +143,12 @@ public final class ForksafeJetty {
     /**
      * The status of {@link Forksafe#registry()} as a Jetty handler: JSON, or the text dump with {@code ?format=text};
      * loopback clients only unless {@code forksafe.status.allowRemote=true}. It answers every request it receives, so
-     * mount it on a path.
+     * mount it on a path, for example with {@link #statusContext(String)}.
      *
      * <pre>{@code
-     * contexts.addHandler(new ContextHandler(ForksafeJetty.statusHandler(), "/forksafe/status"));
+     * ContextHandler status = new ContextHandler(ForksafeJetty.statusHandler(), "/forksafe/status");
+     * status.setAllowNullPathInContext(true); // serve /forksafe/status itself, not only /forksafe/status/
+     * contexts.addHandler(status);
      * }</pre>
      */
     public static Handler statusHandler() {
@@ -163,5 +166,29 @@ public final class ForksafeJetty {
      */
     public static Handler statusHandler(StatusEndpoint endpoint) {
         return new StatusHandler(endpoint);
+    }
+
+    /**
+     * {@link #statusHandler()} mounted at {@code contextPath} (which it serves with and without a trailing slash).
+     *
+     * <pre>{@code
+     * contexts.addHandler(ForksafeJetty.statusContext("/forksafe/status"));
+     * }</pre>
+     */
+    public static ContextHandler statusContext(String contextPath) {
+        return statusContext(contextPath, statusHandler());
+    }
+
+    /** {@code statusHandler} (from one of the {@code statusHandler} methods) mounted at {@code contextPath}. */
+    public static ContextHandler statusContext(String contextPath, Handler statusHandler) {
+        Objects.requireNonNull(contextPath, "contextPath must not be null: use e.g. \"/forksafe/status\"");
+        if (!contextPath.startsWith("/")) {
+            throw new IllegalArgumentException("contextPath must start with '/', got '" + contextPath
+                    + "': use e.g. \"/forksafe/status\"");
+        }
+        ContextHandler context = new ContextHandler(Objects.requireNonNull(statusHandler, "statusHandler"),
+                contextPath);
+        context.setAllowNullPathInContext(true);
+        return context;
     }
 }
