@@ -96,11 +96,12 @@ class ThreadEventsTest {
         List<Seen> exits = rec.threadEvents(WorkerExit.class);
         assertThat(exits).hasSizeGreaterThanOrEqualTo(peak - pool.getMinThreads());
         assertThat(exits).extracting(Seen::reason).containsOnly("idle timeout");
-        Set<String> liveNow = sampler.liveNow();
         Set<String> expectedLive = new HashSet<>(names(rec.threadEvents(PostFork.class)));
         expectedLive.removeAll(names(exits));
-        assertThat(liveNow).as("live pool threads = PostFork minus WorkerExit").isEqualTo(expectedLive);
-        assertThat(liveNow).hasSize(pool.getThreads());
+        assertThat(expectedLive).hasSize(pool.getThreads());
+        // A thread that published WorkerExit may take a moment to terminate.
+        await("live pool threads = PostFork minus WorkerExit", () -> sampler.liveNow().equals(expectedLive),
+                () -> sampler.liveNow() + " vs " + expectedLive);
 
         // Burst 2: the pool grows again; freed slots are reused with a higher generation.
         burst(client, handler, 16);
@@ -118,6 +119,15 @@ class ThreadEventsTest {
             }
         }
 
+        // The independent count, at a quiet point: every thread the sampler saw alive with Jetty's names had
+        // exactly one PostFork, and every PostFork was for such a thread.
+        await("PostFork on every created thread",
+                () -> rec.threadEvents(PostFork.class).size() == pool.threadsCreated());
+        Set<String> postForkedBeforeStop = names(rec.threadEvents(PostFork.class));
+        await("sampler saw every thread", () -> sampler.everSeen().containsAll(postForkedBeforeStop));
+        assertThat(sampler.everSeen()).isEqualTo(postForkedBeforeStop);
+        assertThat(rec.threadEvents(PostFork.class)).hasSize(postForkedBeforeStop.size());
+
         server.stop();
         await("WorkerExit for every thread after stop",
                 () -> rec.threadEvents(WorkerExit.class).size() == rec.threadEvents(PostFork.class).size());
@@ -129,10 +139,10 @@ class ThreadEventsTest {
         List<Seen> parents = rec.threadEvents(PostForkParent.class);
         List<Seen> allExits = rec.threadEvents(WorkerExit.class);
 
-        // The independent count: every thread seen alive with Jetty's names, and nothing else.
-        Set<String> created = sampler.everSeen();
-        assertThat(created).hasSizeGreaterThanOrEqualTo(peak);
-        assertThat(names(postForks)).isEqualTo(created);
+        // Stopping may start a last short-lived thread, too brief to sample: from here the events are compared
+        // with each other and with the pool's own count.
+        Set<String> created = names(postForks);
+        assertThat(created).hasSizeGreaterThanOrEqualTo(peak).containsAll(sampler.everSeen());
         assertThat(names(preForks)).isEqualTo(created);
         assertThat(names(parents)).isEqualTo(created);
         assertThat(names(allExits)).isEqualTo(created);

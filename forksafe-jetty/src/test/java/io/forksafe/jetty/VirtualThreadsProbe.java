@@ -69,12 +69,16 @@ public final class VirtualThreadsProbe {
             }
             String status = client.send(HttpRequest.newBuilder(URI.create(base + "/forksafe/status")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
-            for (String name : postForks) {
-                System.out.println("POSTFORK " + name);
-            }
             System.out.println("STATUS " + status.replace('\n', ' '));
         } finally {
             server.stop();
+        }
+        // After stop, nothing creates threads any more: the events and the pool's own count can be compared.
+        for (String name : postForks) {
+            System.out.println("POSTFORK " + name);
+        }
+        if (pool instanceof ForksafeThreadPool hooked) {
+            System.out.println("CREATED " + hooked.threadsCreated());
         }
     }
 

@@ -40,7 +40,9 @@ class VirtualThreadsTest {
         assertThat(status.path("details").path("jetty").path("virtualThreads").asText())
                 .startsWith("used for blocking tasks");
         assertThat(status.path("details").path("jetty").path("threadPool").path("threadsCreated").asLong())
-                .isEqualTo(postForks.size());
+                .isPositive();
+        assertThat(Long.parseLong(lines(out, "CREATED ").get(0))).isEqualTo(postForks.size());
+        assertThat(postForks).doesNotHaveDuplicates();
     }
 
     @Test

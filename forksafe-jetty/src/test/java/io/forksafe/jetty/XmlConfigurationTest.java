@@ -100,6 +100,8 @@ class XmlConfigurationTest {
         assertThat(pool.registry()).isSameAs(registry);
 
         server.start();
+        SlowHandler.INSIDE.set(0);
+        SlowHandler.GATE = new java.util.concurrent.CountDownLatch(1);
         int port = ((ServerConnector) server.getConnectors()[0]).getLocalPort();
         HttpClient client = JettyTestSupport.client();
         List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
@@ -107,6 +109,8 @@ class XmlConfigurationTest {
             all.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/slow/"))
                     .timeout(JettyTestSupport.TIMEOUT).build(), HttpResponse.BodyHandlers.ofString()));
         }
+        await("20 requests inside the handler at once", () -> SlowHandler.INSIDE.get() >= 20);
+        SlowHandler.GATE.countDown();
         Set<String> servedBy = new HashSet<>();
         for (CompletableFuture<HttpResponse<String>> f : all) {
             HttpResponse<String> r = f.get(20, TimeUnit.SECONDS);
@@ -125,7 +129,7 @@ class XmlConfigurationTest {
         await("every thread ended", () -> pool.threadsRetired() == pool.threadsCreated());
 
         Set<String> created = names(events, PostFork.class);
-        assertThat(created).hasSize((int) pool.threadsCreated()).hasSizeGreaterThan(4);
+        assertThat(created).hasSize((int) pool.threadsCreated()).hasSizeGreaterThanOrEqualTo(20);
         assertThat(created).allSatisfy(n -> assertThat(n).startsWith("fs-xml-"));
         assertThat(servedBy).allSatisfy(n -> assertThat(created).contains(n));
         assertThat(names(events, PreFork.class)).isEqualTo(created);
