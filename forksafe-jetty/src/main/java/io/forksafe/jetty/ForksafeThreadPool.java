@@ -101,6 +101,9 @@ public class ForksafeThreadPool extends QueuedThreadPool {
     public Thread newThread(Runnable runnable) {
         Worker worker = new Worker(runnable);
         Thread thread = super.newThread(worker);
+        // Jetty sets getClass().getClassLoader(), which for this subclass would be forksafe's loader: keep the one
+        // a plain QueuedThreadPool gives its threads.
+        thread.setContextClassLoader(QueuedThreadPool.class.getClassLoader());
         SlotAllocator.Lease lease = slots.acquire();
         worker.bind(thread, WorkerInfo.thread(lease.slot(), thread.getName(), lease.generation()), lease);
         threadsCreated.incrementAndGet();
@@ -177,13 +180,8 @@ public class ForksafeThreadPool extends QueuedThreadPool {
 
         @Override
         public void run() {
-            // Fields were written before Thread.start(), which happens-before this.
+            // bind() ran inside newThread, before anyone could start the thread: Thread.start() publishes it.
             WorkerInfo me = info;
-            if (me == null) {
-                // Someone used the pool as a plain ThreadFactory and started the thread inside newThread: no slot.
-                jettyRunner.run();
-                return;
-            }
             JettyEvents.publish(registry, "PostFork", () -> registry.postFork(me, container));
             String reason = null;
             try {

@@ -166,7 +166,7 @@ class ThreadEventsTest {
             assertThat(s.worker()).startsWith(POOL_NAME + "-");
             assertThat(s.daemon()).isTrue();
             assertThat(s.priority()).isEqualTo(7);
-            assertThat(s.contextLoader()).isSameAs(ForksafeThreadPool.class.getClassLoader());
+            assertThat(s.contextLoader()).isSameAs(QueuedThreadPool.class.getClassLoader());
             assertThat(s.event().worker().kind()).isEqualTo(WorkerKind.THREAD);
             assertThat(s.event().worker().pid()).isEqualTo(ProcessHandle.current().pid());
             assertThat(s.event().container().name()).isEqualTo("jetty");
@@ -227,13 +227,41 @@ class ThreadEventsTest {
         assertThat(a.isDaemon()).isEqualTo(b.isDaemon()).isTrue();
         assertThat(a.getPriority()).isEqualTo(b.getPriority()).isEqualTo(3);
         assertThat(a.getThreadGroup()).isEqualTo(b.getThreadGroup());
-        assertThat(a.getContextClassLoader()).isSameAs(hooked.getClass().getClassLoader());
+        assertThat(a.getContextClassLoader()).isSameAs(b.getContextClassLoader()).isNotNull();
         // Running the hooked thread publishes PostFork and WorkerExit for it, on it.
         Recorder rec = new Recorder(registry);
         a.start();
         a.join(TimeUnit.SECONDS.toMillis(10));
         assertThat(rec.threadEvents(PostFork.class)).extracting(Seen::hookThread).containsExactly(a.getName());
         assertThat(rec.threadEvents(WorkerExit.class)).extracting(Seen::hookThread).containsExactly(a.getName());
+    }
+
+    @Test
+    void contextClassLoaderIsJettysEvenWhenForksafeIsLoadedByAnotherLoader() throws Exception {
+        java.net.URL core = ForkRegistry.class.getProtectionDomain().getCodeSource().getLocation();
+        java.net.URL jetty = ForksafeJetty.class.getProtectionDomain().getCodeSource().getLocation();
+        // forksafe classes from a child loader (child first), Jetty from the application loader.
+        try (java.net.URLClassLoader child = new java.net.URLClassLoader(new java.net.URL[] {core, jetty},
+                getClass().getClassLoader()) {
+            @Override
+            protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+                synchronized (getClassLoadingLock(name)) {
+                    if (name.startsWith("io.forksafe.") && !name.startsWith("io.forksafe.jetty.ThreadEventsTest")) {
+                        Class<?> c = findLoadedClass(name);
+                        return c != null ? c : findClass(name);
+                    }
+                    return super.loadClass(name, resolve);
+                }
+            }
+        }) {
+            Class<?> poolClass = child.loadClass(ForksafeThreadPool.class.getName());
+            assertThat(poolClass.getClassLoader()).isSameAs(child);
+            QueuedThreadPool pool = (QueuedThreadPool) poolClass.getConstructor().newInstance();
+            Thread t = pool.newThread(() -> { });
+            Thread plain = new QueuedThreadPool().newThread(() -> { });
+            assertThat(t.getContextClassLoader()).isSameAs(plain.getContextClassLoader())
+                    .isSameAs(QueuedThreadPool.class.getClassLoader()).isNotSameAs(child);
+        }
     }
 
     private void burst(HttpClient client, BlockingHandler handler, int n) throws Exception {
