@@ -67,10 +67,22 @@ public final class WorkerTable {
     }
 
     private void end(WorkerInfo w, String state, Instant at, String detail) {
-        ForksafeStatus.WorkerState previous = live.remove(key(w));
-        // A thread worker that exits twice (WorkerExit then nothing else) is counted once.
-        if (previous == null && state.equals("exiting") && recent.stream().anyMatch(r -> key(r.worker()).equals(key(w)))) {
-            return;
+        String k = key(w);
+        ForksafeStatus.WorkerState previous = live.remove(k);
+        if (previous == null) {
+            // Already ended (WorkerExit, then ChildExit for the same worker): update, don't count twice.
+            ForksafeStatus.WorkerState earlier = null;
+            for (ForksafeStatus.WorkerState r : recent) {
+                if (key(r.worker()).equals(k)) {
+                    earlier = r;
+                }
+            }
+            if (earlier != null) {
+                recent.remove(earlier);
+                WorkerInfo info = w.pid() == WorkerInfo.UNKNOWN_PID ? earlier.worker() : w;
+                recent.addLast(new ForksafeStatus.WorkerState(info, state, at, detail));
+                return;
+            }
         }
         ended++;
         if (recent.size() == recentCapacity) {
