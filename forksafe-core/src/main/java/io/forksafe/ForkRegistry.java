@@ -68,6 +68,8 @@ public final class ForkRegistry {
     private final String name;
     private final Object lock = new Object();
     private volatile Registration[] registrations = NONE;
+    /** Per event type, the matching registrations in forward order: dispatch needs no type checks. */
+    private volatile Registration[][] byType = index(NONE);
     private long nextSequence;
 
     private final ConcurrentHashMap<String, HookStats> hookStats = new ConcurrentHashMap<>();
@@ -149,6 +151,7 @@ public final class ForkRegistry {
             next[current.length] = r;
             Arrays.sort(next, Registration.ORDER);
             registrations = next;
+            byType = index(next);
             return r;
         }
     }
@@ -171,6 +174,16 @@ public final class ForkRegistry {
         }
     }
 
+    private static Registration[][] index(Registration[] all) {
+        EventType[] types = EventType.values();
+        Registration[][] out = new Registration[types.length][];
+        for (EventType t : types) {
+            out[t.ordinal()] = Arrays.stream(all).filter(r -> r.type.isAssignableFrom(t.eventClass()))
+                    .toArray(Registration[]::new);
+        }
+        return out;
+    }
+
     static String defaultName(Object hook) {
         String n = hook.getClass().getName();
         int hidden = n.indexOf('/');
@@ -188,6 +201,7 @@ public final class ForkRegistry {
             System.arraycopy(current, 0, next, 0, i);
             System.arraycopy(current, i + 1, next, i, current.length - i - 1);
             registrations = next;
+            byType = index(next);
         }
     }
 
@@ -216,25 +230,26 @@ public final class ForkRegistry {
                 postForkDelivered.remove(event.worker().identity());
             }
         }
-        Registration[] snapshot = registrations;
+        Registration[] snapshot = byType[type.ordinal()];
         ForkHookException failure = null;
-        long startMillis = System.currentTimeMillis();
         int n = snapshot.length;
         boolean reverse = type.runsInReverse();
         for (int k = 0; k < n; k++) {
             Registration r = snapshot[reverse ? n - 1 - k : k];
-            if (!r.type.isInstance(event) || !r.active) {
+            if (!r.active) {
                 continue;
             }
             HookStats stats = r.statsFor(type);
-            long t0 = System.nanoTime();
+            // Durations are sampled (first run, then every 64th) so bookkeeping stays off the clock.
+            boolean timed = (r.runs++ & HookStats.TIMING_SAMPLE_MASK) == 0;
+            long t0 = timed ? System.nanoTime() : 0L;
             try {
                 r.invoke(event);
-                stats.recordSuccess(startMillis, System.nanoTime() - t0);
+                stats.recordSuccess(event.at(), timed ? System.nanoTime() - t0 : -1L);
             } catch (VirtualMachineError fatal) {
                 throw fatal;
             } catch (Throwable t) {
-                stats.recordFailure(startMillis, System.nanoTime() - t0, t);
+                stats.recordFailure(event.at(), timed ? System.nanoTime() - t0 : -1L, t);
                 LOG.log(System.Logger.Level.WARNING,
                         () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
                                 + event.worker().name(), t);
@@ -431,10 +446,9 @@ public final class ForkRegistry {
         List<HookStats> all = new ArrayList<>(hookStats.values());
         all.sort(Comparator.comparing(HookStats::event).thenComparing(HookStats::subscriber));
         for (HookStats s : all) {
-            long last = s.lastRunEpochMillis();
-            hooks.add(new ForksafeStatus.HookExecution(s.subscriber(), s.event(), s.count(),
-                    last == 0 ? null : Instant.ofEpochMilli(last),
-                    s.count() == 0 ? null : Duration.ofNanos(s.lastDurationNanos()),
+            long duration = s.lastDurationNanos();
+            hooks.add(new ForksafeStatus.HookExecution(s.subscriber(), s.event(), s.count(), s.lastRun(),
+                    duration < 0 ? null : Duration.ofNanos(duration),
                     s.failures(), Redaction.scrub(s.lastError(), currentSettings)));
         }
         Map<String, Object> detailValues = new TreeMap<>();
@@ -600,6 +614,8 @@ public final class ForkRegistry {
         final ForkHook<? super ForkEvent> hook;
         final HookStats[] stats = new HookStats[EventType.values().length];
         volatile boolean active = true;
+        /** Racy run counter, only used to decide which runs are timed. */
+        int runs;
 
         @SuppressWarnings("unchecked")
         Registration(ForkRegistry owner, Class<? extends ForkEvent> type, String name, int order, long sequence,

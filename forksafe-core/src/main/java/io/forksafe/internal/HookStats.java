@@ -1,6 +1,6 @@
 package io.forksafe.internal;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.time.Instant;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -13,8 +13,11 @@ public final class HookStats {
     private final String event;
     private final LongAdder count = new LongAdder();
     private final LongAdder failures = new LongAdder();
-    private final AtomicLong lastRunEpochMillis = new AtomicLong();
-    private volatile long lastDurationNanos;
+    /** Durations are measured on the first run and then on every 64th run of a subscription. */
+    public static final int TIMING_SAMPLE_MASK = 63;
+
+    private volatile Instant lastRun;
+    private volatile long lastDurationNanos = -1;
     private volatile String lastError;
 
     public HookStats(String subscriber, String event) {
@@ -22,17 +25,25 @@ public final class HookStats {
         this.event = event;
     }
 
-    public void recordSuccess(long startMillis, long durationNanos) {
+    /** Records a run; {@code durationNanos} is negative when this run was not timed. */
+    public void recordSuccess(Instant at, long durationNanos) {
         count.increment();
-        lastRunEpochMillis.lazySet(startMillis);
-        lastDurationNanos = durationNanos;
+        if (lastRun != at) {
+            lastRun = at;
+        }
+        if (durationNanos >= 0) {
+            lastDurationNanos = durationNanos;
+        }
     }
 
-    public void recordFailure(long startMillis, long durationNanos, Throwable failure) {
+    /** Records a failed run; failures are always kept with their message. */
+    public void recordFailure(Instant at, long durationNanos, Throwable failure) {
         count.increment();
         failures.increment();
-        lastRunEpochMillis.lazySet(startMillis);
-        lastDurationNanos = durationNanos;
+        lastRun = at;
+        if (durationNanos >= 0) {
+            lastDurationNanos = durationNanos;
+        }
         String message = failure.getMessage();
         lastError = failure.getClass().getName() + (message == null ? "" : ": " + message);
     }
@@ -53,8 +64,8 @@ public final class HookStats {
         return failures.sum();
     }
 
-    public long lastRunEpochMillis() {
-        return lastRunEpochMillis.get();
+    public Instant lastRun() {
+        return lastRun;
     }
 
     public long lastDurationNanos() {
