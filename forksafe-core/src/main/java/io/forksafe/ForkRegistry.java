@@ -73,6 +73,7 @@ public final class ForkRegistry {
     private long nextSequence;
 
     private final ConcurrentHashMap<String, HookStats> hookStats = new ConcurrentHashMap<>();
+    private final HookStats.TypeCounter[] typeCounters = newTypeCounters();
     private final Map<String, Boolean> postForkDelivered = new LinkedHashMap<>(64, 0.75f, false) {
         private static final long serialVersionUID = 1L;
 
@@ -174,6 +175,14 @@ public final class ForkRegistry {
         }
     }
 
+    private static HookStats.TypeCounter[] newTypeCounters() {
+        HookStats.TypeCounter[] counters = new HookStats.TypeCounter[EventType.values().length];
+        for (int i = 0; i < counters.length; i++) {
+            counters[i] = new HookStats.TypeCounter();
+        }
+        return counters;
+    }
+
     private static Registration[][] index(Registration[] all) {
         EventType[] types = EventType.values();
         Registration[][] out = new Registration[types.length][];
@@ -231,25 +240,29 @@ public final class ForkRegistry {
             }
         }
         Registration[] snapshot = byType[type.ordinal()];
+        typeCounters[type.ordinal()].dispatched(event.at());
         ForkHookException failure = null;
         int n = snapshot.length;
         boolean reverse = type.runsInReverse();
+        // Durations are sampled: about one publish in 64 is timed, so bookkeeping stays off the clock.
+        boolean timed = (java.util.concurrent.ThreadLocalRandom.current().nextInt() & HookStats.TIMING_SAMPLE_MASK) == 0;
         for (int k = 0; k < n; k++) {
             Registration r = snapshot[reverse ? n - 1 - k : k];
             if (!r.active) {
                 continue;
             }
             HookStats stats = r.statsFor(type);
-            // Durations are sampled (first run, then every 64th) so bookkeeping stays off the clock.
-            boolean timed = (r.runs++ & HookStats.TIMING_SAMPLE_MASK) == 0;
-            long t0 = timed ? System.nanoTime() : 0L;
+            boolean timeThis = timed || stats.lastDurationNanos() < 0; // always time a hook's first run
+            long t0 = timeThis ? System.nanoTime() : 0L;
             try {
                 r.invoke(event);
-                stats.recordSuccess(event.at(), timed ? System.nanoTime() - t0 : -1L);
+                if (timeThis) {
+                    stats.recordDuration(System.nanoTime() - t0);
+                }
             } catch (VirtualMachineError fatal) {
                 throw fatal;
             } catch (Throwable t) {
-                stats.recordFailure(event.at(), timed ? System.nanoTime() - t0 : -1L, t);
+                stats.recordFailure(event.at(), timeThis ? System.nanoTime() - t0 : -1L, t);
                 LOG.log(System.Logger.Level.WARNING,
                         () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
                                 + event.worker().name(), t);
@@ -474,9 +487,10 @@ public final class ForkRegistry {
         }
         if (hookStats.size() >= MAX_HOOK_STATS) {
             return hookStats.computeIfAbsent(type.displayName() + "\u0000" + OVERFLOW_SUBSCRIBER,
-                    k -> new HookStats(OVERFLOW_SUBSCRIBER, type.displayName()));
+                    k -> new HookStats(OVERFLOW_SUBSCRIBER, type.displayName(), typeCounters[type.ordinal()]));
         }
-        return hookStats.computeIfAbsent(key, k -> new HookStats(subscriber, type.displayName()));
+        return hookStats.computeIfAbsent(key,
+                k -> new HookStats(subscriber, type.displayName(), typeCounters[type.ordinal()]));
     }
 
     // ------------------------------------------------------------------ discovery
@@ -614,8 +628,6 @@ public final class ForkRegistry {
         final ForkHook<? super ForkEvent> hook;
         final HookStats[] stats = new HookStats[EventType.values().length];
         volatile boolean active = true;
-        /** Racy run counter, only used to decide which runs are timed. */
-        int runs;
 
         @SuppressWarnings("unchecked")
         Registration(ForkRegistry owner, Class<? extends ForkEvent> type, String name, int order, long sequence,
@@ -629,6 +641,7 @@ public final class ForkRegistry {
             for (EventType t : EventType.values()) {
                 if (type.isAssignableFrom(t.eventClass())) {
                     stats[t.ordinal()] = owner.stats(name, t);
+                    stats[t.ordinal()].attach(this);
                 }
             }
         }
@@ -663,8 +676,16 @@ public final class ForkRegistry {
 
         @Override
         public void close() {
+            if (!active) {
+                return;
+            }
             active = false;
             owner.remove(this);
+            for (HookStats s : stats) {
+                if (s != null) {
+                    s.detach(this);
+                }
+            }
         }
 
         @Override

@@ -70,7 +70,7 @@ class StatusTest {
         registry.reportError("uWSGI", "run uWSGI with --master");
         String dump = registry.status().dump();
         assertThat(dump).contains("forksafe status: uWSGI error: run uWSGI with --master")
-                .contains("PostFork <- pool.evict: ran 1x, 0 failed")
+                .contains("PostFork <- pool.evict: ran 1x, 0 failed, last ")
                 .contains("#2 PROCESS worker-2 pid=1002")
                 .contains("errors:\n  uWSGI error: run uWSGI with --master");
     }

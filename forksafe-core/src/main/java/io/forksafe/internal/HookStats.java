@@ -1,49 +1,88 @@
 package io.forksafe.internal;
 
 import java.time.Instant;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Bookkeeping for one (subscriber, event type) pair: how often it ran, when, how long, and how it failed.
- * Updated on the dispatch path, so it uses only adders and plain volatile writes.
+ * Bookkeeping for one (subscriber name, event type) pair: how often it ran, when, how long, and how it failed.
+ *
+ * <p>Run counts cost nothing per hook on the dispatch path: every publish bumps one counter per event type
+ * ({@link TypeCounter}), and a subscription's run count is that counter's growth while it was subscribed. Only
+ * failures (rare) and sampled durations are written per hook.
  */
 public final class HookStats {
 
-    private final String subscriber;
-    private final String event;
-    private final LongAdder count = new LongAdder();
-    private final LongAdder failures = new LongAdder();
-    /** Durations are measured on the first run and then on every 64th run of a subscription. */
+    /** Durations are measured on about one publish in 64 (chosen per thread at random), and on every failure. */
     public static final int TIMING_SAMPLE_MASK = 63;
 
-    private volatile Instant lastRun;
+    /** Dispatches of one event type, and when the last one happened. */
+    public static final class TypeCounter {
+        private final LongAdder dispatches = new LongAdder();
+        private volatile Instant last;
+
+        /** Called once per publish of this type, before the hooks run. */
+        public void dispatched(Instant at) {
+            dispatches.increment();
+            if (last != at) {
+                last = at;
+            }
+        }
+
+        public long sum() {
+            return dispatches.sum();
+        }
+
+        public Instant last() {
+            return last;
+        }
+    }
+
+    private final String subscriber;
+    private final String event;
+    private final TypeCounter counter;
+    private final LongAdder failures = new LongAdder();
+    private final Map<Object, Long> liveBases = new IdentityHashMap<>();
+    private long retiredRuns;
+    private Instant retiredLastRun;
+    private volatile Instant lastFailure;
     private volatile long lastDurationNanos = -1;
     private volatile String lastError;
 
-    public HookStats(String subscriber, String event) {
+    public HookStats(String subscriber, String event, TypeCounter counter) {
         this.subscriber = subscriber;
         this.event = event;
+        this.counter = counter;
     }
 
-    /** Records a run; {@code durationNanos} is negative when this run was not timed. */
-    public void recordSuccess(Instant at, long durationNanos) {
-        count.increment();
-        if (lastRun != at) {
-            lastRun = at;
-        }
-        if (durationNanos >= 0) {
-            lastDurationNanos = durationNanos;
+    /** A subscription starts counting from now. */
+    public synchronized void attach(Object subscription) {
+        liveBases.put(subscription, counter.sum());
+    }
+
+    /** A subscription stops counting; its runs so far are kept. */
+    public synchronized void detach(Object subscription) {
+        Long base = liveBases.remove(subscription);
+        if (base != null) {
+            long runs = counter.sum() - base;
+            retiredRuns += runs;
+            if (runs > 0) {
+                retiredLastRun = counter.last();
+            }
         }
     }
 
-    /** Records a failed run; failures are always kept with their message. */
+    /** A sampled duration of a successful run. */
+    public void recordDuration(long durationNanos) {
+        lastDurationNanos = durationNanos;
+    }
+
+    /** A failed run, with its duration and error. */
     public void recordFailure(Instant at, long durationNanos, Throwable failure) {
-        count.increment();
         failures.increment();
-        lastRun = at;
-        if (durationNanos >= 0) {
-            lastDurationNanos = durationNanos;
-        }
+        lastFailure = at;
+        lastDurationNanos = durationNanos;
         String message = failure.getMessage();
         lastError = failure.getClass().getName() + (message == null ? "" : ": " + message);
     }
@@ -56,16 +95,34 @@ public final class HookStats {
         return event;
     }
 
-    public long count() {
-        return count.sum();
+    /** Runs so far: those of retired subscriptions plus the dispatches each live one has seen. */
+    public synchronized long count() {
+        long total = retiredRuns;
+        long now = counter.sum();
+        for (long base : liveBases.values()) {
+            total += now - base;
+        }
+        return total;
     }
 
     public long failures() {
         return failures.sum();
     }
 
-    public Instant lastRun() {
-        return lastRun;
+    /** When it last ran, or null. */
+    public synchronized Instant lastRun() {
+        Instant last = null;
+        long now = counter.sum();
+        for (long base : liveBases.values()) {
+            if (now > base) {
+                last = counter.last();
+            }
+        }
+        if (last == null) {
+            last = retiredLastRun;
+        }
+        Instant failure = lastFailure;
+        return failure != null && (last == null || failure.isAfter(last)) ? failure : last;
     }
 
     public long lastDurationNanos() {
