@@ -1,7 +1,9 @@
-package io.forksafe.demo;
+package io.forksafe.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.forksafe.demo.JettyWorkerApp;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -55,7 +57,7 @@ class JettyWorkerAppTest {
 
     @Test
     void standAloneServesHelloAndStatusAndStopsCleanlyOnSigterm() throws Exception {
-        start(List.of(java(), "-cp", classpath(), JettyWorkerApp.class.getName(), "--port", "0"));
+        start(ProcessSupport.javaCommand(JettyWorkerApp.class.getName(), "--port", "0"));
         Matcher m = awaitLine(LISTENING);
         int port = Integer.parseInt(m.group(1));
         assertThat(Long.parseLong(m.group(2))).isEqualTo(process.pid());
@@ -91,8 +93,10 @@ class JettyWorkerAppTest {
                     "os.dup2(s.fileno(), 0)",
                     "os.environ['FORKSAFE_ARBITER_PID'] = str(os.getppid())",
                     "os.execv(sys.argv[1], sys.argv[1:])");
-            start(List.of(python(), "-c", launcher, java(), "-cp", classpath(), JettyWorkerApp.class.getName(),
+            List<String> command = new java.util.ArrayList<>(List.of(python(), "-c", launcher));
+            command.addAll(ProcessSupport.javaCommand(JettyWorkerApp.class.getName(),
                     "--port", Integer.toString(occupied.getLocalPort())));
+            start(command);
             int arbiterPort = Integer.parseInt(awaitLine(Pattern.compile("ARBITER_SOCKET (\\d+)")).group(1));
             Matcher m = awaitLine(LISTENING);
             assertThat(Integer.parseInt(m.group(1))).isEqualTo(arbiterPort);
@@ -153,16 +157,6 @@ class JettyWorkerAppTest {
                 .timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as("GET %s", path).isEqualTo(200);
         return r;
-    }
-
-    private static String java() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    private static String classpath() throws Exception {
-        Path target = Path.of("target");
-        return Files.readString(target.resolve("demo-classpath.txt")).strip() + File.pathSeparator
-                + target.resolve("classes").toAbsolutePath();
     }
 
     private static String python() {
