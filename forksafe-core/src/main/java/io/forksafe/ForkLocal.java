@@ -19,9 +19,10 @@ import java.util.function.Supplier;
  * MONGO.get().getDatabase("app");   // this copy's own client
  * }</pre>
  *
- * <p><b>Which events count.</b> Only copies of the process do: events of kind {@link WorkerKind#PROCESS} and
- * {@link WorkerKind#RESTORE}. Events about worker <em>threads</em> ({@link WorkerKind#THREAD}) are ignored, because a
- * new thread shares the process's memory and its clients; use a {@link ThreadLocal} for per-thread state.
+ * <p><b>Which events count.</b> Events about a restored copy ({@link WorkerKind#RESTORE}) and about worker processes
+ * ({@link WorkerKind#PROCESS}; in a fresh worker JVM replacing a value early costs nothing). Events about worker
+ * <em>threads</em> ({@link WorkerKind#THREAD}) are ignored, because a new thread shares the process's memory and its
+ * clients; use a {@link ThreadLocal} for per-thread state.
  *
  * <p><b>Concurrency.</b> {@link #get()} is safe from many threads and lock-free once the value exists. The value is
  * created at most once per <em>epoch</em>; every PreFork, PostFork and WorkerExit starts a new epoch and closes the

@@ -3,6 +3,7 @@ package io.forksafe.recipes;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostFork;
 import io.forksafe.Subscription;
+import io.forksafe.WorkerKind;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,10 +22,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * AWS SnapStart SpotBugs rules ({@code AWS_LAMBDA_SNAP_START_BUG}: a {@code java.util.Random}, a
  * {@code UUID.randomUUID()} or a timestamp kept in a static field or set in a constructor).
  *
+ * <p>Only restores ({@link WorkerKind#RESTORE}) count as copies: they are the one point where a JVM's heap really is
+ * copied. A new worker process is a fresh JVM and a new worker thread shares the heap, so neither makes a value
+ * "from before the copy".
+ *
  * <p>The JVM gives no way to see every {@code new Random()} or {@code UUID.randomUUID()}, so the check is opt-in:
  * wrap the values you keep with {@link #capture} or {@link #random}. Each remembers in which copy it was made; the
  * first use in a later copy adds a warning to the status (a note {@code copyCheck.<name>} naming the code that used
- * it, and the detail section {@code copyCheck}) and logs it once. Using it stays cheap: one volatile read.
+ * it, and the detail section {@code CopyCheck}) and logs it once. Using it stays cheap: one volatile read.
  *
  * <pre>{@code
  * static final CopyCheck CHECK = CopyCheck.install(Forksafe.registry());
@@ -68,11 +73,11 @@ public final class CopyCheck implements AutoCloseable {
     private CopyCheck(ForkRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry must not be null");
         this.subscription = registry.subscribe(PostFork.class, "CopyCheck", ORDER, e -> {
-            if (Copies.isCopy(e)) {
+            if (e.worker().kind() == WorkerKind.RESTORE) {
                 currentCopy = copies.incrementAndGet();
             }
         });
-        registry.statusDetail("copyCheck", this::statusDetail);
+        registry.statusDetail(subscription.name(), this::statusDetail); // "CopyCheck", "CopyCheck#2", ...
     }
 
     /** Starts counting copies on {@code registry}; values tracked from now on are checked. */
@@ -80,7 +85,7 @@ public final class CopyCheck implements AutoCloseable {
         return new CopyCheck(registry);
     }
 
-    /** How many copies this process has been through since the check was installed (0 in the original). */
+    /** How many restores this process has been through since the check was installed (0 in the original). */
     public long copies() {
         return currentCopy;
     }
@@ -174,7 +179,7 @@ public final class CopyCheck implements AutoCloseable {
     @Override
     public void close() {
         subscription.close();
-        registry.removeStatusDetail("copyCheck");
+        registry.removeStatusDetail(subscription.name());
     }
 
     private static final class FindingState {

@@ -6,8 +6,8 @@ import java.util.Random;
 
 /**
  * A drop-in {@link Random} for values that must differ between copies of the process (retry jitter, sampling,
- * non-secret ids): the first time it is used in a new copy, it reseeds itself from operating-system entropy, so
- * copies restored from one snapshot do not repeat each other's sequences. Thread-safe like {@code Random}. Not for
+ * non-secret ids): the first time it is used after a restore (as counted by a {@link CopyCheck}), it reseeds itself
+ * from operating-system entropy, so copies restored from one snapshot do not repeat each other's sequences. Thread-safe like {@code Random}. Not for
  * secrets: use {@link java.security.SecureRandom} (and {@link SecureRandomReseed}) for those.
  *
  * <pre>{@code

@@ -141,13 +141,16 @@ class RandomRecipesTest {
     }
 
     @Test
-    void copyCheckIgnoresWorkerThreads() {
+    void copyCheckCountsOnlyRestoresBecauseThreadsAndWorkerProcessesCopyNothing() {
         ForkRegistry registry = new ForkRegistry("copy-check-threads");
         CopyCheck check = CopyCheck.install(registry);
         CopyCheck.Captured<UUID> id = check.capture("id", UUID.randomUUID());
         ForkSimulator.of(registry).simulateWorker(WorkerKind.THREAD, 1);
+        ForkSimulator.of(registry).simulateWorker(WorkerKind.PROCESS, 1);
         id.get();
+        assertThat(check.copies()).isZero();
         assertThat(check.findings()).isEmpty();
+        assertThat(registry.status().details()).containsKey("CopyCheck");
     }
 
     @Test
