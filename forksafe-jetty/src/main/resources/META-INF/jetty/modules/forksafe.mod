@@ -1,4 +1,4 @@
-# DO NOT EDIT - See: https://jetty.org/docs/index.html
+# forksafe-jetty: see docs/forksafe-jetty.md (copy to ${jetty.base}/modules/ with etc/forksafe.xml)
 
 [description]
 Publishes forksafe events for Jetty's worker threads and server lifecycle:
