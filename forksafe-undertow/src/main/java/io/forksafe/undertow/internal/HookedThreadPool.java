@@ -1,0 +1,242 @@
+package io.forksafe.undertow.internal;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkRegistry;
+import io.forksafe.SlotAllocator;
+import io.forksafe.WorkerInfo;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The task pool forksafe hands to XNIO (and to servlet deployments): a {@link ThreadPoolExecutor} whose thread factory
+ * turns every thread it creates into a forksafe worker of kind THREAD.
+ *
+ * <p>Per thread, in this order: {@code PreFork} on the creating thread before the thread exists,
+ * {@code PostForkParent} on the creating thread once it started, {@code PostFork} as the first thing on the new
+ * thread (which waits for the parent's {@code PostForkParent} so the order is always the same), and
+ * {@code WorkerExit} as the last thing on the thread, whether it retires after the keep-alive, dies from an
+ * exception or the pool shuts down. Hook failures are recorded by the registry and never stop the pool.
+ */
+public final class HookedThreadPool extends ThreadPoolExecutor {
+
+    private static final System.Logger LOG = System.getLogger("io.forksafe.undertow");
+
+    private final String namePrefix;
+    private final long keepAliveMillis;
+    private final Set<WorkerThread> liveThreads = ConcurrentHashMap.newKeySet();
+    private final AtomicLong created = new AtomicLong();
+    private final AtomicLong ended = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
+
+    /**
+     * @param namePrefix      thread names are {@code namePrefix + " task-" + slot}
+     * @param threads         core and maximum pool size
+     * @param keepAliveMillis idle threads retire after this long; 0 keeps them until shutdown
+     */
+    public HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, ForkRegistry registry,
+                            ContainerInfo container, SlotAllocator slots) {
+        this(namePrefix, threads, keepAliveMillis, new Factory(namePrefix, registry, container, slots));
+    }
+
+    private HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, Factory factory) {
+        super(threads, threads, keepAliveMillis > 0 ? keepAliveMillis : 60_000, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), factory);
+        if (threads < 1) {
+            throw new IllegalArgumentException("worker threads must be >= 1, got " + threads);
+        }
+        this.namePrefix = namePrefix;
+        this.keepAliveMillis = keepAliveMillis;
+        if (keepAliveMillis > 0) {
+            allowCoreThreadTimeOut(true);
+        }
+        factory.pool = this;
+    }
+
+    /** Changes the number of threads, for example to what the server was built with. */
+    public void resize(int threads) {
+        if (threads < 1 || threads == getMaximumPoolSize()) {
+            return;
+        }
+        if (threads > getMaximumPoolSize()) {
+            setMaximumPoolSize(threads);
+            setCorePoolSize(threads);
+        } else {
+            setCorePoolSize(threads);
+            setMaximumPoolSize(threads);
+        }
+    }
+
+    /** The thread-name prefix. */
+    public String namePrefix() {
+        return namePrefix;
+    }
+
+    /** Threads this pool created. */
+    public long threadsCreated() {
+        return created.get();
+    }
+
+    /** Threads of this pool that have finished, including their WorkerExit. */
+    public long threadsEnded() {
+        return ended.get();
+    }
+
+    /** Threads of this pool that are alive (their WorkerExit has not finished). */
+    public int liveThreads() {
+        return liveThreads.size();
+    }
+
+    /**
+     * Shuts the pool down and waits until every thread has run its WorkerExit and ended.
+     *
+     * @return true if all threads ended within the timeout
+     */
+    public boolean shutdownAndJoin(long timeoutMillis) throws InterruptedException {
+        shutdown();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        if (!awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            shutdownNow();
+        }
+        for (WorkerThread t : Set.copyOf(liveThreads)) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            t.join(Math.max(1, left));
+        }
+        return liveThreads.isEmpty();
+    }
+
+    /** A status section describing the pool. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("threadNamePrefix", namePrefix);
+        m.put("maxThreads", getMaximumPoolSize());
+        m.put("keepAliveMillis", keepAliveMillis);
+        m.put("liveThreads", liveThreads.size());
+        m.put("peakThreads", peak.get());
+        m.put("threadsCreated", created.get());
+        m.put("threadsEnded", ended.get());
+        m.put("queuedTasks", getQueue().size());
+        m.put("shutdown", isShutdown());
+        return m;
+    }
+
+    private static final class Factory implements ThreadFactory {
+        private final String namePrefix;
+        private final ForkRegistry registry;
+        private final ContainerInfo container;
+        private final SlotAllocator slots;
+        volatile HookedThreadPool pool;
+
+        Factory(String namePrefix, ForkRegistry registry, ContainerInfo container, SlotAllocator slots) {
+            this.namePrefix = namePrefix;
+            this.registry = registry;
+            this.container = container;
+            this.slots = slots;
+        }
+
+        @Override
+        public Thread newThread(Runnable r) {
+            SlotAllocator.Lease lease = slots.acquire();
+            WorkerInfo info = WorkerInfo.thread(lease.slot(), namePrefix + " task-" + lease.slot(), lease.generation());
+            publishQuietly(() -> registry.preFork(info, container), "PreFork", info);
+            return new WorkerThread(pool, r, info, lease, registry, container, slots);
+        }
+    }
+
+    static void publishQuietly(Runnable publish, String what, WorkerInfo info) {
+        try {
+            publish.run();
+        } catch (RuntimeException e) {
+            // The registry already logged each failing hook and recorded it in the status.
+            LOG.log(System.Logger.Level.DEBUG, () -> "forksafe: " + what + " hooks failed for " + info.name(), e);
+        }
+    }
+
+    /** A task thread that is a forksafe worker. */
+    static final class WorkerThread extends Thread {
+        private final HookedThreadPool pool;
+        private final Runnable work;
+        private final WorkerInfo info;
+        private final SlotAllocator.Lease lease;
+        private final ForkRegistry registry;
+        private final ContainerInfo container;
+        private final SlotAllocator slots;
+        private final CountDownLatch parentDone = new CountDownLatch(1);
+
+        WorkerThread(HookedThreadPool pool, Runnable work, WorkerInfo info, SlotAllocator.Lease lease,
+                     ForkRegistry registry, ContainerInfo container, SlotAllocator slots) {
+            super(info.name());
+            this.pool = pool;
+            this.work = work;
+            this.info = info;
+            this.lease = lease;
+            this.registry = registry;
+            this.container = container;
+            this.slots = slots;
+            setDaemon(false);
+        }
+
+        @Override
+        public synchronized void start() {
+            try {
+                super.start();
+                pool.liveThreads.add(this);
+                pool.created.incrementAndGet();
+                pool.peak.accumulateAndGet(pool.liveThreads.size(), Math::max);
+                publishQuietly(() -> registry.postForkParent(info, container), "PostForkParent", info);
+            } catch (RuntimeException | Error e) {
+                slots.release(lease);
+                throw e;
+            } finally {
+                parentDone.countDown();
+            }
+        }
+
+        @Override
+        public void run() {
+            Throwable died = null;
+            try {
+                awaitParent();
+                publishQuietly(() -> registry.postFork(info, container), "PostFork", info);
+                work.run();
+            } catch (Throwable t) {
+                died = t;
+                throw t;
+            } finally {
+                String reason = died != null ? "task thread died: " + died
+                        : pool.isShutdown() ? "server stopping"
+                        : "idle timeout (keep-alive " + pool.keepAliveMillis + " ms)";
+                try {
+                    publishQuietly(() -> registry.workerExit(info, container, reason), "WorkerExit", info);
+                } finally {
+                    slots.release(lease);
+                    pool.ended.incrementAndGet();
+                    pool.liveThreads.remove(this);
+                }
+            }
+        }
+
+        private void awaitParent() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    parentDone.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                interrupt();
+            }
+        }
+    }
+}
