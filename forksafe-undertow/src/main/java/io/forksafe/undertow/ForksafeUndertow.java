@@ -103,8 +103,8 @@ public final class ForksafeUndertow {
 
     /**
      * Stops a server started with {@link #start}: publishes the process {@code WorkerExit} (reason
-     * {@code "server stopping"}) while the server still runs, calls {@code server.stop()}, closes adopted sockets,
-     * then shuts down the XNIO worker and the task pool that {@link #install} created and waits (up to 30 s) until
+     * {@code "server stopping"}) while the server still runs, stops serving adopted sockets (without closing them),
+     * calls {@code server.stop()}, then shuts down the XNIO worker and the task pool that {@link #install} created and waits (up to 30 s) until
      * every task thread has published its {@code WorkerExit} and ended. Calling it again does nothing.
      *
      * @throws IllegalStateException if the server was not built from an installed builder
@@ -124,8 +124,10 @@ public final class ForksafeUndertow {
     /**
      * Serves an already bound, listening socket with this server's root handler on its forksafe worker, for example
      * a socket a supervisor passed in. Before {@link #start} it is queued; on a running server it is served at once.
-     * Several servers may serve the same channel; stopping one closes the channel for all. This is how an arbiter
-     * worker serves the arbiter's socket (see {@link #INHERIT_SETTING}).
+     * Several servers may serve the same channel. forksafe never closes it: the caller owns it, and {@link #stop}
+     * only stops serving it, so the other servers (or worker processes) sharing it keep accepting from its queue.
+     * (Closing the JDK's inherited channel would also make the JDK redirect stdin, stdout and stderr to /dev/null.)
+     * This is how an arbiter worker serves the arbiter's socket (see {@link #INHERIT_SETTING}).
      *
      * <pre>{@code
      * ServerSocketChannel shared = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));

@@ -70,6 +70,7 @@ class AdoptedSocketTest {
         ForksafeUndertow.start(a);
         ForksafeUndertow.start(b);
         ForksafeUndertow.adoptChannel(b, shared); // adopting on a running server serves at once
+        ForksafeUndertow.adoptChannel(b, shared); // the same channel twice is served once
         assertThat(ForksafeUndertow.adoptedAddresses(a)).containsExactly(new InetSocketAddress("127.0.0.1", port));
         assertThat(ForksafeUndertow.adoptedAddresses(b)).containsExactly(new InetSocketAddress("127.0.0.1", port));
 
@@ -94,6 +95,17 @@ class AdoptedSocketTest {
         // Two servers in one registry share slots, so their threads are distinct workers.
         assertThat(registry.duplicatePostForks()).isZero();
         assertThat(registry.status().toJson()).contains("(adopted socket)");
+
+        // Stopping A stops A serving the socket, but does not close it: B goes on serving every connection.
+        ForksafeUndertow.stop(a);
+        assertThat(shared.isOpen()).isTrue();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = get(TestSupport.client(), "http://127.0.0.1:" + port + "/");
+            assertThat(r.body()).startsWith("B on ");
+        }
+        ForksafeUndertow.stop(b);
+        assertThat(shared.isOpen()).as("the caller owns the socket").isTrue();
+        assertThat(registry.status().autoconfigureLog()).noneMatch(l -> l.contains("could not stop serving"));
     }
 
     @Test

@@ -17,6 +17,8 @@ import org.xnio.channels.AcceptingChannel;
 
 import java.io.IOException;
 import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.lang.reflect.InvocationTargetException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -35,18 +37,63 @@ final class ChannelAdopter {
     private ChannelAdopter() {
     }
 
-    /** One adopted listener: the XNIO server channel and what must be closed with it. */
-    record Adopted(AcceptingChannel<StreamConnection> server, ByteBufferPool ownBuffers, InetSocketAddress address) {
-        void close() {
+    /** One adopted listener: the XNIO server channel and what must be released with it. */
+    record Adopted(AcceptingChannel<StreamConnection> server, ServerSocketChannel channel, ByteBufferPool ownBuffers,
+                   InetSocketAddress address) {
+
+        /**
+         * Stops serving the socket without closing it: the caller owns it. Closing matters twice over: the socket may
+         * be shared (other servers, other worker processes keep accepting from its queue), and closing the JDK's
+         * inherited channel makes the JDK redirect stdin, stdout and stderr to /dev/null.
+         *
+         * @return null, or why the socket had to be closed after all
+         */
+        String release() {
+            String problem = null;
             try {
-                server.close();
-            } catch (IOException ignored) {
-                // closing a listener that is already closed
+                server.suspendAccepts();
+                detach(server);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                problem = "could not stop serving " + address + " without closing it (" + e + "); closed it";
+                try {
+                    server.close();
+                } catch (IOException ignored) {
+                    // already closed
+                }
             }
             if (ownBuffers != null) {
                 ownBuffers.close();
             }
+            return problem;
         }
+    }
+
+    /**
+     * Cancels the selection keys of XNIO's server on its I/O threads and unregisters its MBean, leaving the channel
+     * open. (On worker shutdown XNIO closes every channel still registered with its selectors.)
+     */
+    static void detach(AcceptingChannel<StreamConnection> queuedServer) throws ReflectiveOperationException {
+        Object real = field(queuedServer.getClass(), "realServer").get(queuedServer);
+        Object[] handles = (Object[]) field(real.getClass(), "handles").get(real);
+        for (Object handle : handles) {
+            Method cancelKey = handle.getClass().getSuperclass().getDeclaredMethod("cancelKey", boolean.class);
+            cancelKey.setAccessible(true);
+            cancelKey.invoke(handle, true); // blocks until the I/O thread has deregistered the key
+        }
+        Object mbean = field(real.getClass(), "mbeanHandle").get(real);
+        if (mbean instanceof java.io.Closeable c) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // JMX unregistration is best effort
+            }
+        }
+    }
+
+    private static Field field(Class<?> type, String name) throws NoSuchFieldException {
+        Field f = type.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
     }
 
     static Adopted adopt(Undertow server, XnioWorker worker, ServerSocketChannel channel) throws IOException {
@@ -109,7 +156,7 @@ final class ChannelAdopter {
         AcceptListenerSettable<AcceptingChannel<StreamConnection>> settable = (AcceptListenerSettable) xnioServer;
         settable.setAcceptListener(acceptListener);
         xnioServer.resumeAccepts();
-        return new Adopted(xnioServer, own, local);
+        return new Adopted(xnioServer, channel, own, local);
     }
 
     @SuppressWarnings("unchecked")

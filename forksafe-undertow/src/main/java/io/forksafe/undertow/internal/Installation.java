@@ -188,6 +188,9 @@ public final class Installation {
 
     /** Queues a bound channel to be served when the server starts (or right away if it runs). */
     public synchronized void adopt(Undertow server, ServerSocketChannel channel) throws IOException {
+        if (isAdopted(channel)) {
+            return;
+        }
         switch (state) {
             case INSTALLED -> channelsToAdopt.add(channel);
             case STARTED -> adoptNow(server, channel);
@@ -196,7 +199,24 @@ public final class Installation {
         }
     }
 
+    private boolean isAdopted(ServerSocketChannel channel) {
+        for (ServerSocketChannel c : channelsToAdopt) {
+            if (c == channel) {
+                return true;
+            }
+        }
+        for (ChannelAdopter.Adopted a : adopted) {
+            if (a.channel() == channel) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void adoptNow(Undertow server, ServerSocketChannel channel) throws IOException {
+        if (isAdopted(channel)) {
+            return;
+        }
         ChannelAdopter.Adopted a = ChannelAdopter.adopt(server, worker, channel);
         adopted.add(a);
         listeners.add("http://" + hostAndPort(a.address()) + " (adopted socket)");
@@ -213,13 +233,14 @@ public final class Installation {
         checkSizes(server);
         try {
             server.start();
-            if (inherited != null) {
-                channelsToAdopt.add(inherited);
+            List<ServerSocketChannel> toAdopt = new ArrayList<>(channelsToAdopt);
+            channelsToAdopt.clear();
+            if (inherited != null && !toAdopt.contains(inherited)) {
+                toAdopt.add(inherited);
             }
-            for (ServerSocketChannel c : channelsToAdopt) {
+            for (ServerSocketChannel c : toAdopt) {
                 adoptNow(server, c);
             }
-            channelsToAdopt.clear();
         } catch (IOException | RuntimeException e) {
             state = State.FAILED;
             problem = String.valueOf(e);
@@ -282,7 +303,10 @@ public final class Installation {
 
     private void closeQuietly(Undertow server) {
         for (ChannelAdopter.Adopted a : adopted) {
-            a.close();
+            String problem = a.release();
+            if (problem != null) {
+                registry.log(HOST + ": " + problem);
+            }
         }
         adopted.clear();
         try {
