@@ -99,6 +99,33 @@ class LifecycleAndMisconfigurationTest {
         assertThat(servers).extracting(s -> s.get("state")).containsExactly("stopped", "stopped");
     }
 
+    @Test
+    void aHandlerMayStopItsOwnServer() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-self-stop");
+        TestSupport.Recorder recorder = new TestSupport.Recorder(registry);
+        java.util.concurrent.atomic.AtomicLong stopMillis = new java.util.concurrent.atomic.AtomicLong(-1);
+        Undertow[] self = new Undertow[1];
+        self[0] = ForksafeUndertow.install(Undertow.builder().setIoThreads(1).setWorkerThreads(2), registry)
+                .addHttpListener(0, "127.0.0.1")
+                .setHandler(new BlockingHandler(ex -> {
+                    long t0 = System.nanoTime();
+                    ForksafeUndertow.stop(self[0]); // on one of the pool's own threads
+                    stopMillis.set(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                }))
+                .build();
+        ForksafeUndertow.start(self[0]);
+        try {
+            get(client, "http://127.0.0.1:" + TestSupport.port(self[0]) + "/stop");
+        } catch (java.io.IOException expected) {
+            // the server went away under the request
+        }
+        await("the handler's stop() to return", () -> stopMillis.get() >= 0);
+        assertThat(stopMillis.get()).as("stop() from a pool thread must not wait for itself").isLessThan(10_000);
+        await("every task thread's WorkerExit", () -> recorder.count(EventType.WORKER_EXIT, WorkerKind.THREAD)
+                == recorder.count(EventType.POST_FORK, WorkerKind.THREAD));
+        assertThat(ForksafeUndertow.isInstalled(self[0])).isFalse();
+    }
+
     private static void assertReported(ForkRegistry registry, String fragment) {
         ForksafeStatus status = registry.status();
         assertThat(status.isError()).isTrue();

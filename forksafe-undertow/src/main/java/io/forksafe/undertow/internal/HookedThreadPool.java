@@ -102,6 +102,13 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
      */
     public boolean shutdownAndJoin(long timeoutMillis) throws InterruptedException {
         shutdown();
+        if (Thread.currentThread() instanceof WorkerThread own && own.pool == this) {
+            // Called from one of this pool's own threads (a handler stopping its server): waiting would wait for
+            // ourselves. The threads end, each with its WorkerExit, once their current task returns.
+            LOG.log(System.Logger.Level.WARNING, "forksafe: pool " + namePrefix + " shut down from its own thread "
+                    + own.getName() + "; not waiting for its threads to end");
+            return false;
+        }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         if (!awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS)) {
             shutdownNow();
