@@ -10,7 +10,8 @@ module io.forksafe.undertow {
     requires transitive io.forksafe.core;
     requires transitive undertow.core;
     requires xnio.api;
-    requires static undertow.servlet;
+    // Not static: a module that provides io.undertow.servlet.ServletExtension must read its module at run time.
+    requires undertow.servlet;
     requires static jakarta.servlet;
 
     exports io.forksafe.undertow;
