@@ -126,6 +126,50 @@ class LifecycleAndMisconfigurationTest {
         assertThat(ForksafeUndertow.isInstalled(self[0])).isFalse();
     }
 
+    @Test
+    void startedWithPlainServerStartIsReportedOnTheFirstRequest() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-plain-start");
+        Undertow server = ForksafeUndertow.install(Undertow.builder().setIoThreads(1).setWorkerThreads(2), registry)
+                .addHttpListener(0, "127.0.0.1")
+                .setHandler(new BlockingHandler(ex -> ex.getResponseSender().send("served")))
+                .build();
+        server.start(); // the mistake: Undertow's own start
+        try {
+            assertThat(get(client, "http://127.0.0.1:" + TestSupport.port(server) + "/").body()).isEqualTo("served");
+            assertReported(registry, "was started with server.start(): no PostWorkerInit was published");
+            assertThat(registry.status().status()).contains("use ForksafeUndertow.start(server) and "
+                    + "ForksafeUndertow.stop(server)");
+        } finally {
+            ForksafeUndertow.stop(server);
+        }
+    }
+
+    @Test
+    void aTaskThatKillsItsThreadGivesThatReason() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-task-dies");
+        TestSupport.Recorder recorder = new TestSupport.Recorder(registry);
+        Undertow server = ForksafeUndertow.install(Undertow.builder().setIoThreads(1).setWorkerThreads(1), registry)
+                .addHttpListener(0, "127.0.0.1").setHandler(ex -> ex.getResponseSender().send("x")).build();
+        ForksafeUndertow.start(server);
+        try {
+            Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+            Thread.setDefaultUncaughtExceptionHandler((t, e) -> { });
+            try {
+                server.getWorker().execute(() -> {
+                    throw new IllegalStateException("task failed on purpose");
+                });
+                await("the dead thread's WorkerExit",
+                        () -> recorder.count(EventType.WORKER_EXIT, WorkerKind.THREAD) == 1);
+            } finally {
+                Thread.setDefaultUncaughtExceptionHandler(previous);
+            }
+            assertThat(((io.forksafe.WorkerExit) recorder.of(EventType.WORKER_EXIT, WorkerKind.THREAD).get(0).event())
+                    .reason()).isEqualTo("task thread died: java.lang.IllegalStateException: task failed on purpose");
+        } finally {
+            ForksafeUndertow.stop(server);
+        }
+    }
+
     private static void assertReported(ForkRegistry registry, String fragment) {
         ForksafeStatus status = registry.status();
         assertThat(status.isError()).isTrue();

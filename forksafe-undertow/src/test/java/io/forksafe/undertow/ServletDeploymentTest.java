@@ -184,6 +184,36 @@ class ServletDeploymentTest {
     }
 
     @Test
+    void theTaskPoolCanBeSwitchedOffBySetting() throws Exception {
+        System.setProperty("forksafe.undertow.servletExecutor", "false");
+        DeploymentManager manager;
+        try {
+            manager = deploy(Servlets.deployment()
+                    .setClassLoader(ServletDeploymentTest.class.getClassLoader())
+                    .setContextPath("/off")
+                    .setDeploymentName("executor-off.war")
+                    .addServlets(Servlets.servlet("hello", HelloServlet.class).addMapping("/hello")));
+        } finally {
+            System.clearProperty("forksafe.undertow.servletExecutor");
+        }
+        Undertow server = Undertow.builder().setIoThreads(1).addHttpListener(0, "127.0.0.1")
+                .setHandler(Handlers.path().addPrefixPath("/off", manager.start())).build();
+        server.start();
+        try {
+            HelloServlet.inside = new CountDownLatch(0);
+            HelloServlet.release = new CountDownLatch(0);
+            HttpResponse<String> r = get(client, "http://127.0.0.1:" + TestSupport.port(server) + "/off/hello");
+            assertThat(r.body()).startsWith("hello from XNIO-"); // Undertow's own worker thread
+            assertThat(Forksafe.registry().status().toJson()).contains("executor-off.war")
+                    .contains("disabled by forksafe.undertow.servletExecutor=false");
+        } finally {
+            manager.stop();
+            manager.undeploy();
+            server.stop();
+        }
+    }
+
+    @Test
     void theCoreStatusServletServesJsonTextAndRefusesRemotePeers() throws Exception {
         ForkRegistry registry = new ForkRegistry("undertow-status-servlet");
         registry.markConfigured("status servlet test");

@@ -36,6 +36,7 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
     private final AtomicLong created = new AtomicLong();
     private final AtomicLong ended = new AtomicLong();
     private final AtomicLong peak = new AtomicLong();
+    private volatile Runnable beforeFirstThread;
 
     /**
      * @param namePrefix      thread names are {@code namePrefix + " task-" + slot}
@@ -59,6 +60,11 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
             allowCoreThreadTimeOut(true);
         }
         factory.pool = this;
+    }
+
+    /** Runs {@code check} on the creating thread before the pool's first thread is created. */
+    public void beforeFirstThread(Runnable check) {
+        this.beforeFirstThread = check;
     }
 
     /** Changes the number of threads, for example to what the server was built with. */
@@ -151,6 +157,15 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
 
         @Override
         public Thread newThread(Runnable r) {
+            Runnable check = pool.beforeFirstThread;
+            if (check != null) {
+                pool.beforeFirstThread = null;
+                try {
+                    check.run();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.WARNING, "forksafe: first-thread check failed", e);
+                }
+            }
             SlotAllocator.Lease lease = slots.acquire();
             WorkerInfo info = WorkerInfo.thread(lease.slot(), namePrefix + " task-" + lease.slot(), lease.generation());
             publishQuietly(() -> registry.preFork(info, container), "PreFork", info);

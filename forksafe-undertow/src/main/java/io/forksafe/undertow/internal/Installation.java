@@ -121,6 +121,7 @@ public final class Installation {
         Installation installation = new Installation(registry, container, name, pool, worker,
                 worker.getIoThreadCount(), explicitPoolSize);
         self[0] = installation;
+        pool.beforeFirstThread(installation::checkStartedThroughForksafe);
         synchronized (BY_WORKER) {
             BY_WORKER.put(worker, installation);
         }
@@ -337,6 +338,14 @@ public final class Installation {
     private static String hostAndPort(InetSocketAddress a) {
         String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    private void checkStartedThroughForksafe() {
+        if (state == State.INSTALLED) {
+            registry.reportError(HOST, "the server on worker " + worker.getName() + " runs requests but was started "
+                    + "with server.start(): no PostWorkerInit was published, and server.stop() will leave its threads "
+                    + "running; use ForksafeUndertow.start(server) and ForksafeUndertow.stop(server)");
+        }
     }
 
     /** Listener URLs of the running server, including adopted sockets. */
