@@ -104,8 +104,9 @@ public final class ForksafeUndertow {
     /**
      * Stops a server started with {@link #start}: publishes the process {@code WorkerExit} (reason
      * {@code "server stopping"}) while the server still runs, stops serving adopted sockets (without closing them),
-     * calls {@code server.stop()}, then shuts down the XNIO worker and the task pool that {@link #install} created and waits (up to 30 s) until
-     * every task thread has published its {@code WorkerExit} and ended. Calling it again does nothing.
+     * calls {@code server.stop()}, then shuts down the XNIO worker and the task pool that {@link #install} created
+     * and waits (up to 30 s) until every task thread has published its {@code WorkerExit} and ended. Calling it again
+     * does nothing. Called from one of the server's own task threads, it does not wait for that thread.
      *
      * @throws IllegalStateException if the server was not built from an installed builder
      */

@@ -32,7 +32,8 @@ class UndertowWorkerAppProcessTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private final List<Process> processes = new ArrayList<>();
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     @AfterEach
     void killLeftovers() {

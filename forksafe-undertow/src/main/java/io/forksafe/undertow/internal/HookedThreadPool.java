@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * turns every thread it creates into a forksafe worker of kind THREAD.
  *
  * <p>Per thread, in this order: {@code PreFork} on the creating thread before the thread exists,
- * {@code PostForkParent} on the creating thread once it started, {@code PostFork} as the first thing on the new
- * thread (which waits for the parent's {@code PostForkParent} so the order is always the same), and
+ * {@code PostForkParent} on the creating thread once the pool started it, {@code PostFork} as the first thing on the
+ * new thread (which waits, at most {@value #PARENT_WAIT_SECONDS} s, for the parent's {@code PostForkParent} so the
+ * order is always the same), and
  * {@code WorkerExit} as the last thing on the thread, whether it retires after the keep-alive, dies from an
  * exception or the pool shuts down. Hook failures are recorded by the registry and never stop the pool.
  */
@@ -62,6 +63,39 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         factory.pool = this;
     }
 
+    /**
+     * Threads created on the current thread whose parent side (PostForkParent) is still to be published. The pool
+     * starts a thread right after creating it, inside {@code execute} (or, for a replacement, inside the ending
+     * worker's run loop); once that call returns the thread is started. Overriding {@link Thread#start()} is not an
+     * option: since JDK 21 {@link ThreadPoolExecutor} starts its threads through a thread container, bypassing it.
+     */
+    private static final ThreadLocal<java.util.List<WorkerThread>> CREATED_HERE =
+            ThreadLocal.withInitial(java.util.ArrayList::new);
+
+    static final int PARENT_WAIT_SECONDS = 10;
+
+    @Override
+    public void execute(Runnable command) {
+        try {
+            super.execute(command);
+        } finally {
+            afterThreadsStarted();
+        }
+    }
+
+    /** Publishes PostForkParent for the threads this thread created and the pool has started since. */
+    void afterThreadsStarted() {
+        java.util.List<WorkerThread> created = CREATED_HERE.get();
+        if (created.isEmpty()) {
+            return;
+        }
+        java.util.List<WorkerThread> copy = java.util.List.copyOf(created);
+        created.clear();
+        for (WorkerThread t : copy) {
+            t.afterStart();
+        }
+    }
+
     /** Runs {@code check} on the creating thread before the pool's first thread is created. */
     public void beforeFirstThread(Runnable check) {
         this.beforeFirstThread = check;
@@ -72,12 +106,16 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         if (threads < 1 || threads == getMaximumPoolSize()) {
             return;
         }
-        if (threads > getMaximumPoolSize()) {
-            setMaximumPoolSize(threads);
-            setCorePoolSize(threads);
-        } else {
-            setCorePoolSize(threads);
-            setMaximumPoolSize(threads);
+        try {
+            if (threads > getMaximumPoolSize()) {
+                setMaximumPoolSize(threads);
+                setCorePoolSize(threads); // may start threads for queued tasks
+            } else {
+                setCorePoolSize(threads);
+                setMaximumPoolSize(threads);
+            }
+        } finally {
+            afterThreadsStarted();
         }
     }
 
@@ -169,7 +207,9 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
             SlotAllocator.Lease lease = slots.acquire();
             WorkerInfo info = WorkerInfo.thread(lease.slot(), namePrefix + " task-" + lease.slot(), lease.generation());
             publishQuietly(() -> registry.preFork(info, container), "PreFork", info);
-            return new WorkerThread(pool, r, info, lease, registry, container, slots);
+            WorkerThread t = new WorkerThread(pool, r, info, lease, registry, container, slots);
+            CREATED_HERE.get().add(t);
+            return t;
         }
     }
 
@@ -206,17 +246,17 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
             setDaemon(false);
         }
 
-        @Override
-        public synchronized void start() {
+        /** On the creating thread, once the pool started (or discarded) this thread. */
+        void afterStart() {
             try {
-                super.start();
-                pool.liveThreads.add(this);
-                pool.created.incrementAndGet();
-                pool.peak.accumulateAndGet(pool.liveThreads.size(), Math::max);
-                publishQuietly(() -> registry.postForkParent(info, container), "PostForkParent", info);
-            } catch (RuntimeException | Error e) {
-                slots.release(lease);
-                throw e;
+                if (getState() == State.NEW) {
+                    // The pool discarded the thread without starting it (it was shutting down).
+                    publishQuietly(() -> registry.workerExit(info, container, "never started: pool shutting down"),
+                            "WorkerExit", info);
+                    slots.release(lease);
+                } else {
+                    publishQuietly(() -> registry.postForkParent(info, container), "PostForkParent", info);
+                }
             } finally {
                 parentDone.countDown();
             }
@@ -224,6 +264,9 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
 
         @Override
         public void run() {
+            pool.liveThreads.add(this);
+            pool.created.incrementAndGet();
+            pool.peak.accumulateAndGet(pool.liveThreads.size(), Math::max);
             Throwable died = null;
             try {
                 awaitParent();
@@ -233,6 +276,8 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
                 died = t;
                 throw t;
             } finally {
+                // A thread that dies is replaced by the pool on this thread: finish the replacement's parent side.
+                pool.afterThreadsStarted();
                 String reason = died != null ? "task thread died: " + died
                         : pool.isShutdown() ? "server stopping"
                         : "idle timeout (keep-alive " + pool.keepAliveMillis + " ms)";
@@ -248,9 +293,15 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
 
         private void awaitParent() {
             boolean interrupted = false;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PARENT_WAIT_SECONDS);
             while (true) {
                 try {
-                    parentDone.await();
+                    long left = deadline - System.nanoTime();
+                    if (parentDone.await(Math.max(0, left), TimeUnit.NANOSECONDS)) {
+                        break;
+                    }
+                    LOG.log(System.Logger.Level.WARNING, "forksafe: " + getName() + " waited " + PARENT_WAIT_SECONDS
+                            + " s for its PostForkParent; publishing PostFork anyway");
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
