@@ -6,6 +6,7 @@
  * <p>Only {@code io.forksafe.undertow} is exported; {@code io.forksafe.undertow.internal} is the implementation.
  * Undertow and XNIO have no module descriptors; they are required by their automatic module names.
  */
+@SuppressWarnings("requires-transitive-automatic") // Undertow types are part of this API; Undertow has no descriptor
 module io.forksafe.undertow {
     requires transitive io.forksafe.core;
     requires transitive undertow.core;
