@@ -216,6 +216,18 @@ class EmbeddedEventsTest {
     }
 
     @Test
+    void threadDaemonWorkerOptionAppliesToTaskThreads() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-daemon");
+        Gate gate = new Gate();
+        Undertow server = start(registry, Undertow.builder().setIoThreads(1).setWorkerThreads(1)
+                .setWorkerOption(Options.THREAD_DAEMON, true), gate);
+        java.util.concurrent.atomic.AtomicBoolean daemon = new java.util.concurrent.atomic.AtomicBoolean();
+        registry.subscribe(io.forksafe.PostFork.class, e -> daemon.set(Thread.currentThread().isDaemon()));
+        assertThat(get(client, "http://127.0.0.1:" + TestSupport.port(server) + "/x").statusCode()).isEqualTo(200);
+        assertThat(daemon.get()).isTrue();
+    }
+
+    @Test
     void setWorkerThreadsAfterInstallResizesThePool() throws Exception {
         ForkRegistry registry = new ForkRegistry("undertow-resize");
         Recorder recorder = new Recorder(registry);

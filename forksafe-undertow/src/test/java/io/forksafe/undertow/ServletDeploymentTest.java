@@ -155,6 +155,45 @@ class ServletDeploymentTest {
     }
 
     @Test
+    void onAnInstalledServerServletsRunOnTheServersForksafeThreads() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-installed-servlets");
+        TestSupport.Recorder recorder = new TestSupport.Recorder(registry);
+        DeploymentManager manager = deploy(Servlets.deployment()
+                .setClassLoader(ServletDeploymentTest.class.getClassLoader())
+                .setContextPath("/inst")
+                .setDeploymentName("on-installed.war")
+                .addServlets(Servlets.servlet("hello", HelloServlet.class).addMapping("/hello")));
+        Undertow server = ForksafeUndertow.install(Undertow.builder().setIoThreads(1).setWorkerThreads(2), registry)
+                .addHttpListener(0, "127.0.0.1")
+                .setHandler(Handlers.path().addPrefixPath("/inst", manager.start()))
+                .build();
+        ForksafeUndertow.start(server);
+        try {
+            HelloServlet.inside = new CountDownLatch(0);
+            HelloServlet.release = new CountDownLatch(0);
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<String> r = get(client, "http://127.0.0.1:" + TestSupport.port(server) + "/inst/hello");
+                assertThat(r.body()).startsWith("hello from forksafe-undertow-");
+            }
+            assertThat(recorder.count(EventType.POST_FORK, WorkerKind.THREAD)).isBetween(1L, 2L);
+            // The deployment's own pool (reporting to the global registry) was never needed.
+            JsonNode pool = null;
+            for (JsonNode d : json.readTree(Forksafe.registry().status().toJson()).path("details").path("undertow")
+                    .path("deployments")) {
+                if (d.path("deployment").asText().equals("on-installed.war")) {
+                    pool = d.path("taskPool");
+                }
+            }
+            assertThat(pool).isNotNull();
+            assertThat(pool.path("threadsCreated").asLong()).isZero();
+        } finally {
+            manager.stop();
+            manager.undeploy();
+            ForksafeUndertow.stop(server);
+        }
+    }
+
+    @Test
     void aDeploymentWithItsOwnExecutorIsRecordedButLeftAlone() throws Exception {
         java.util.concurrent.ExecutorService own = java.util.concurrent.Executors.newFixedThreadPool(2,
                 r -> new Thread(r, "app-own-executor"));

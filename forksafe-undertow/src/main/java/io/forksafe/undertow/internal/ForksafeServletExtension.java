@@ -19,9 +19,10 @@ import java.util.Map;
  * Zero-code wiring for Undertow servlet deployments, found by Undertow through
  * {@code META-INF/services/io.undertow.servlet.ServletExtension}. For each deployment it loads the deployment's
  * {@code ForkHookProvider}s into the global registry, records the deployment in the status, and, unless the deployment
- * has its own executor or {@code forksafe.undertow.servletExecutor=false}, runs the deployment's servlet requests on a
- * forksafe task pool whose threads report PreFork, PostFork, PostForkParent and WorkerExit. The pool is shut down
- * (and every thread's WorkerExit published) when the deployment is undeployed.
+ * has its own executor or {@code forksafe.undertow.servletExecutor=false}, runs the deployment's servlet requests on
+ * forksafe task threads, whose threads report PreFork, PostFork, PostForkParent and WorkerExit: the server's own pool
+ * when the server was built with {@code ForksafeUndertow.install}, otherwise a pool of the deployment. That pool is
+ * shut down (and every thread's WorkerExit published) when the deployment is undeployed.
  */
 public final class ForksafeServletExtension implements ServletExtension {
 
@@ -54,6 +55,10 @@ public final class ForksafeServletExtension implements ServletExtension {
         record.put("state", "deploying");
         String mode = registry.setting(EXECUTOR_SETTING, "auto").strip().toLowerCase(Locale.ROOT);
         HookedThreadPool pool = null;
+        if (info.getExecutor() instanceof DeploymentExecutor) {
+            registry.log(host + ": already wired by forksafe (the extension ran twice)");
+            return;
+        }
         if (info.getExecutor() != null) {
             record.put("taskThreads", "the deployment's own executor (" + info.getExecutor().getClass().getName()
                     + "): forksafe reports no thread events for it");
@@ -66,9 +71,9 @@ public final class ForksafeServletExtension implements ServletExtension {
             long keepAlive = positive(registry, KEEP_ALIVE_SETTING, 60_000);
             pool = new HookedThreadPool("forksafe-servlet-" + name, threads, keepAlive, registry, container,
                     state.slots());
-            info.setExecutor(pool);
-            HookedThreadPool p = pool;
-            record.put("taskThreads", "forksafe task pool " + p.namePrefix());
+            info.setExecutor(new DeploymentExecutor(pool));
+            record.put("taskThreads", "on a server built with ForksafeUndertow.install: that server's forksafe task "
+                    + "threads; otherwise forksafe task pool " + pool.namePrefix());
         } else {
             registry.reportError(host, "unknown " + EXECUTOR_SETTING + "=" + mode + ": use auto (default) or false");
         }

@@ -46,7 +46,13 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
      */
     public HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, ForkRegistry registry,
                             ContainerInfo container, SlotAllocator slots) {
-        this(namePrefix, threads, keepAliveMillis, new Factory(namePrefix, registry, container, slots));
+        this(namePrefix, threads, keepAliveMillis, false, registry, container, slots);
+    }
+
+    /** As above; {@code daemon} marks the threads as daemon threads (XNIO's {@code Options.THREAD_DAEMON}). */
+    public HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, boolean daemon,
+                            ForkRegistry registry, ContainerInfo container, SlotAllocator slots) {
+        this(namePrefix, threads, keepAliveMillis, new Factory(namePrefix, daemon, registry, container, slots));
     }
 
     private HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, Factory factory) {
@@ -184,10 +190,13 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         private final ForkRegistry registry;
         private final ContainerInfo container;
         private final SlotAllocator slots;
+        private final boolean daemon;
         volatile HookedThreadPool pool;
 
-        Factory(String namePrefix, ForkRegistry registry, ContainerInfo container, SlotAllocator slots) {
+        Factory(String namePrefix, boolean daemon, ForkRegistry registry, ContainerInfo container,
+                SlotAllocator slots) {
             this.namePrefix = namePrefix;
+            this.daemon = daemon;
             this.registry = registry;
             this.container = container;
             this.slots = slots;
@@ -208,6 +217,7 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
             WorkerInfo info = WorkerInfo.thread(lease.slot(), namePrefix + " task-" + lease.slot(), lease.generation());
             publishQuietly(() -> registry.preFork(info, container), "PreFork", info);
             WorkerThread t = new WorkerThread(pool, r, info, lease, registry, container, slots);
+            t.setDaemon(daemon);
             CREATED_HERE.get().add(t);
             return t;
         }
@@ -243,7 +253,6 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
             this.registry = registry;
             this.container = container;
             this.slots = slots;
-            setDaemon(false);
         }
 
         /** On the creating thread, once the pool started (or discarded) this thread. */

@@ -98,8 +98,8 @@ public final class Installation {
         long keepAlive = workerOptions.get(Options.WORKER_TASK_KEEPALIVE, 60_000);
         String name = "forksafe-undertow-" + SEQUENCE.getAndIncrement();
         ContainerInfo container = container();
-        HookedThreadPool pool = new HookedThreadPool(name, Math.max(1, threads), keepAlive, registry, container,
-                state.slots());
+        HookedThreadPool pool = new HookedThreadPool(name, Math.max(1, threads), keepAlive,
+                workerOptions.get(Options.THREAD_DAEMON, false), registry, container, state.slots());
         XnioWorker worker;
         Installation[] self = new Installation[1];
         try {
@@ -138,6 +138,11 @@ public final class Installation {
     public static Installation of(Undertow server) {
         XnioWorker w = server.getWorker();
         return w == null ? null : find(w);
+    }
+
+    /** The live installation that created {@code worker}, or null. */
+    static Installation forWorker(XnioWorker worker) {
+        return worker == null ? null : find(worker);
     }
 
     private static Installation find(XnioWorker worker) {
