@@ -132,11 +132,18 @@ final class UwsgiHost implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts uWSGI. {@code master}: add --master. {@code bootstrap}: initialise forksafe with
-     * --jvm-class io.forksafe.uwsgi.UwsgiBootstrap (otherwise the app calls Forksafe.autoconfigure()).
-     */
-    static UwsgiHost start(Path dir, Path appClasses, boolean master, int processes, boolean bootstrap)
+    /** How forksafe starts in each worker JVM. */
+    enum Init {
+        /** --jvm-class io/forksafe/uwsgi/UwsgiBootstrap (the documented zero-code option). */
+        JVM_CLASS,
+        /** --jvm-main-class io/forksafe/uwsgi/UwsgiBootstrap. */
+        JVM_MAIN_CLASS,
+        /** The application calls Forksafe.autoconfigure() in its static initialiser. */
+        APPLICATION
+    }
+
+    /** Starts uWSGI; {@code master}: add --master. */
+    static UwsgiHost start(Path dir, Path appClasses, boolean master, int processes, Init init)
             throws IOException {
         String binary = uwsgiBinary();
         int port = freePort();
@@ -152,10 +159,10 @@ final class UwsgiHost implements AutoCloseable {
         cmd.addAll(List.of("--jvm-opt", "-Dforksafe.test.eventsFile=" + events,
                 "--jvm-opt", "-Dforksafe.jmx=false", "--jvm-opt", "-Xss1m", "--jvm-opt", "-XX:TieredStopAtLevel=1",
                 "--jvm-opt", "-Xshare:auto"));
-        if (bootstrap) {
-            cmd.addAll(List.of("--jvm-class", "io/forksafe/uwsgi/UwsgiBootstrap"));
-        } else {
-            cmd.addAll(List.of("--jvm-opt", "-Dforksafe.test.autoconfigureInApp=true"));
+        switch (init) {
+            case JVM_CLASS -> cmd.addAll(List.of("--jvm-class", "io/forksafe/uwsgi/UwsgiBootstrap"));
+            case JVM_MAIN_CLASS -> cmd.addAll(List.of("--jvm-main-class", "io/forksafe/uwsgi/UwsgiBootstrap"));
+            case APPLICATION -> cmd.addAll(List.of("--jvm-opt", "-Dforksafe.test.autoconfigureInApp=true"));
         }
         cmd.addAll(List.of("--jwsgi", "io/forksafe/uwsgi/testapp/StatusApp:application",
                 "--processes", String.valueOf(processes)));

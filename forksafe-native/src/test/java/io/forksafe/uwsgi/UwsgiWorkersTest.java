@@ -46,7 +46,7 @@ class UwsgiWorkersTest {
 
     @Test
     void eachWorkerJvmGetsOnePostForkForItsOwnSlotAndAReplacementGetsItsOwn() throws Exception {
-        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 2, true)) {
+        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 2, UwsgiHost.Init.JVM_CLASS)) {
             Map<Integer, JsonNode> bySlot = byWorkerId(uwsgi.pollStatuses(WAIT,
                     seen -> readyWorkers(seen).size() == 2));
             assertThat(bySlot).containsOnlyKeys(1, 2);
@@ -80,7 +80,7 @@ class UwsgiWorkersTest {
 
     @Test
     void reloadAndStopPublishWorkerExitWithUwsgisExitStatus() throws Exception {
-        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 2, true)) {
+        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 2, UwsgiHost.Init.JVM_CLASS)) {
             List<Long> first = pids(uwsgi.pollStatuses(WAIT, seen -> readyWorkers(seen).size() == 2));
 
             // graceful reload: SIGHUP to the master -> each worker exit(17)
@@ -110,20 +110,54 @@ class UwsgiWorkersTest {
     }
 
     @Test
-    void sigquitToTheMasterStopsWorkersWithWorkerExit() throws Exception {
-        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 1, true)) {
-            List<Long> pids = pids(uwsgi.pollStatuses(WAIT, seen -> readyWorkers(seen).size() == 1));
+    void systemExitSignalsMidRequestAndSigquitWithTheMainClassBootstrap() throws Exception {
+        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 1, UwsgiHost.Init.JVM_MAIN_CLASS)) {
+            JsonNode firstStatus = readyWorkers(uwsgi.pollStatuses(WAIT, seen -> readyWorkers(seen).size() == 1))
+                    .get(0);
+            assertWorker(firstStatus, 1, uwsgi.masterPid());
+            List<Long> first = List.of(firstStatus.get("pid").asLong());
+
+            // the application calls System.exit(7): WorkerExit from the JVM's own shutdown, then uWSGI respawns
+            try {
+                uwsgi.get("/exit");
+            } catch (IOException expected) {
+                // the worker died while answering
+            }
+            UwsgiHost.await(WAIT, "WorkerExit after System.exit", () -> exits(uwsgi, first).size() == 1);
+            assertThat(exits(uwsgi, first).get(0)).contains("JVM is shutting down").contains("forksafe-exit-guard");
+            List<Long> second = newPids(uwsgi.pollStatuses(WAIT, seen -> newPids(seen, first).size() == 1), first);
+
+            // SIGINT to the worker while it is busy in Java code: uWSGI's handler calls exit(30) at once
+            List<Long> old = List.of(first.get(0), second.get(0));
+            long idleTicks = cpuTicks(second.get(0));
+            Thread spin = new Thread(() -> {
+                try {
+                    uwsgi.get("/spin");
+                } catch (IOException expected) {
+                    // the worker dies mid-request
+                }
+            });
+            spin.start();
+            UwsgiHost.await(WAIT, "worker busy in /spin", () -> cpuTicks(second.get(0)) > idleTicks + 50);
+            UwsgiHost.signal(second.get(0), SIGINT);
+            UwsgiHost.await(WAIT, "WorkerExit after SIGINT mid-request", () -> exits(uwsgi, second).size() == 1);
+            assertThat(exits(uwsgi, second).get(0)).contains("exit status 30").contains("thread=main");
+            spin.join(30_000);
+            List<Long> third = newPids(uwsgi.pollStatuses(WAIT, seen -> newPids(seen, old).size() == 1), old);
+
+            // SIGQUIT to the master: stop, each worker exit(30)
             UwsgiHost.signal(uwsgi.masterPid(), SIGQUIT);
-            UwsgiHost.await(WAIT, "WorkerExit after SIGQUIT", () -> exits(uwsgi, pids).size() == 1);
-            assertThat(exits(uwsgi, pids)).allMatch(l -> l.contains("exit status 30"));
+            UwsgiHost.await(WAIT, "WorkerExit after SIGQUIT", () -> exits(uwsgi, third).size() == 1);
+            assertThat(exits(uwsgi, third)).allMatch(l -> l.contains("exit status 30"));
             UwsgiHost.await(WAIT, "uwsgi master exit", () -> !uwsgi.process.isAlive());
+            assertThat(uwsgi.logText()).doesNotContain("A fatal error has been detected");
         }
     }
 
     @Test
     void withoutMasterTheStatusNamesTheFix() throws Exception {
         // the application itself calls Forksafe.autoconfigure() (no UwsgiBootstrap)
-        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, false, 1, false)) {
+        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, false, 1, UwsgiHost.Init.APPLICATION)) {
             JsonNode status = uwsgi.pollStatuses(WAIT, seen -> !seen.isEmpty()).get(0);
             assertThat(status.get("status").asText()).startsWith("uWSGI error: run uWSGI with --master");
             assertThat(texts(status.get("autoconfigureLog"))).contains("uWSGI available");
@@ -204,6 +238,17 @@ class UwsgiWorkersTest {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
         return out;
+    }
+
+    /** utime + stime of a process from /proc/PID/stat, in clock ticks (0 once it is gone). */
+    static long cpuTicks(long pid) {
+        try {
+            String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     static List<String> exits(UwsgiHost uwsgi, List<Long> pids) {

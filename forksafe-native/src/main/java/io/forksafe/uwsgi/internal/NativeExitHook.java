@@ -2,7 +2,6 @@ package io.forksafe.uwsgi.internal;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.IntConsumer;
 
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
@@ -18,6 +17,15 @@ import jnr.ffi.annotations.Delegate;
  * uWSGI's main thread, which created the JVM and is attached to it.
  *
  * <p>Registered once per process (the C registration cannot be undone); listeners are added per registry.
+ *
+ * <p><b>JVM shutdown guard.</b> The jnr-ffi callback must never run once the JVM itself is shutting down: after
+ * {@code System.exit} HotSpot calls C {@code exit()} from its VM thread, which cannot enter Java, and jffi crashes
+ * (verified: SIGSEGV in jffi). So a Java shutdown hook first tells listeners
+ * ({@code jvmShutdown = true}) and then registers glibc's own {@code _exit} as one more exit handler. Exit handlers
+ * run in reverse order of registration, so {@code _exit(status)} ends the process, with the status {@code exit()}
+ * was given, before the jnr-ffi callback could run. Java shutdown hooks run only when the JVM shuts itself down
+ * ({@code System.exit}, or the last thread ending), never when uWSGI calls {@code exit()}, so uWSGI's exits still reach
+ * the callback. {@code Runtime.halt()} skips shutdown hooks and is not covered.
  */
 public final class NativeExitHook {
 
@@ -32,10 +40,27 @@ public final class NativeExitHook {
         int on_exit(ExitCallback callback, Pointer arg);
     }
 
-    private static final List<IntConsumer> LISTENERS = new CopyOnWriteArrayList<>();
+    /** {@code on_exit} with a plain function pointer, and {@code dlsym} to find {@code _exit}. */
+    public interface LibCRaw {
+        int on_exit(Pointer function, Pointer arg);
+
+        Pointer dlsym(Pointer handle, String symbol);
+    }
+
+    /** Who is told about an exit. */
+    public interface Listener {
+        /**
+         * @param status      the status given to C exit(), or -1 when unknown
+         * @param jvmShutdown true when the JVM itself is shutting down (System.exit), false for uWSGI's exit()
+         */
+        void onExit(int status, boolean jvmShutdown);
+    }
+
+    private static final List<Listener> LISTENERS = new CopyOnWriteArrayList<>();
     private static final Object LOCK = new Object();
     // Strong references: the native side holds only a function pointer to the closure.
     private static LibC libc;
+    private static LibCRaw libcRaw;
     private static ExitCallback callback;
     private static String failure;
 
@@ -47,7 +72,7 @@ public final class NativeExitHook {
      *
      * @return null on success, otherwise why exit handlers are unavailable
      */
-    public static String addListener(IntConsumer listener) {
+    public static String addListener(Listener listener) {
         synchronized (LOCK) {
             if (callback == null && failure == null) {
                 failure = registerNative();
@@ -61,30 +86,31 @@ public final class NativeExitHook {
     }
 
     /** Removes a listener added with {@link #addListener}. */
-    public static void removeListener(IntConsumer listener) {
+    public static void removeListener(Listener listener) {
         LISTENERS.remove(listener);
     }
 
     private static String registerNative() {
         try {
             LibC c = LibraryLoader.create(LibC.class).failImmediately().load("c");
-            ExitCallback cb = (status, arg) -> {
-                for (IntConsumer l : LISTENERS) {
-                    try {
-                        l.accept(status);
-                    } catch (Throwable t) {
-                        // never let a Java failure unwind into C exit(); the registry records hook failures
-                        if (t instanceof VirtualMachineError vme) {
-                            throw vme;
-                        }
-                    }
-                }
-            };
+            LibCRaw raw = LibraryLoader.create(LibCRaw.class).failImmediately().load("c");
+            Pointer underscoreExit = raw.dlsym(null, "_exit");
+            if (underscoreExit == null || underscoreExit.address() == 0) {
+                return "glibc _exit not found through dlsym; without it the exit handler is unsafe at JVM shutdown";
+            }
+            ExitCallback cb = (status, arg) -> notifyListeners(status, false);
+            Thread guard = new Thread(() -> {
+                notifyListeners(-1, true);
+                raw.on_exit(underscoreExit, null);
+            }, "forksafe-exit-guard");
+            Runtime.getRuntime().addShutdownHook(guard);
             int rc = c.on_exit(cb, null);
             if (rc != 0) {
+                Runtime.getRuntime().removeShutdownHook(guard);
                 return "glibc on_exit() returned " + rc;
             }
             libc = c;
+            libcRaw = raw;
             callback = cb;
             return null;
         } catch (Throwable t) {
@@ -95,10 +121,23 @@ public final class NativeExitHook {
         }
     }
 
+    private static void notifyListeners(int status, boolean jvmShutdown) {
+        for (Listener l : LISTENERS) {
+            try {
+                l.onExit(status, jvmShutdown);
+            } catch (Throwable t) {
+                // never let a Java failure unwind into C exit(); the registry records hook failures
+                if (t instanceof VirtualMachineError vme) {
+                    throw vme;
+                }
+            }
+        }
+    }
+
     /** Whether the native handler is registered in this process. */
     public static boolean registered() {
         synchronized (LOCK) {
-            return callback != null && libc != null;
+            return callback != null && libc != null && libcRaw != null;
         }
     }
 }

@@ -122,7 +122,8 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
             m.putAll(lifecycle.detail());
             return m;
         });
-        lifecycle.start(findMainThread(), identity);
+        String jwsgi = options.get("jwsgi"); // repeated: uWSGI keeps the last one
+        lifecycle.start(findMainThread(), jwsgi == null ? null : jwsgi.substring(jwsgi.lastIndexOf(',') + 1));
     }
 
     /** Publishes PostWorkerInit now for {@code registry}'s uWSGI worker, unless it already ran. */

@@ -4,14 +4,12 @@ import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerInfo;
-import io.forksafe.posix.ProcessIdentity;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.IntConsumer;
 
 /**
  * One uWSGI worker JVM's events for one registry: PostFork now, PostWorkerInit once the worker enters its request
@@ -38,7 +36,7 @@ final class UwsgiWorkerLifecycle {
     private volatile String readyDetection = "pending";
     private volatile String exitHandler = "pending";
     private volatile Integer exitStatus;
-    private final IntConsumer exitListener = this::onExit;
+    private final NativeExitHook.Listener exitListener = this::onExit;
 
     UwsgiWorkerLifecycle(ForkRegistry registry, WorkerInfo worker, ContainerInfo container) {
         this.registry = registry;
@@ -51,7 +49,7 @@ final class UwsgiWorkerLifecycle {
     }
 
     /** Registers the exit handler, publishes PostFork and starts watching for readiness. */
-    void start(Thread mainThread, ProcessIdentity identity) {
+    void start(Thread mainThread, String jwsgiOption) {
         String exitFailure = NativeExitHook.addListener(exitListener);
         if (exitFailure == null) {
             exitHandler = "glibc on_exit through jnr-ffi";
@@ -65,11 +63,11 @@ final class UwsgiWorkerLifecycle {
         } catch (ForkHookException e) {
             registry.log("uWSGI PostFork hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
         }
-        startReadyWatcher(mainThread);
+        startReadyWatcher(mainThread, jwsgiOption);
     }
 
-    private void startReadyWatcher(Thread mainThread) {
-        RequestLoopProbe probe = new RequestLoopProbe(mainThread, worker.pid());
+    private void startReadyWatcher(Thread mainThread, String jwsgiOption) {
+        RequestLoopProbe probe = new RequestLoopProbe(mainThread, worker.pid(), jwsgiOption);
         String unsupported = probe.unsupportedReason();
         if (unsupported != null) {
             readyDetection = "unavailable: " + unsupported;
@@ -97,6 +95,10 @@ final class UwsgiWorkerLifecycle {
             }
             if (s == RequestLoopProbe.State.IN_REQUEST_LOOP) {
                 markReady("worker main thread entered uWSGI's request loop");
+                return;
+            }
+            if (s == RequestLoopProbe.State.SERVING_REQUEST) {
+                markReady("worker main thread is serving a JWSGI request");
                 return;
             }
             if (s == RequestLoopProbe.State.UNKNOWN && ++unknown >= 10) {
@@ -135,13 +137,15 @@ final class UwsgiWorkerLifecycle {
         return true;
     }
 
-    private void onExit(int status) {
+    private void onExit(int status, boolean jvmShutdown) {
         if (!exited.compareAndSet(false, true)) {
             return;
         }
-        exitStatus = status;
+        exitStatus = jvmShutdown ? null : status;
+        String reason = jvmShutdown ? "the worker's JVM is shutting down (System.exit() or Runtime.exit() in the "
+                + "application; uWSGI will respawn the worker)" : exitReason(status);
         try {
-            registry.workerExit(worker, container, exitReason(status));
+            registry.workerExit(worker, container, reason);
         } catch (ForkHookException e) {
             registry.log("uWSGI WorkerExit hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
         }
