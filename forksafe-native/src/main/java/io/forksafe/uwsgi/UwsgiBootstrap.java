@@ -41,7 +41,8 @@ public final class UwsgiBootstrap {
         if (!rt.present()) {
             registry.reportError(UwsgiContainerAdapter.HOST, "io.forksafe.uwsgi.UwsgiBootstrap ran outside a uWSGI "
                     + "worker (" + rt.absentReason() + "); load it inside uWSGI with --jvm-class "
-                    + "io.forksafe.uwsgi.UwsgiBootstrap, or drop it and call Forksafe.autoconfigure()");
+                    + "io/forksafe/uwsgi/UwsgiBootstrap (slashes: uWSGI passes it to JNI FindClass), or drop it and "
+                    + "call Forksafe.autoconfigure()");
         }
     }
 }
