@@ -143,7 +143,7 @@ final class UwsgiHost implements AutoCloseable {
     }
 
     /** Starts uWSGI; {@code master}: add --master. */
-    static UwsgiHost start(Path dir, Path appClasses, boolean master, int processes, Init init)
+    static UwsgiHost start(Path dir, Path appClasses, boolean master, int processes, Init init, String... extra)
             throws IOException {
         String binary = uwsgiBinary();
         int port = freePort();
@@ -169,6 +169,7 @@ final class UwsgiHost implements AutoCloseable {
         if (master) {
             cmd.add("--master");
         }
+        cmd.addAll(List.of(extra));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new UwsgiHost(p, port, events, log, cmd);
     }
@@ -179,6 +180,21 @@ final class UwsgiHost implements AutoCloseable {
 
     /** An HTTP answer. */
     record Answer(int status, String body) {
+    }
+
+    /**
+     * One GET over a plain socket, never retried (HttpURLConnection silently repeats a GET whose connection was
+     * reset, which would run /exit twice). Returns what arrived before the server closed the connection.
+     */
+    String getOnce(String pathAndQuery) throws IOException {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(("GET " + pathAndQuery + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     /** A GET on 127.0.0.1 with bounded connect and read timeouts. */

@@ -111,7 +111,9 @@ class UwsgiWorkersTest {
 
     @Test
     void systemExitSignalsMidRequestAndSigquitWithTheMainClassBootstrap() throws Exception {
-        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 1, UwsgiHost.Init.JVM_MAIN_CLASS)) {
+        try (UwsgiHost uwsgi = UwsgiHost.start(dir, app, true, 1, UwsgiHost.Init.JVM_MAIN_CLASS,
+                // this test kills its only worker twice in a row: no 2 s fork-bomb pause
+                "--forkbomb-delay", "0")) {
             JsonNode firstStatus = readyWorkers(uwsgi.pollStatuses(WAIT, seen -> readyWorkers(seen).size() == 1))
                     .get(0);
             assertWorker(firstStatus, 1, uwsgi.masterPid());
@@ -119,12 +121,15 @@ class UwsgiWorkersTest {
 
             // the application calls System.exit(7): WorkerExit from the JVM's own shutdown, then uWSGI respawns
             try {
-                uwsgi.get("/exit");
+                uwsgi.getOnce("/exit");
             } catch (IOException expected) {
                 // the worker died while answering
             }
             UwsgiHost.await(WAIT, "WorkerExit after System.exit", () -> exits(uwsgi, first).size() == 1);
             assertThat(exits(uwsgi, first).get(0)).contains("JVM is shutting down").contains("forksafe-exit-guard");
+            UwsgiHost.await(WAIT, "uWSGI noticing the worker's death",
+                    () -> uwsgi.logText().contains("worker 1 (pid: " + first.get(0) + ") died"));
+            assertThat(uwsgi.logText()).doesNotContain("pid: " + first.get(0) + ") died, killed by signal");
             List<Long> second = newPids(uwsgi.pollStatuses(WAIT, seen -> newPids(seen, first).size() == 1), first);
 
             // SIGINT to the worker while it is busy in Java code: uWSGI's handler calls exit(30) at once
@@ -132,13 +137,13 @@ class UwsgiWorkersTest {
             long idleTicks = cpuTicks(second.get(0));
             Thread spin = new Thread(() -> {
                 try {
-                    uwsgi.get("/spin");
+                    uwsgi.getOnce("/spin");
                 } catch (IOException expected) {
                     // the worker dies mid-request
                 }
             });
             spin.start();
-            UwsgiHost.await(WAIT, "worker busy in /spin", () -> cpuTicks(second.get(0)) > idleTicks + 50);
+            UwsgiHost.await(WAIT, "worker busy in /spin", () -> cpuTicks(second.get(0)) > idleTicks + 20);
             UwsgiHost.signal(second.get(0), SIGINT);
             UwsgiHost.await(WAIT, "WorkerExit after SIGINT mid-request", () -> exits(uwsgi, second).size() == 1);
             assertThat(exits(uwsgi, second).get(0)).contains("exit status 30").contains("thread=main");
