@@ -105,6 +105,9 @@ class UwsgiWorkersTest {
             UwsgiHost.await(WAIT, "WorkerExit after SIGINT", () -> exits(uwsgi, third).size() == 2);
             assertThat(exits(uwsgi, third)).allMatch(l -> l.contains("stop or brutal reload (exit status 30"));
             UwsgiHost.await(WAIT, "uwsgi master exit", () -> !uwsgi.process.isAlive());
+            // the master re-executes itself on reload and keeps its pid: every generation names it as parent
+            List<String> postForks = uwsgi.eventLines().stream().filter(l -> l.startsWith("PostFork ")).toList();
+            assertThat(postForks).hasSize(6).allMatch(l -> l.contains(" parent=" + uwsgi.masterPid() + " "));
             System.out.println("uWSGI events file after HUP, TERM, INT:\n" + String.join("\n", uwsgi.eventLines()));
         }
     }

@@ -64,6 +64,13 @@ public record UwsgiVersion(String version, String source) {
     }
 
     static UwsgiVersion run(String exe) {
+        long t0 = System.nanoTime();
+        UwsgiVersion v = runOnce(exe);
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        return v.version().isEmpty() ? v : new UwsgiVersion(v.version(), v.source() + " (" + millis + " ms)");
+    }
+
+    private static UwsgiVersion runOnce(String exe) {
         Process p = null;
         try {
             ProcessBuilder pb = new ProcessBuilder(exe, "--version").redirectErrorStream(true)

@@ -154,8 +154,8 @@ final class UwsgiWorkerLifecycle {
     /** Plain words for uWSGI 2.0's worker exit statuses. */
     static String exitReason(int status) {
         return switch (status) {
-            case RELOAD_CODE -> "uWSGI graceful reload (exit status 17: SIGHUP to the master, touch-reload, "
-                    + "graceful shutdown or reload-mercy)";
+            case RELOAD_CODE -> "uWSGI graceful reload (exit status 17: SIGHUP to the master, a touch-reload file, "
+                    + "or a graceful shutdown)";
             case END_CODE -> "uWSGI stop or brutal reload (exit status 30: SIGINT/SIGQUIT/SIGTERM to the master, "
                     + "or SIGINT/SIGTERM to the worker)";
             case BRUTAL_RELOAD_CODE -> "uWSGI brutal reload (exit status 31)";
@@ -170,7 +170,8 @@ final class UwsgiWorkerLifecycle {
         m.put("workerId", worker.slot());
         m.put("pid", worker.pid());
         m.put("masterPid", worker.parentPid());
-        m.put("startedAt", started);
+        m.put("processStartedAt", ProcessHandle.current().info().startInstant().orElse(null));
+        m.put("postForkAt", started);
         m.put("postWorkerInit", readyDetection);
         m.put("readyAt", readyAt);
         m.put("readyAfterMillis", readyAt == null ? null : Duration.between(started, readyAt).toMillis());
