@@ -127,7 +127,8 @@ class UwsgiAdapterTest {
         registry.subscribe(PostWorkerInit.class, inits::add);
 
         ForksafeStatus status = fakeUwsgi(registry, 2, Map.of("master", Boolean.TRUE, "jvm-classpath",
-                new ArrayList<>(List.of("/a.jar", "/b.jar"))));
+                new ArrayList<>(List.of("/a.jar", "/b.jar")), "jvm-opt",
+                new ArrayList<>(List.of("-Xmx64m", "-Ddb.password=hunter2")), "env", "API_TOKEN=abc123"));
         assertThat(status.status()).isEqualTo("uWSGI hook configured");
         assertThat(status.environment()).isEqualTo("uWSGI 2.0.99-test");
         assertThat(status.autoconfigureLog()).contains("uWSGI available", "uWSGI hook configured");
@@ -139,7 +140,10 @@ class UwsgiAdapterTest {
         assertThat(pf.worker().parentPid()).isEqualTo(ProcessHandle.current().parent().orElseThrow().pid());
         assertThat(pf.container()).isEqualTo(ContainerInfo.of("uWSGI", "2.0.99-test"));
         assertThat(pf.settings()).containsEntry("uwsgi.master", "true")
-                .containsEntry("uwsgi.jvm-classpath", "/a.jar,/b.jar");
+                .containsEntry("uwsgi.jvm-classpath", "/a.jar,/b.jar")
+                .containsEntry("uwsgi.jvm-opt", "-Xmx64m,-Ddb.password=<redacted>")
+                .containsEntry("uwsgi.env", "API_TOKEN=<redacted>");
+        assertThat(status.toJson()).doesNotContain("hunter2").doesNotContain("abc123");
         assertThat(registry.processWorker()).isEqualTo(pf.worker());
         assertThat(status.notes().get("uwsgi.master"))
                 .contains("PreFork, PostForkParent and ChildExit cannot run under uWSGI");

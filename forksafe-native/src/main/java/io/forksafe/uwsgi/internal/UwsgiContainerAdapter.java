@@ -10,6 +10,7 @@ import io.forksafe.spi.ContainerAdapter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.regex.Pattern;
 
 /**
  * The uWSGI host adapter, discovered by {@link ForkRegistry#autoconfigure()}. Present only in a JVM created by
@@ -78,7 +79,7 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         ProcessIdentity identity = ProcessIdentity.current();
 
         Map<String, String> settings = new LinkedHashMap<>();
-        options.forEach((k, v) -> settings.put("uwsgi." + k, v));
+        options.forEach((k, v) -> settings.put("uwsgi." + k, redactInline(v)));
         registry.putSettings(settings);
         registry.note("uwsgi.master", NOTE_NO_MASTER_JVM);
         registry.note("uwsgi.workerExit", NOTE_EXIT);
@@ -124,6 +125,17 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         });
         String jwsgi = options.get("jwsgi"); // repeated: uWSGI keeps the last one
         lifecycle.start(findMainThread(), jwsgi == null ? null : jwsgi.substring(jwsgi.lastIndexOf(',') + 1));
+    }
+
+    private static final Pattern INLINE_SECRET = Pattern.compile(
+            "(?i)((?:password|passwd|secret|token|key|credential)[^=,\\s]*=)[^,\\s]*");
+
+    /**
+     * Masks secrets inside option values, e.g. {@code jvm-opt = -Ddb.password=...} or {@code env = API_TOKEN=...}:
+     * core redacts settings by key, and here the secret's name is inside the value.
+     */
+    static String redactInline(String value) {
+        return INLINE_SECRET.matcher(value).replaceAll("$1<redacted>");
     }
 
     /** Publishes PostWorkerInit now for {@code registry}'s uWSGI worker, unless it already ran. */
