@@ -85,15 +85,10 @@ public final class NativeExitHook {
         }
     }
 
-    /** Removes a listener added with {@link #addListener}. */
-    public static void removeListener(Listener listener) {
-        LISTENERS.remove(listener);
-    }
-
     private static String registerNative() {
         try {
             LibC c = LibraryLoader.create(LibC.class).failImmediately().load("c");
-            LibCRaw raw = LibraryLoader.create(LibCRaw.class).failImmediately().load("c");
+            LibCRaw raw = loadRaw();
             Pointer underscoreExit = raw.dlsym(null, "_exit");
             if (underscoreExit == null || underscoreExit.address() == 0) {
                 return "glibc _exit not found through dlsym; without it the exit handler is unsafe at JVM shutdown";
@@ -121,6 +116,15 @@ public final class NativeExitHook {
         }
     }
 
+    private static LibCRaw loadRaw() {
+        try {
+            return LibraryLoader.create(LibCRaw.class).failImmediately().load("c");
+        } catch (UnsatisfiedLinkError beforeGlibc234) {
+            // glibc before 2.34 keeps dlsym in libdl
+            return LibraryLoader.create(LibCRaw.class).library("dl").library("c").failImmediately().load();
+        }
+    }
+
     private static void notifyListeners(int status, boolean jvmShutdown) {
         for (Listener l : LISTENERS) {
             try {
@@ -131,13 +135,6 @@ public final class NativeExitHook {
                     throw vme;
                 }
             }
-        }
-    }
-
-    /** Whether the native handler is registered in this process. */
-    public static boolean registered() {
-        synchronized (LOCK) {
-            return callback != null && libc != null && libcRaw != null;
         }
     }
 }

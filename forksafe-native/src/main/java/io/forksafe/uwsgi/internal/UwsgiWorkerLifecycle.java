@@ -180,10 +180,6 @@ final class UwsgiWorkerLifecycle {
         return m;
     }
 
-    void close() {
-        NativeExitHook.removeListener(exitListener);
-    }
-
     private static long parseLong(String s, long fallback) {
         try {
             return Long.parseLong(s.strip());
