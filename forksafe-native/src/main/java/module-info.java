@@ -6,5 +6,14 @@ module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
 
+    // the pre-fork arbiter (io.forksafe.posix.Arbiter)
+    requires org.jnrproject.constants;
+    requires jdk.unsupported;
+    requires jdk.httpserver;
+    requires static java.management;
+
     exports io.forksafe.posix;
+
+    // the arbiter's worker side: autoconfigured in JVMs the arbiter spawned
+    provides io.forksafe.spi.ContainerAdapter with io.forksafe.posix.internal.ArbiterWorkerAdapter;
 }
