@@ -68,9 +68,12 @@ public final class ForkRegistry {
     private final String name;
     private final Object lock = new Object();
     private volatile Registration[] registrations = NONE;
+    /** Per event type, the matching registrations in forward order: dispatch needs no type checks. */
+    private volatile Registration[][] byType = index(NONE);
     private long nextSequence;
 
     private final ConcurrentHashMap<String, HookStats> hookStats = new ConcurrentHashMap<>();
+    private final HookStats.TypeCounter[] typeCounters = newTypeCounters();
     private final Map<String, Boolean> postForkDelivered = new LinkedHashMap<>(64, 0.75f, false) {
         private static final long serialVersionUID = 1L;
 
@@ -149,6 +152,7 @@ public final class ForkRegistry {
             next[current.length] = r;
             Arrays.sort(next, Registration.ORDER);
             registrations = next;
+            byType = index(next);
             return r;
         }
     }
@@ -171,6 +175,24 @@ public final class ForkRegistry {
         }
     }
 
+    private static HookStats.TypeCounter[] newTypeCounters() {
+        HookStats.TypeCounter[] counters = new HookStats.TypeCounter[EventType.values().length];
+        for (int i = 0; i < counters.length; i++) {
+            counters[i] = new HookStats.TypeCounter();
+        }
+        return counters;
+    }
+
+    private static Registration[][] index(Registration[] all) {
+        EventType[] types = EventType.values();
+        Registration[][] out = new Registration[types.length][];
+        for (EventType t : types) {
+            out[t.ordinal()] = Arrays.stream(all).filter(r -> r.type.isAssignableFrom(t.eventClass()))
+                    .toArray(Registration[]::new);
+        }
+        return out;
+    }
+
     static String defaultName(Object hook) {
         String n = hook.getClass().getName();
         int hidden = n.indexOf('/');
@@ -188,6 +210,7 @@ public final class ForkRegistry {
             System.arraycopy(current, 0, next, 0, i);
             System.arraycopy(current, i + 1, next, i, current.length - i - 1);
             registrations = next;
+            byType = index(next);
         }
     }
 
@@ -216,25 +239,30 @@ public final class ForkRegistry {
                 postForkDelivered.remove(event.worker().identity());
             }
         }
-        Registration[] snapshot = registrations;
+        Registration[] snapshot = byType[type.ordinal()];
+        typeCounters[type.ordinal()].dispatched(event.at());
         ForkHookException failure = null;
-        long startMillis = System.currentTimeMillis();
         int n = snapshot.length;
         boolean reverse = type.runsInReverse();
+        // Durations are sampled: about one publish in 64 is timed, so bookkeeping stays off the clock.
+        boolean timed = (java.util.concurrent.ThreadLocalRandom.current().nextInt() & HookStats.TIMING_SAMPLE_MASK) == 0;
         for (int k = 0; k < n; k++) {
             Registration r = snapshot[reverse ? n - 1 - k : k];
-            if (!r.type.isInstance(event) || !r.active) {
+            if (!r.active) {
                 continue;
             }
             HookStats stats = r.statsFor(type);
-            long t0 = System.nanoTime();
+            boolean timeThis = timed || stats.lastDurationNanos() < 0; // always time a hook's first run
+            long t0 = timeThis ? System.nanoTime() : 0L;
             try {
                 r.invoke(event);
-                stats.recordSuccess(startMillis, System.nanoTime() - t0);
+                if (timeThis) {
+                    stats.recordDuration(System.nanoTime() - t0);
+                }
             } catch (VirtualMachineError fatal) {
                 throw fatal;
             } catch (Throwable t) {
-                stats.recordFailure(startMillis, System.nanoTime() - t0, t);
+                stats.recordFailure(event.at(), timeThis ? System.nanoTime() - t0 : -1L, t);
                 LOG.log(System.Logger.Level.WARNING,
                         () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
                                 + event.worker().name(), t);
@@ -431,10 +459,9 @@ public final class ForkRegistry {
         List<HookStats> all = new ArrayList<>(hookStats.values());
         all.sort(Comparator.comparing(HookStats::event).thenComparing(HookStats::subscriber));
         for (HookStats s : all) {
-            long last = s.lastRunEpochMillis();
-            hooks.add(new ForksafeStatus.HookExecution(s.subscriber(), s.event(), s.count(),
-                    last == 0 ? null : Instant.ofEpochMilli(last),
-                    s.count() == 0 ? null : Duration.ofNanos(s.lastDurationNanos()),
+            long duration = s.lastDurationNanos();
+            hooks.add(new ForksafeStatus.HookExecution(s.subscriber(), s.event(), s.count(), s.lastRun(),
+                    duration < 0 ? null : Duration.ofNanos(duration),
                     s.failures(), Redaction.scrub(s.lastError(), currentSettings)));
         }
         Map<String, Object> detailValues = new TreeMap<>();
@@ -460,9 +487,10 @@ public final class ForkRegistry {
         }
         if (hookStats.size() >= MAX_HOOK_STATS) {
             return hookStats.computeIfAbsent(type.displayName() + "\u0000" + OVERFLOW_SUBSCRIBER,
-                    k -> new HookStats(OVERFLOW_SUBSCRIBER, type.displayName()));
+                    k -> new HookStats(OVERFLOW_SUBSCRIBER, type.displayName(), typeCounters[type.ordinal()]));
         }
-        return hookStats.computeIfAbsent(key, k -> new HookStats(subscriber, type.displayName()));
+        return hookStats.computeIfAbsent(key,
+                k -> new HookStats(subscriber, type.displayName(), typeCounters[type.ordinal()]));
     }
 
     // ------------------------------------------------------------------ discovery
@@ -613,6 +641,7 @@ public final class ForkRegistry {
             for (EventType t : EventType.values()) {
                 if (type.isAssignableFrom(t.eventClass())) {
                     stats[t.ordinal()] = owner.stats(name, t);
+                    stats[t.ordinal()].attach(this);
                 }
             }
         }
@@ -647,8 +676,16 @@ public final class ForkRegistry {
 
         @Override
         public void close() {
+            if (!active) {
+                return;
+            }
             active = false;
             owner.remove(this);
+            for (HookStats s : stats) {
+                if (s != null) {
+                    s.detach(this);
+                }
+            }
         }
 
         @Override

@@ -92,6 +92,9 @@ public final class StatusEndpoint {
 
     private static boolean isIpLiteral(String s) {
         String a = stripBrackets(s);
+        if (a.isEmpty()) {
+            return false; // InetAddress.getByName("") would answer the loopback address
+        }
         if (a.indexOf(':') >= 0) {
             return a.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.' || c == '%');
         }

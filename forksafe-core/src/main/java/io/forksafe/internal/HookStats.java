@@ -1,37 +1,87 @@
 package io.forksafe.internal;
 
-import java.util.concurrent.atomic.AtomicLong;
+import java.time.Instant;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Bookkeeping for one (subscriber, event type) pair: how often it ran, when, how long, and how it failed.
- * Updated on the dispatch path, so it uses only adders and plain volatile writes.
+ * Bookkeeping for one (subscriber name, event type) pair: how often it ran, when, how long, and how it failed.
+ *
+ * <p>Run counts cost nothing per hook on the dispatch path: every publish bumps one counter per event type
+ * ({@link TypeCounter}), and a subscription's run count is that counter's growth while it was subscribed. Only
+ * failures (rare) and sampled durations are written per hook.
  */
 public final class HookStats {
 
-    private final String subscriber;
-    private final String event;
-    private final LongAdder count = new LongAdder();
-    private final LongAdder failures = new LongAdder();
-    private final AtomicLong lastRunEpochMillis = new AtomicLong();
-    private volatile long lastDurationNanos;
-    private volatile String lastError;
+    /** Durations are measured on about one publish in 64 (chosen per thread at random), and on every failure. */
+    public static final int TIMING_SAMPLE_MASK = 63;
 
-    public HookStats(String subscriber, String event) {
-        this.subscriber = subscriber;
-        this.event = event;
+    /** Dispatches of one event type, and when the last one happened. */
+    public static final class TypeCounter {
+        private final LongAdder dispatches = new LongAdder();
+        private volatile Instant last;
+
+        /** Called once per publish of this type, before the hooks run. */
+        public void dispatched(Instant at) {
+            dispatches.increment();
+            if (last != at) {
+                last = at;
+            }
+        }
+
+        public long sum() {
+            return dispatches.sum();
+        }
+
+        public Instant last() {
+            return last;
+        }
     }
 
-    public void recordSuccess(long startMillis, long durationNanos) {
-        count.increment();
-        lastRunEpochMillis.lazySet(startMillis);
+    private final String subscriber;
+    private final String event;
+    private final TypeCounter counter;
+    private final LongAdder failures = new LongAdder();
+    private final Map<Object, Long> liveBases = new IdentityHashMap<>();
+    private long retiredRuns;
+    private Instant retiredLastRun;
+    private volatile Instant lastFailure;
+    private volatile long lastDurationNanos = -1;
+    private volatile String lastError;
+
+    public HookStats(String subscriber, String event, TypeCounter counter) {
+        this.subscriber = subscriber;
+        this.event = event;
+        this.counter = counter;
+    }
+
+    /** A subscription starts counting from now. */
+    public synchronized void attach(Object subscription) {
+        liveBases.put(subscription, counter.sum());
+    }
+
+    /** A subscription stops counting; its runs so far are kept. */
+    public synchronized void detach(Object subscription) {
+        Long base = liveBases.remove(subscription);
+        if (base != null) {
+            long runs = counter.sum() - base;
+            retiredRuns += runs;
+            if (runs > 0) {
+                retiredLastRun = counter.last();
+            }
+        }
+    }
+
+    /** A sampled duration of a successful run. */
+    public void recordDuration(long durationNanos) {
         lastDurationNanos = durationNanos;
     }
 
-    public void recordFailure(long startMillis, long durationNanos, Throwable failure) {
-        count.increment();
+    /** A failed run, with its duration and error. */
+    public void recordFailure(Instant at, long durationNanos, Throwable failure) {
         failures.increment();
-        lastRunEpochMillis.lazySet(startMillis);
+        lastFailure = at;
         lastDurationNanos = durationNanos;
         String message = failure.getMessage();
         lastError = failure.getClass().getName() + (message == null ? "" : ": " + message);
@@ -45,16 +95,34 @@ public final class HookStats {
         return event;
     }
 
-    public long count() {
-        return count.sum();
+    /** Runs so far: those of retired subscriptions plus the dispatches each live one has seen. */
+    public synchronized long count() {
+        long total = retiredRuns;
+        long now = counter.sum();
+        for (long base : liveBases.values()) {
+            total += now - base;
+        }
+        return total;
     }
 
     public long failures() {
         return failures.sum();
     }
 
-    public long lastRunEpochMillis() {
-        return lastRunEpochMillis.get();
+    /** When it last ran, or null. */
+    public synchronized Instant lastRun() {
+        Instant last = null;
+        long now = counter.sum();
+        for (long base : liveBases.values()) {
+            if (now > base) {
+                last = counter.last();
+            }
+        }
+        if (last == null) {
+            last = retiredLastRun;
+        }
+        Instant failure = lastFailure;
+        return failure != null && (last == null || failure.isAfter(last)) ? failure : last;
     }
 
     public long lastDurationNanos() {

@@ -1,78 +1,99 @@
 package io.forksafe.internal;
 
+import io.forksafe.ChildExit;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForksafeStatus;
+import io.forksafe.WorkerExit;
 import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
 
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The workers this process knows about, bounded in memory: at most {@code liveCapacity} live workers and the
- * {@code recentCapacity} most recently ended ones. Workers beyond the cap are counted, not stored.
+ * {@code recentCapacity} most recently ended ones. Workers beyond the cap are counted, not stored. A repeated event
+ * that does not change a worker's state costs one lock-free lookup.
  */
 public final class WorkerTable {
 
+    private record Key(WorkerKind kind, int slot, long generation) {
+        static Key of(WorkerInfo w) {
+            return new Key(w.kind(), w.slot(), w.generation());
+        }
+    }
+
     private final int liveCapacity;
     private final int recentCapacity;
-    private final Map<String, ForksafeStatus.WorkerState> live = new HashMap<>();
+    private final ConcurrentHashMap<Key, ForksafeStatus.WorkerState> live = new ConcurrentHashMap<>();
     private final ArrayDeque<ForksafeStatus.WorkerState> recent = new ArrayDeque<>();
-    private long started;
-    private long ended;
-    private long untracked;
+    private final AtomicLong started = new AtomicLong();
+    private final AtomicLong ended = new AtomicLong();
+    private final AtomicLong untracked = new AtomicLong();
 
     public WorkerTable(int liveCapacity, int recentCapacity) {
         this.liveCapacity = liveCapacity;
         this.recentCapacity = recentCapacity;
     }
 
-    private static String key(WorkerInfo w) {
-        return w.kind() + "/" + w.slot() + "/" + w.generation();
-    }
-
     /** Updates the table for one published event. */
-    public synchronized void record(ForkEvent event) {
+    public void record(ForkEvent event) {
         WorkerInfo w = event.worker();
-        Instant at = event.at();
         switch (event.type()) {
-            case PRE_FORK -> put(w, "starting", at, null);
-            case POST_FORK -> {
-                started++;
-                put(w, "running", at, null);
+            case PRE_FORK -> put(w, "starting", event.at());
+            case POST_FORK, POST_FORK_PARENT -> {
+                ForksafeStatus.WorkerState previous = live.get(Key.of(w));
+                if (previous == null || previous.state().equals("starting")) {
+                    started.incrementAndGet();
+                }
+                put(w, "running", event.at());
             }
-            case POST_FORK_PARENT -> {
-                started++;
-                put(w, "running", at, null);
-            }
-            case POST_WORKER_INIT -> put(w, "ready", at, null);
-            case WORKER_EXIT -> end(w, "exiting", at, ((io.forksafe.WorkerExit) event).reason());
-            case CHILD_EXIT -> end(w, "exited", at, "exit status " + ((io.forksafe.ChildExit) event).exitStatus());
+            case POST_WORKER_INIT -> put(w, "ready", event.at());
+            case WORKER_EXIT -> end(w, "exiting", event.at(), ((WorkerExit) event).reason());
+            case CHILD_EXIT -> end(w, "exited", event.at(), "exit status " + ((ChildExit) event).exitStatus());
         }
     }
 
-    private void put(WorkerInfo w, String state, Instant at, String detail) {
-        String k = key(w);
-        if (!live.containsKey(k) && live.size() >= liveCapacity) {
-            untracked++;
-            return;
-        }
+    private void put(WorkerInfo w, String state, Instant at) {
+        Key k = Key.of(w);
         ForksafeStatus.WorkerState previous = live.get(k);
-        WorkerInfo info = previous != null && w.pid() == WorkerInfo.UNKNOWN_PID ? previous.worker() : w;
-        live.put(k, new ForksafeStatus.WorkerState(info, state, at, detail));
-    }
-
-    private void end(WorkerInfo w, String state, Instant at, String detail) {
-        ForksafeStatus.WorkerState previous = live.remove(key(w));
-        // A thread worker that exits twice (WorkerExit then nothing else) is counted once.
-        if (previous == null && state.equals("exiting") && recent.stream().anyMatch(r -> key(r.worker()).equals(key(w)))) {
+        if (previous != null && previous.state().equals(state) && previous.worker().equals(w)) {
             return;
         }
-        ended++;
+        if (previous == null && live.size() >= liveCapacity) {
+            untracked.incrementAndGet();
+            return;
+        }
+        WorkerInfo info = previous != null && w.pid() == WorkerInfo.UNKNOWN_PID ? previous.worker() : w;
+        live.put(k, new ForksafeStatus.WorkerState(info, state, at, null));
+    }
+
+    private synchronized void end(WorkerInfo w, String state, Instant at, String detail) {
+        Key k = Key.of(w);
+        ForksafeStatus.WorkerState previous = live.remove(k);
+        if (previous == null) {
+            // Already ended (WorkerExit, then ChildExit for the same worker): update, don't count twice.
+            ForksafeStatus.WorkerState earlier = null;
+            for (ForksafeStatus.WorkerState r : recent) {
+                if (Key.of(r.worker()).equals(k)) {
+                    earlier = r;
+                }
+            }
+            if (earlier != null) {
+                recent.remove(earlier);
+                WorkerInfo info = w.pid() == WorkerInfo.UNKNOWN_PID ? earlier.worker() : w;
+                recent.addLast(new ForksafeStatus.WorkerState(info, state, at, detail));
+                return;
+            }
+        }
+        ended.incrementAndGet();
         if (recent.size() == recentCapacity) {
             recent.removeFirst();
         }
@@ -80,7 +101,7 @@ public final class WorkerTable {
         recent.addLast(new ForksafeStatus.WorkerState(info, state, at, detail));
     }
 
-    public synchronized List<ForksafeStatus.WorkerState> live() {
+    public List<ForksafeStatus.WorkerState> live() {
         List<ForksafeStatus.WorkerState> out = new ArrayList<>(live.values());
         out.sort(Comparator.comparing((ForksafeStatus.WorkerState s) -> s.worker().kind())
                 .thenComparingInt(s -> s.worker().slot())
@@ -92,12 +113,12 @@ public final class WorkerTable {
         return new ArrayList<>(recent);
     }
 
-    public synchronized Map<String, Long> counters() {
-        Map<String, Long> c = new java.util.LinkedHashMap<>();
-        c.put("started", started);
-        c.put("ended", ended);
+    public Map<String, Long> counters() {
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("started", started.get());
+        c.put("ended", ended.get());
         c.put("live", (long) live.size());
-        c.put("untracked", untracked);
+        c.put("untracked", untracked.get());
         return c;
     }
 }

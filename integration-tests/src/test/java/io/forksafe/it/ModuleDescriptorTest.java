@@ -1,0 +1,34 @@
+package io.forksafe.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** Checks the built jars' JPMS descriptors: only API packages are exported, internals stay hidden. */
+class ModuleDescriptorTest {
+
+    private static ModuleDescriptor descriptor(String module) throws Exception {
+        Path[] entries = Arrays.stream(ProcessSupport.demoClasspath().split(File.pathSeparator))
+                .map(Path::of).toArray(Path[]::new);
+        return ModuleFinder.of(entries).find(module).orElseThrow(
+                () -> new AssertionError(module + " not found on " + Arrays.toString(entries))).descriptor();
+    }
+
+    @Test
+    void coreExportsOnlyApiPackages() throws Exception {
+        ModuleDescriptor core = descriptor("io.forksafe.core");
+        assertThat(core.isAutomatic()).isFalse();
+        assertThat(core.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()))
+                .containsExactlyInAnyOrder("io.forksafe", "io.forksafe.spi", "io.forksafe.servlet", "io.forksafe.testing");
+        assertThat(core.packages()).contains("io.forksafe.internal");
+        assertThat(core.uses()).contains("io.forksafe.spi.ContainerAdapter", "io.forksafe.spi.ForkHookProvider");
+        assertThat(core.requires()).filteredOn(r -> !r.name().equals("java.base"))
+                .allSatisfy(r -> assertThat(r.modifiers()).contains(ModuleDescriptor.Requires.Modifier.STATIC));
+    }
+}
