@@ -9,7 +9,6 @@ module io.forksafe.nativeos {
     // the pre-fork arbiter (io.forksafe.posix.Arbiter)
     requires org.jnrproject.constants;
     requires jdk.unsupported;
-    requires jdk.httpserver;
     requires static java.management;
 
     exports io.forksafe.posix;

@@ -72,6 +72,8 @@ public final class ArbiterWorker {
     private volatile SocketChannel control;
     private volatile boolean shuttingDown;
     private volatile String controlError;
+    private volatile java.util.function.BooleanSupplier liveness = () -> true;
+    private final AtomicLong skippedBeats = new AtomicLong();
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
@@ -207,7 +209,15 @@ public final class ArbiterWorker {
 
     private void heartbeatLoop() {
         while (control != null && control.isOpen()) {
-            if (send("beat")) {
+            boolean alive;
+            try {
+                alive = liveness.getAsBoolean();
+            } catch (RuntimeException e) {
+                alive = false;
+            }
+            if (!alive) {
+                skippedBeats.incrementAndGet();
+            } else if (send("beat")) {
                 heartbeats.incrementAndGet();
             }
             try {
@@ -261,7 +271,6 @@ public final class ArbiterWorker {
             } catch (RuntimeException e) {
                 System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
             }
-            send("exiting jvm shutdown");
         }
     }
 
@@ -270,6 +279,21 @@ public final class ArbiterWorker {
         if (readySent.compareAndSet(false, true)) {
             send("ready");
         }
+    }
+
+    /**
+     * Sends heartbeats only while {@code check} returns true. By default a heartbeat proves that the JVM runs (it
+     * is not stopped, swapped out or stuck in a GC pause); a check can tie it to the application, for example
+     * "the request executor made progress in the last 10 s", so that the arbiter replaces a worker that is alive
+     * but stuck. A check that throws counts as false.
+     *
+     * <pre>{@code
+     * ArbiterWorker.attach(Forksafe.registry()).livenessCheck(() -> executor.lastProgressAgeMillis() < 10_000);
+     * }</pre>
+     */
+    public ArbiterWorker livenessCheck(java.util.function.BooleanSupplier check) {
+        this.liveness = Objects.requireNonNull(check, "check must not be null");
+        return this;
     }
 
     /** Whether readiness was reported. */
@@ -313,6 +337,7 @@ public final class ArbiterWorker {
         m.put("controlError", controlError);
         m.put("heartbeatIntervalMillis", heartbeatMillis);
         m.put("heartbeatsSent", heartbeats.get());
+        m.put("heartbeatsSkippedByLivenessCheck", skippedBeats.get());
         m.put("ready", readySent.get());
         return m;
     }

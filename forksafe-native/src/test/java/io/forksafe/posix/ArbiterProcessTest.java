@@ -49,6 +49,7 @@ class ArbiterProcessTest {
         try (ArbiterRun run = ArbiterRun.start(options("--pidfile", pidfile.toString(), "--log-file", log.toString(),
                 "--log-max-size", "4k", "--log-max-files", "2", "--print-events"))) {
             List<Long> pids = run.awaitReady(2, BOOT);
+            System.out.println("arbiter start -> 2 workers ready in " + run.millisSinceStart() + " ms");
             assertThat(pids).doesNotHaveDuplicates().doesNotContain(run.pid());
             assertThat(Files.readString(pidfile).strip()).isEqualTo(String.valueOf(run.pid()));
 
@@ -105,6 +106,9 @@ class ArbiterProcessTest {
             run.signal(Signal.SIGTERM);
             assertThat(run.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(run.countLines(l -> l.contains("] event ChildExit"))).isEqualTo(3);
+            for (long p : pids) {
+                run.awaitLine(l -> l.startsWith("[worker-") && l.contains("pid " + p + "] forksafe event WorkerExit"), BOOT);
+            }
             assertThat(pidfile).doesNotExist();
             for (long p : pids) {
                 assertThat(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)).as("worker %d gone", p).isFalse();
@@ -216,8 +220,34 @@ class ArbiterProcessTest {
     }
 
     @Test
+    void aFailingLivenessCheckStopsHeartbeatsAndTheWorkerIsReplaced() throws Exception {
+        try (ArbiterRun run = ArbiterRun.start(options("--workers", "1", "--timeout", "1s", "--abort-grace", "300ms"))) {
+            long pid = run.awaitReady(1, BOOT).get(0);
+            assertThat(run.get("/stick")).contains("stuck pid=" + pid);
+            List<JsonNode> after = run.awaitWorkers(w -> ArbiterRun.allReady(w, 1) && w.get(0).path("pid").asLong() != pid, BOOT);
+            assertThat(after.get(0).path("generation").asLong()).isEqualTo(1);
+            // the JVM was running, so SIGQUIT printed a thread dump before SIGKILL
+            assertThat(run.output()).contains("no heartbeat for", "Full thread dump");
+        }
+    }
+
+    @Test
+    void aWorkerNotReadyWithinTheBootTimeoutIsReplacedWithBackoff() throws Exception {
+        try (ArbiterRun run = ArbiterRun.start(options("--workers", "1", "--boot-timeout", "1500ms",
+                "--abort-grace", "200ms", "--env", "TESTAPP_BOOT_DELAY_MS=60000"))) {
+            run.awaitLine(l -> l.contains("(pid") && l.contains("generation 1)") && l.startsWith("[arbiter")
+                    && l.contains("spawned"), Duration.ofSeconds(20));
+            run.awaitLine(l -> l.contains("not ready within the boot timeout of 1500 ms"), BOOT);
+            run.awaitLine(l -> l.contains("respawning worker-1 in 100 ms (2 quick failures in a row)"), Duration.ofSeconds(20));
+            JsonNode slot = run.current(1);
+            assertThat(slot.path("restarts").asInt()).isGreaterThanOrEqualTo(1);
+        }
+    }
+
+    @Test
     void aPostForkHookThatThrowsHaltsTheArbiterInsteadOfLooping() throws Exception {
         try (ArbiterRun run = ArbiterRun.start(options("--env", "TESTAPP_FAIL_POSTFORK=true"))) {
+            assertThat(run.port).isPositive();
             int code = run.awaitExit(Duration.ofSeconds(30));
             String out = run.output();
             assertThat(code).as(out).isEqualTo(3);

@@ -45,6 +45,8 @@ final class ArbiterRun implements AutoCloseable {
     int port;
     int statusPort;
 
+    private final long startedNanos = System.nanoTime();
+
     private ArbiterRun(Process process) {
         this.process = process;
         Thread reader = new Thread(() -> {
@@ -97,6 +99,10 @@ final class ArbiterRun implements AutoCloseable {
             }
         }
         return run;
+    }
+
+    long millisSinceStart() {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 
     long pid() {

@@ -6,6 +6,8 @@ import java.io.InputStreamReader;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +31,7 @@ final class ControlServer implements AutoCloseable {
     private final Runnable wake;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
+    private final Selector selector;
     private volatile boolean closed;
 
     ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake) throws IOException {
@@ -43,6 +46,9 @@ final class ControlServer implements AutoCloseable {
         this.socketPath = dir.resolve("control.sock");
         this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));
+        server.configureBlocking(false);
+        selector = Selector.open();
+        server.register(selector, SelectionKey.OP_ACCEPT);
         acceptor = new Thread(this::acceptLoop, "forksafe-arbiter-control");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -55,12 +61,18 @@ final class ControlServer implements AutoCloseable {
     private void acceptLoop() {
         while (!closed) {
             try {
-                SocketChannel c = server.accept();
+                selector.select(500);
+                selector.selectedKeys().clear();
+                SocketChannel c = Spawner.openSealed(server::accept); // never inherited by a worker spawned now
+                if (c == null) {
+                    continue;
+                }
+                c.configureBlocking(true);
                 connections.add(c);
                 Thread t = new Thread(() -> serve(c), "forksafe-arbiter-control-conn");
                 t.setDaemon(true);
                 t.start();
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 if (closed) {
                     return;
                 }
@@ -79,7 +91,12 @@ final class ControlServer implements AutoCloseable {
             if (f.length < 4) {
                 return;
             }
-            w = lookup.apply(Long.parseLong(f[1]));
+            long workerPid = Long.parseLong(f[1]);
+            w = lookup.apply(workerPid);
+            for (int i = 0; w == null && i < 20; i++) { // the supervisor records the pid right after the spawn
+                Thread.sleep(50);
+                w = lookup.apply(workerPid);
+            }
             if (w == null || w.slot != Integer.parseInt(f[2]) || w.generation != Long.parseLong(f[3])) {
                 return; // not one of ours: ignore it
             }
@@ -97,6 +114,8 @@ final class ControlServer implements AutoCloseable {
                     w.event("exiting");
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
             // a worker that dies mid-line is reaped by waitpid; nothing to do here
         } finally {
@@ -116,6 +135,11 @@ final class ControlServer implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // closing
+        }
         try {
             server.close();
         } catch (IOException ignored) {

@@ -41,7 +41,7 @@ public final class LogSink implements AutoCloseable {
     }
 
     private void open() throws IOException {
-        fileOut = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        fileOut = Spawner.openSealed(() -> Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
         size = Files.size(file);
     }
 

@@ -139,6 +139,25 @@ public final class Spawner {
         }
     }
 
+    /**
+     * Runs {@code open} (which creates descriptors, e.g. a non-blocking accept) while no spawn can run, then marks
+     * everything close-on-exec. The arbiter's own sockets (control and status connections) are created this way, so
+     * no worker ever inherits another worker's control connection or a status client's socket.
+     */
+    public static <T> T openSealed(java.util.concurrent.Callable<T> open) throws IOException {
+        synchronized (LOCK) {
+            try {
+                return open.call();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e);
+            } finally {
+                markAllCloseOnExec(NativePosix.get());
+            }
+        }
+    }
+
     /** Descriptors this process has open (for tests and the status), or -1 when unknown. */
     public static int openDescriptorCount() {
         try (var s = Files.list(Path.of("/proc/self/fd"))) {

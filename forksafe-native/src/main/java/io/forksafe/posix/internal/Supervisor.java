@@ -77,6 +77,7 @@ public final class Supervisor {
     private final List<WorkerProcess> retiring = new ArrayList<>();
     private final LinkedBlockingQueue<String> commands = new LinkedBlockingQueue<>();
     private final CountDownLatch done = new CountDownLatch(1);
+    private final List<Thread> pumps = new ArrayList<>();
     private final Deque<Integer> rollingQueue = new ArrayDeque<>();
     private Integer rollingSlot;
     private int target;
@@ -250,6 +251,7 @@ public final class Supervisor {
             synchronized (lock) {
                 phase = Phase.STOPPED;
             }
+            drainOutput();
             say(haltReason != null ? "halted (exit code " + exitCode + ")" : "stopped (exit code " + exitCode + ")");
             writeStatusFile();
             closeResources();
@@ -354,8 +356,9 @@ public final class Supervisor {
         WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid);
         byPid.put(p.pid, p);
         String prefix = "[" + WorkerProcess.name(s.number) + " pid " + p.pid + "] ";
-        OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid);
-        OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid);
+        pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
+        pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
+        pumps.removeIf(t -> !t.isAlive());
         say("spawned " + p.label());
         publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
         return p;
@@ -771,6 +774,23 @@ public final class Supervisor {
         }
         if (log != null) {
             log.close();
+        }
+    }
+
+    /** Lets the pumps echo the workers' last lines (their shutdown output) before the arbiter returns. */
+    private void drainOutput() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Thread t : new ArrayList<>(pumps)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            try {
+                t.join(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

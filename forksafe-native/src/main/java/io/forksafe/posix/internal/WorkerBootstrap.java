@@ -5,9 +5,14 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
 import io.forksafe.posix.ArbiterWorker;
 
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -31,6 +36,7 @@ public final class WorkerBootstrap {
                     + "(ArbiterMain ... -- com.example.AppMain args)");
             System.exit(2);
         }
+        keepStdioAfterInheritedChannelCloses();
         ForkRegistry registry = Forksafe.registry();
         registry.configured("arbiter", Supervisor.CONTAINER);
         ArbiterWorker worker;
@@ -68,6 +74,25 @@ public final class WorkerBootstrap {
                 return;
             }
             throw cause;
+        }
+    }
+
+    /**
+     * The JDK's inherited channel (fd 0) is built for inetd, where fds 0, 1 and 2 are all the socket: closing it
+     * (as a server does when it stops) {@code dup2}s /dev/null onto fds 0, 1 <em>and 2</em>. A worker's shutdown
+     * output would then vanish. So before anything prints, System.out and System.err are re-pointed at fresh
+     * descriptors for the same pipes (opened through /proc/self/fd), which that close does not touch.
+     */
+    static void keepStdioAfterInheritedChannelCloses() {
+        Path dir = Files.isDirectory(Path.of("/proc/self/fd")) ? Path.of("/proc/self/fd") : Path.of("/dev/fd");
+        try {
+            PrintStream out = new PrintStream(new FileOutputStream(dir.resolve("1").toFile(), true), true);
+            PrintStream err = new PrintStream(new FileOutputStream(dir.resolve("2").toFile(), true), true);
+            System.setOut(out);
+            System.setErr(err);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("forksafe arbiter worker: cannot protect stdout/stderr (" + e + "); output printed "
+                    + "after the server closes the inherited socket will be lost");
         }
     }
 

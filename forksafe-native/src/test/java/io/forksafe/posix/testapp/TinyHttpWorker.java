@@ -5,6 +5,7 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
 import io.forksafe.StatusEndpoint;
 import io.forksafe.WorkerInfo;
+import io.forksafe.posix.ArbiterWorker;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -30,6 +31,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code GET /} - "pid=... slot=... generation=..."</li>
  *   <li>{@code GET /slow?ms=N} - the same after N ms</li>
  *   <li>{@code GET /status} - this worker's forksafe status JSON</li>
+ *   <li>{@code GET /stick} - installs a liveness check that fails, so heartbeats stop</li>
  * </ul>
  * Environment: {@code TESTAPP_BOOT_DELAY_MS} delays readiness.
  */
@@ -116,6 +118,10 @@ public final class TinyHttpWorker {
                 System.out.println("tiny worker: slow request started (" + ms + " ms)");
                 Thread.sleep(ms);
                 body = "pid=" + me.pid() + " slot=" + me.slot() + " generation=" + me.generation() + " slept=" + ms + "\n";
+            } else if (path.startsWith("/stick")) {
+                // the application declares itself stuck: heartbeats stop while the JVM keeps running
+                ArbiterWorker.attach(registry).livenessCheck(() -> false);
+                body = "stuck pid=" + me.pid() + "\n";
             } else if (path.startsWith("/status")) {
                 StatusEndpoint.Response r = StatusEndpoint.loopbackOnly(registry)
                         .respond(((InetSocketAddress) c.getRemoteAddress()).getAddress(), null);
