@@ -191,7 +191,7 @@ public final class ArbiterConfig {
         return logMaxFiles;
     }
 
-    /** Whether the arbiter and its workers print every forksafe event. */
+    /** Whether the arbiter prints every forksafe event: its own, and those its workers report (process events). */
     public boolean printEvents() {
         return printEvents;
     }
@@ -388,7 +388,7 @@ public final class ArbiterConfig {
             return this;
         }
 
-        /** Print every forksafe event in the arbiter and the workers. */
+        /** Print every forksafe event: the arbiter's own, and the process events each worker reports. */
         public Builder printEvents(boolean print) {
             this.printEvents = print;
             return this;

@@ -52,7 +52,7 @@ public final class ArbiterMain {
               --jvm-opt OPT            add one JVM option for workers (repeatable)
               --classpath CP           workers' class path (default: this JVM's)
               --env NAME=VALUE         extra environment variable for workers (repeatable)
-              --print-events           print every forksafe event in the arbiter and in the workers
+              --print-events           print every forksafe event: the arbiter's and each worker's
               --help                   show this help
 
             Durations: 30, 30s, 500ms, 2m. Signals: TERM/INT graceful stop, HUP rolling restart,

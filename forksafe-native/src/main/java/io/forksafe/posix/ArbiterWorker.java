@@ -171,12 +171,6 @@ public final class ArbiterWorker {
                 send("exiting " + e.reason());
             }
         });
-        if ("true".equalsIgnoreCase(System.getenv(ControlProtocol.ENV_PRINT_EVENTS))) {
-            registry.subscribe(ForkEvent.class, "forksafe.arbiter.printEvents", Integer.MIN_VALUE,
-                    e -> System.out.println("forksafe event " + e.type().displayName() + " " + e.worker().name()
-                            + " kind " + e.worker().kind() + " pid " + e.worker().pid() + " generation "
-                            + e.worker().generation() + " (" + e.container() + ")"));
-        }
         Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "forksafe-arbiter-worker-exit"));
         if (controlPath == null || controlPath.isBlank()) {
             controlError = ENV_CONTROL + " is not set";

@@ -83,7 +83,7 @@ class ArbiterProcessTest {
             }
 
             // output is echoed with slot and pid, events printed in both processes, and the log file rotates
-            run.awaitLine(l -> l.startsWith("[worker-1 pid " + pids.get(0) + "] forksafe event PostFork"), BOOT);
+            run.awaitLine(l -> l.endsWith("worker-1 (pid " + pids.get(0) + ", generation 0) event PostWorkerInit"), BOOT);
             run.awaitLine(l -> l.contains("] event PostForkParent worker-2"), BOOT);
             for (int i = 0; i < 60; i++) {
                 assertThat(run.get("/slow?ms=1")).contains("slept=1"); // each logs a line
@@ -107,7 +107,7 @@ class ArbiterProcessTest {
             assertThat(run.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(run.countLines(l -> l.contains("] event ChildExit"))).isEqualTo(3);
             for (long p : pids) {
-                run.awaitLine(l -> l.startsWith("[worker-") && l.contains("pid " + p + "] forksafe event WorkerExit"), BOOT);
+                run.awaitLine(l -> l.startsWith("[arbiter pid ") && l.endsWith("(pid " + p + ", generation 0) event WorkerExit"), BOOT);
             }
             assertThat(pidfile).doesNotExist();
             for (long p : pids) {

@@ -24,8 +24,6 @@ public final class ControlProtocol {
     public static final String ENV_CONTROL = "FORKSAFE_ARBITER_CONTROL";
     /** Environment variable: heartbeat interval in milliseconds. */
     public static final String ENV_HEARTBEAT_MILLIS = "FORKSAFE_ARBITER_HEARTBEAT_MS";
-    /** Environment variable: "true" to print every forksafe event in the worker. */
-    public static final String ENV_PRINT_EVENTS = "FORKSAFE_ARBITER_PRINT_EVENTS";
     /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
     public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
 

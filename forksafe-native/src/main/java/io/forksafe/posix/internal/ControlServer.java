@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.LongFunction;
 
 /**
@@ -29,14 +30,17 @@ final class ControlServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final LongFunction<WorkerProcess> lookup;
     private final Runnable wake;
+    private final BiConsumer<WorkerProcess, String> onEvent;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private final Selector selector;
     private volatile boolean closed;
 
-    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake) throws IOException {
+    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent)
+            throws IOException {
         this.lookup = lookup;
         this.wake = wake;
+        this.onEvent = onEvent;
         this.dir = Files.createTempDirectory("forksafe-arbiter-");
         try {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -110,6 +114,7 @@ final class ControlServer implements AutoCloseable {
                     wake.run();
                 } else if (line.startsWith("event ")) {
                     w.event(line.substring(6));
+                    onEvent.accept(w, line.substring(6));
                 } else if (line.startsWith("exiting")) {
                     w.event("exiting");
                 }

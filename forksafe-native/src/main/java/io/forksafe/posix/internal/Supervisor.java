@@ -119,7 +119,11 @@ public final class Supervisor {
             try {
                 checkPidfile();
                 listen = ListenSocket.bind(config.bind(), config.backlog());
-                control = new ControlServer(this::lookup, this::wake);
+                control = new ControlServer(this::lookup, this::wake, (w, event) -> {
+                    if (config.printEvents()) {
+                        say(w.label() + " event " + event);
+                    }
+                });
                 if (config.statusPort() != null) {
                     statusServer = StatusServer.start(registry, config.statusPort());
                 }
@@ -387,9 +391,6 @@ public final class Supervisor {
         env.put(ControlProtocol.ENV_CONTROL, control.path().toString());
         env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
         env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(listen.address()));
-        if (config.printEvents()) {
-            env.put(ControlProtocol.ENV_PRINT_EVENTS, "true");
-        }
         return env;
     }
 
