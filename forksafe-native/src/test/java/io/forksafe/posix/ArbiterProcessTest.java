@@ -101,15 +101,21 @@ class ArbiterProcessTest {
             run.signal(Signal.SIGTTOU);
             run.awaitWorkers(w -> ArbiterRun.allReady(w, 2), BOOT);
             run.awaitLine(l -> l.contains("pid " + third + ", generation 0) exited") && l.contains("scaled down"), BOOT);
+            run.signal(Signal.SIGTTIN); // the slot comes back with the next generation
+            List<JsonNode> again = run.awaitWorkers(w -> ArbiterRun.allReady(w, 3), BOOT);
+            assertThat(again.get(2).path("slot").asInt()).isEqualTo(3);
+            assertThat(again.get(2).path("generation").asLong()).isEqualTo(1);
 
             // SIGTERM: everything exits, ChildExit ran for each worker, pid file removed
+            long thirdAgain = again.get(2).path("pid").asLong();
             run.signal(Signal.SIGTERM);
             assertThat(run.awaitExit(Duration.ofSeconds(30))).isZero();
-            assertThat(run.countLines(l -> l.contains("] event ChildExit"))).isEqualTo(3);
+            assertThat(run.countLines(l -> l.contains("] event ChildExit"))).isEqualTo(4);
             for (long p : pids) {
                 run.awaitLine(l -> l.startsWith("[arbiter pid ") && l.endsWith("(pid " + p + ", generation 0) event WorkerExit"), BOOT);
             }
             assertThat(pidfile).doesNotExist();
+            assertThat(ProcessHandle.of(thirdAgain).map(ProcessHandle::isAlive).orElse(false)).isFalse();
             for (long p : pids) {
                 assertThat(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)).as("worker %d gone", p).isFalse();
             }

@@ -73,6 +73,8 @@ public final class Supervisor {
     private final long pid = ProcessHandle.current().pid();
     private final Object lock = new Object();
     private final TreeMap<Integer, Slot> slots = new TreeMap<>();
+    /** Next generation of slots removed by scaling down, so a slot that comes back keeps counting up. */
+    private final Map<Integer, Long> retiredGenerations = new java.util.HashMap<>();
     private final Map<Long, WorkerProcess> byPid = new ConcurrentHashMap<>();
     private final List<WorkerProcess> retiring = new ArrayList<>();
     private final LinkedBlockingQueue<String> commands = new LinkedBlockingQueue<>();
@@ -563,7 +565,11 @@ public final class Supervisor {
 
     private void maintain(long now) {
         for (int n = 1; n <= target; n++) {
-            Slot s = slots.computeIfAbsent(n, Slot::new);
+            Slot s = slots.computeIfAbsent(n, number -> {
+                Slot fresh = new Slot(number);
+                fresh.nextGeneration = retiredGenerations.getOrDefault(number, 0L);
+                return fresh;
+            });
             if (s.current == null && s.incoming != null) {
                 s.current = s.incoming;
                 s.incoming = null;
@@ -584,6 +590,7 @@ public final class Supervisor {
                 terminate(s.current, "scaled down", deadline);
             }
             if ((s.current == null || !s.current.alive()) && (s.incoming == null || !s.incoming.alive())) {
+                retiredGenerations.put(s.number, s.nextGeneration);
                 slots.remove(s.number);
             }
         }
