@@ -25,7 +25,8 @@ class ModuleDescriptorTest {
         ModuleDescriptor core = descriptor("io.forksafe.core");
         assertThat(core.isAutomatic()).isFalse();
         assertThat(core.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet()))
-                .containsExactlyInAnyOrder("io.forksafe", "io.forksafe.spi", "io.forksafe.servlet", "io.forksafe.testing");
+                .containsExactlyInAnyOrder("io.forksafe", "io.forksafe.spi", "io.forksafe.servlet", "io.forksafe.testing",
+                        "io.forksafe.recipes");
         assertThat(core.packages()).contains("io.forksafe.internal");
         assertThat(core.uses()).contains("io.forksafe.spi.ContainerAdapter", "io.forksafe.spi.ForkHookProvider");
         assertThat(core.requires()).filteredOn(r -> !r.name().equals("java.base"))

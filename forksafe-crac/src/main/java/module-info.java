@@ -1,0 +1,13 @@
+/**
+ * forksafe CRaC: checkpoint/restore notifications ({@code org.crac}) as forksafe events.
+ * Only {@code io.forksafe.crac} is exported; the resource and the detection live in {@code ...crac.internal}.
+ */
+module io.forksafe.crac {
+    requires transitive io.forksafe.core;
+    requires transitive org.crac;
+    requires java.management;
+
+    exports io.forksafe.crac;
+
+    provides io.forksafe.spi.ContainerAdapter with io.forksafe.crac.internal.CracAdapter;
+}
