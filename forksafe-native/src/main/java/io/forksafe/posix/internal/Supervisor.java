@@ -88,6 +88,8 @@ public final class Supervisor {
     private volatile String haltReason;
     private long gracefulDeadlineNanos;
     private long lastStatusFileNanos;
+    private long lastTickNanos;
+    private long heartbeatChecksResumeNanos;
 
     private ListenSocket listen;
     private ControlServer control;
@@ -237,6 +239,7 @@ public final class Supervisor {
                         cmd = commands.poll();
                     }
                     long now = System.nanoTime();
+                    noticeStall(now);
                     reap();
                     promoteReady(now);
                     checkTimeouts(now);
@@ -267,6 +270,21 @@ public final class Supervisor {
                 // the JVM is already shutting down
             }
             done.countDown();
+        }
+    }
+
+    /**
+     * If this loop itself did not run for a while (the arbiter was stopped with SIGSTOP, the machine suspended, a
+     * long GC pause), the workers' heartbeats are still queued unread: judging them now would abort every healthy
+     * worker. Heartbeat checks pause for two intervals instead.
+     */
+    private void noticeStall(long now) {
+        long gap = lastTickNanos == 0 ? 0 : now - lastTickNanos;
+        lastTickNanos = now;
+        if (gap > TimeUnit.SECONDS.toNanos(1) + config.heartbeatInterval().toNanos()) {
+            heartbeatChecksResumeNanos = now + 2 * config.heartbeatInterval().toNanos();
+            say("the supervisor did not run for " + gap / 1_000_000 + " ms (arbiter paused?); heartbeat checks resume in "
+                    + 2 * config.heartbeatInterval().toMillis() + " ms");
         }
     }
 
@@ -518,7 +536,8 @@ public final class Supervisor {
                     }
                 }
                 case READY -> {
-                    if (phase == Phase.RUNNING && now - p.lastBeatNanos > config.timeout().toNanos()) {
+                    if (phase == Phase.RUNNING && now >= heartbeatChecksResumeNanos
+                            && now - p.lastBeatNanos > config.timeout().toNanos()) {
                         abort(p, "no heartbeat for " + (now - p.lastBeatNanos) / 1_000_000 + " ms (timeout "
                                 + seconds(config.timeout()) + ")", now);
                     }
