@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * it identifies the process as worker {@code (slot, generation)}, publishes {@link io.forksafe.PostFork}, sends
  * heartbeats to the arbiter, reports readiness when {@link PostWorkerInit} is published for this process (the Jetty
  * and Undertow adapters publish it once their server serves; call {@link #ready()} otherwise) and publishes
- * {@link WorkerExit} at shutdown. If the arbiter disappears, the worker exits.
+ * {@link WorkerExit} at shutdown (unless an adapter published PostWorkerInit: that adapter then publishes WorkerExit
+ * when its server stops). If the arbiter disappears, the worker exits.
  *
  * <p>The arbiter launches workers through a bootstrap that calls {@link #attach(ForkRegistry)} before the
  * application's {@code main}; the {@code arbiter} container adapter does the same from
@@ -72,6 +73,7 @@ public final class ArbiterWorker {
     private volatile SocketChannel control;
     private volatile boolean shuttingDown;
     private volatile String controlError;
+    private volatile ContainerInfo readyContainer;
     private volatile java.util.function.BooleanSupplier liveness = () -> true;
     private final AtomicLong skippedBeats = new AtomicLong();
 
@@ -162,7 +164,10 @@ public final class ArbiterWorker {
         });
         registry.subscribe(PostWorkerInit.class, "forksafe.arbiter.readiness", Integer.MAX_VALUE, e -> {
             if (isThisProcess(e.worker())) {
-                ready();
+                readyContainer = e.container();
+                if (readySent.compareAndSet(false, true)) {
+                    send("ready");
+                }
             }
         });
         registry.subscribe(WorkerExit.class, "forksafe.arbiter.exit", Integer.MAX_VALUE, e -> {
@@ -257,8 +262,17 @@ public final class ArbiterWorker {
         }
     }
 
+    /**
+     * At JVM shutdown: publishes WorkerExit for this process, unless a container adapter published this process's
+     * PostWorkerInit. Then that adapter owns the process's life cycle and publishes WorkerExit itself when its
+     * server stops, exactly as in a stand-alone run, and a second one from here would duplicate it.
+     */
     private void onShutdown() {
         shuttingDown = true;
+        ContainerInfo owner = readyContainer;
+        if (owner != null && !owner.equals(Supervisor.CONTAINER)) {
+            return;
+        }
         if (exitPublished.compareAndSet(false, true)) {
             try {
                 registry.workerExit(worker, Supervisor.CONTAINER, "jvm shutdown");
@@ -268,8 +282,15 @@ public final class ArbiterWorker {
         }
     }
 
-    /** Tells the arbiter this worker serves (done automatically when PostWorkerInit is published for it). */
+    /**
+     * For servers without a forksafe adapter: publishes {@link PostWorkerInit} for this process (container
+     * {@code forksafe-arbiter}), which tells the arbiter that this worker serves. With the Jetty or Undertow adapter
+     * this happens by itself when the server has started. Idempotent.
+     */
     public void ready() {
+        if (!readySent.get() && readyContainer == null) {
+            registry.postWorkerInit(worker, Supervisor.CONTAINER);
+        }
         if (readySent.compareAndSet(false, true)) {
             send("ready");
         }

@@ -43,6 +43,8 @@ class ArbiterApiTest {
                 .statusFile(dir.resolve("status.json"))
                 .gracefulTimeout(Duration.ofSeconds(10))
                 .console(both, both)
+                .printEvents(true)
+                .environment("TESTAPP_READY_VIA", "api")
                 .build(), registry);
         try {
             arbiter.start();
@@ -78,7 +80,12 @@ class ArbiterApiTest {
             assertThat(arbiter.isStopped()).isTrue();
             assertThat(events).last().asString().startsWith("ChildExit " + w.pid());
             assertThat(ProcessHandle.of(w.pid()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
-            assertThat(console.toString(StandardCharsets.UTF_8)).contains("[worker-1 pid " + w.pid() + "] tiny worker serving");
+            String out = console.toString(StandardCharsets.UTF_8);
+            assertThat(out).contains("[worker-1 pid " + w.pid() + "] tiny worker serving");
+            // ready() published PostWorkerInit; the worker side published WorkerExit at shutdown, once
+            String label = "worker-1 (pid " + w.pid() + ", generation 0) event ";
+            assertThat(out).contains(label + "PostFork", label + "PostWorkerInit", label + "WorkerExit");
+            assertThat(out.split(java.util.regex.Pattern.quote(label + "WorkerExit"), -1)).hasSize(2);
         } finally {
             arbiter.stop();
             arbiter.join(Duration.ofSeconds(20));

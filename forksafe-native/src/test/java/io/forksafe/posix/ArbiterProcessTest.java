@@ -112,7 +112,9 @@ class ArbiterProcessTest {
             assertThat(run.awaitExit(Duration.ofSeconds(30))).isZero();
             assertThat(run.countLines(l -> l.contains("] event ChildExit"))).isEqualTo(4);
             for (long p : pids) {
+                // published once per worker, by the app (which published PostWorkerInit, as an adapter does)
                 run.awaitLine(l -> l.startsWith("[arbiter pid ") && l.endsWith("(pid " + p + ", generation 0) event WorkerExit"), BOOT);
+                assertThat(run.countLines(l -> l.endsWith("(pid " + p + ", generation 0) event WorkerExit"))).isEqualTo(1);
             }
             assertThat(pidfile).doesNotExist();
             assertThat(ProcessHandle.of(thirdAgain).map(ProcessHandle::isAlive).orElse(false)).isFalse();

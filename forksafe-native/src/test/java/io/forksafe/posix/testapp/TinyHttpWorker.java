@@ -33,11 +33,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code GET /status} - this worker's forksafe status JSON</li>
  *   <li>{@code GET /stick} - installs a liveness check that fails, so heartbeats stop</li>
  * </ul>
- * Environment: {@code TESTAPP_BOOT_DELAY_MS} delays readiness.
+ * Environment: {@code TESTAPP_BOOT_DELAY_MS} delays readiness; {@code TESTAPP_READY_VIA=api} reports readiness with
+ * {@code ArbiterWorker.ready()} (a server without an adapter) instead of publishing PostWorkerInit and WorkerExit
+ * itself (as an adapter does).
  */
 public final class TinyHttpWorker {
 
     private static final AtomicInteger IN_FLIGHT = new AtomicInteger();
+    private static final ContainerInfo TINY = ContainerInfo.of("tiny-http", "1");
+    private static final boolean READY_VIA_API = "api".equals(System.getenv("TESTAPP_READY_VIA"));
     private static volatile boolean running = true;
 
     private TinyHttpWorker() {
@@ -87,13 +91,21 @@ public final class TinyHttpWorker {
                 }
             }
             System.out.println("tiny worker: stopped accepting, in-flight done");
+            if (!READY_VIA_API) {
+                // like a container adapter that published PostWorkerInit: it also publishes WorkerExit
+                Forksafe.registry().workerExit(Forksafe.registry().processWorker(), TINY, "server stopped");
+            }
         }, "tiny-graceful"));
         long delay = Long.parseLong(System.getenv().getOrDefault("TESTAPP_BOOT_DELAY_MS", "0"));
         if (delay > 0) {
             Thread.sleep(delay);
         }
         WorkerInfo me = registry.processWorker();
-        registry.postWorkerInit(me, ContainerInfo.of("tiny-http", "1"));
+        if (READY_VIA_API) {
+            ArbiterWorker.attach(registry).ready(); // as a server without a forksafe adapter would
+        } else {
+            registry.postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
+        }
         System.out.println("tiny worker serving: slot " + me.slot() + " generation " + me.generation());
     }
 
