@@ -228,6 +228,21 @@ class ArbiterProcessTest {
     }
 
     @Test
+    void workersOfAKilledArbiterExitInsteadOfLingeringAsOrphans() throws Exception {
+        try (ArbiterRun run = ArbiterRun.start(options())) {
+            List<Long> pids = run.awaitReady(2, BOOT);
+            run.signal(Signal.SIGKILL);
+            run.awaitExit(Duration.ofSeconds(10));
+            for (long p : pids) {
+                ProcessHandle h = ProcessHandle.of(p).orElse(null);
+                if (h != null) {
+                    assertThat(h.onExit().get(15, java.util.concurrent.TimeUnit.SECONDS).isAlive()).isFalse();
+                }
+            }
+        }
+    }
+
+    @Test
     void aFailingLivenessCheckStopsHeartbeatsAndTheWorkerIsReplaced() throws Exception {
         try (ArbiterRun run = ArbiterRun.start(options("--workers", "1", "--timeout", "1s", "--abort-grace", "300ms"))) {
             long pid = run.awaitReady(1, BOOT).get(0);
