@@ -31,9 +31,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The forksafe arbiter ({@code io.forksafe.posix.ArbiterMain}) running the real demo worker
- * ({@code io.forksafe.demo.JettyWorkerApp}) on one shared port: every process is real, every request goes over
- * 127.0.0.1.
+ * The forksafe arbiter ({@code io.forksafe.posix.ArbiterMain}) running the real demo workers, Jetty
+ * ({@code io.forksafe.demo.JettyWorkerApp}) and Undertow ({@code io.forksafe.demo.UndertowWorkerApp}), on one shared
+ * port: every process is real, every request goes over 127.0.0.1.
  */
 class ArbiterWorkersProcessTest {
 
@@ -154,6 +154,46 @@ class ArbiterWorkersProcessTest {
             assertThat(load.refused.get()).as("%s", load).isZero();
             assertThat(load.failed.get()).as("%s", load).isZero();
         }
+    }
+
+    @Test
+    void undertowWorkersServeTheSharedPort() throws Exception {
+        startArbiter("io.forksafe.demo.UndertowWorkerApp");
+        List<Long> pids = awaitWorkers(ws -> allReady(ws, 2)).stream().map(w -> w.path("pid").asLong()).toList();
+        workerPids.addAll(pids);
+        try (Load load = new Load(port, 4)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!load.bodies.keySet().containsAll(pids.stream().map(String::valueOf).toList())
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            load.close();
+            System.out.println("Undertow: " + load);
+            assertThat(load.bodies.keySet()).as("both Undertow workers answered on the shared port: %s", load)
+                    .containsAll(pids.stream().map(String::valueOf).toList());
+            assertThat(load.refused.get() + load.failed.get()).as("%s", load).isZero();
+        }
+        JsonNode worker = JSON.readTree(get("/forksafe/status")[1]);
+        assertThat(worker.path("details").path("arbiterWorker").path("arbiterPid").asLong()).isEqualTo(arbiter.pid());
+
+        // a rolling restart of Undertow workers under load
+        try (Load load = new Load(port, 4)) {
+            load.awaitSuccesses(300);
+            kill(arbiter.pid(), "HUP");
+            awaitWorkers(ws -> allReady(ws, 2) && ws.stream().allMatch(w -> w.path("generation").asLong() == 1))
+                    .forEach(w -> workerPids.add(w.path("pid").asLong()));
+            for (long p : pids) {
+                awaitLine(l -> l.contains("(pid " + p + ", generation 0) exited"));
+            }
+            load.awaitSuccesses(300);
+            load.close();
+            System.out.println("Undertow SIGHUP: " + load);
+            assertThat(load.refused.get()).as("%s", load).isZero();
+            assertThat(load.failed.get()).as("%s", load).isZero();
+        }
+        kill(arbiter.pid(), "TERM");
+        assertThat(arbiter.waitFor(40, TimeUnit.SECONDS)).isTrue();
+        assertThat(arbiter.exitValue()).isZero();
     }
 
     // ------------------------------------------------------------------ helpers
