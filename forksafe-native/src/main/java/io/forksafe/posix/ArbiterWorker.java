@@ -84,9 +84,13 @@ public final class ArbiterWorker {
         this.heartbeatMillis = heartbeatMillis;
     }
 
-    /** Whether this JVM was spawned by a forksafe arbiter. */
+    /**
+     * Whether this JVM was spawned by the forksafe arbiter: both {@code FORKSAFE_ARBITER_PID} and
+     * {@code FORKSAFE_ARBITER_CONTROL} are set. {@code FORKSAFE_ARBITER_PID} alone is only the socket contract (a
+     * listening socket as fd 0, which the Jetty and Undertow adapters adopt), as another launcher may provide it.
+     */
     public static boolean isArbiterWorker() {
-        return System.getenv(ENV_ARBITER_PID) != null;
+        return System.getenv(ENV_ARBITER_PID) != null && System.getenv(ENV_CONTROL) != null;
     }
 
     /**
