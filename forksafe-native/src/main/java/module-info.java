@@ -5,6 +5,7 @@
 module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
+    requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
 
     // the pre-fork arbiter (io.forksafe.posix.Arbiter)
     requires org.jnrproject.constants;
@@ -12,7 +13,10 @@ module io.forksafe.nativeos {
     requires static java.management;
 
     exports io.forksafe.posix;
+    exports io.forksafe.uwsgi;
 
-    // the arbiter's worker side: autoconfigured in JVMs the arbiter spawned
-    provides io.forksafe.spi.ContainerAdapter with io.forksafe.posix.internal.ArbiterWorkerAdapter;
+    // uWSGI's forked workers, and the arbiter's worker side (autoconfigured in JVMs the arbiter spawned)
+    provides io.forksafe.spi.ContainerAdapter with
+            io.forksafe.uwsgi.internal.UwsgiContainerAdapter,
+            io.forksafe.posix.internal.ArbiterWorkerAdapter;
 }
