@@ -158,6 +158,19 @@ final class ArbiterContainer implements AutoCloseable {
         container.getDockerClient().stopContainerCmd(id()).withTimeout(graceSeconds).exec();
     }
 
+    /**
+     * The container's processes as {@code docker top} lists them ({@code ps -o stat,args} on the engine's host), one
+     * {@code "<stat> <args>"} string each.
+     */
+    List<String> processes() {
+        String[][] ps = container.getDockerClient().topContainerCmd(id()).withPsArgs("-o stat,args").exec().getProcesses();
+        List<String> out = new ArrayList<>();
+        for (String[] p : ps) {
+            out.add(String.join(" ", p));
+        }
+        return out;
+    }
+
     InspectContainerResponse.ContainerState state() {
         return container.getDockerClient().inspectContainerCmd(id()).exec().getState();
     }

@@ -91,6 +91,10 @@ class ArbiterInDockerTest {
                 assertThat(load.byPid.keySet()).as("the new generation served: %s", load)
                         .containsAnyElementsOf(fresh.stream().map(String::valueOf).collect(Collectors.toSet()));
             }
+            // PID 1 reaped every worker it replaced: the arbiter and the two new workers, no zombie
+            List<String> processes = arbiter.processes();
+            assertThat(processes).as("docker top").hasSize(3).noneMatch(p -> p.startsWith("Z"))
+                    .allMatch(p -> p.contains("/opt/java/bin/java"));
             assertThat(arbiter.state().getRunning()).isTrue();
         }
     }
