@@ -6,6 +6,7 @@ import io.forksafe.ForkRegistry;
 
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.channels.ServerSocketChannel;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.forksafe.jetty.JettyTestSupport.get;
 import static io.forksafe.jetty.JettyTestSupport.json;
@@ -141,5 +143,39 @@ class ArbiterAdoptionTest {
         server.start();
         assertThat(registry.status().status()).startsWith("Jetty error: ")
                 .contains("has no ServerConnector to adopt it", "server.addConnector(new ServerConnector(server))");
+    }
+
+    @Test
+    void stoppingAWorkerFirstStopsAcceptingOnTheSharedSocketAndLeavesItOpen() throws Exception {
+        ForkRegistry registry = new ForkRegistry("arbiter-drain");
+        arbiterSocket = ServerSocketChannel.open();
+        arbiterSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        int arbiterPort = ((InetSocketAddress) arbiterSocket.getLocalAddress()).getPort();
+        server = newServer(registry, 0);
+        ForksafeJetty.installer().registry(registry)
+                .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "4242")::get)
+                .inheritedChannel(() -> arbiterSocket)
+                .install(server);
+        server.start();
+        ServerConnector connector = (ServerConnector) server.getConnectors()[0];
+        assertThat(connector.isAccepting()).isTrue();
+        assertThat(get(client, URI.create("http://127.0.0.1:" + arbiterPort + "/forksafe/status")).statusCode())
+                .isEqualTo(200);
+
+        // Jetty notifies listeners in the order they were added: this one runs after forksafe's.
+        AtomicReference<String> whenStopping = new AtomicReference<>();
+        server.addEventListener(new LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStopping(LifeCycle event) {
+                whenStopping.set("accepting=" + connector.isAccepting() + " socketOpen=" + arbiterSocket.isOpen());
+            }
+        });
+        server.stop();
+
+        // Before Jetty's graceful stop interrupts its acceptor and closes the socket, the worker has stopped taking
+        // connections from the shared queue, so none is accepted and then dropped; the socket itself is still open.
+        assertThat(whenStopping.get()).isEqualTo("accepting=false socketOpen=true");
+        assertThat(registry.status().autoconfigureLog().toString()).contains("Jetty stopped accepting on the forksafe "
+                + "arbiter's shared socket /127.0.0.1:" + arbiterPort + " before stopping");
     }
 }

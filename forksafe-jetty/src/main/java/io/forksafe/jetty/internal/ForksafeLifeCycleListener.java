@@ -41,6 +41,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
     private final ContainerInfo container = JettyEvents.container();
     private final String key;
     private volatile String adoptedChannel;
+    private volatile ServerConnector adoptedConnector;
     private volatile String virtualThreads = "not used";
 
     private ForksafeLifeCycleListener(ForkRegistry registry, Server server, Function<String, String> environment,
@@ -145,6 +146,12 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
 
     @Override
     public void lifeCycleStopping(LifeCycle event) {
+        ServerConnector shared = adoptedConnector;
+        if (shared != null) {
+            long millis = SharedSocketDrain.drain(shared);
+            registry.log("Jetty stopped accepting on the forksafe arbiter's shared socket " + adoptedChannel
+                    + " before stopping (" + millis + " ms); connections still queued there go to other workers");
+        }
         registry.log("Jetty server stopping");
         JettyEvents.publish(registry, "WorkerExit",
                 () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
@@ -206,6 +213,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
             return;
         }
         adoptedChannel = address;
+        adoptedConnector = target;
         String line = "Jetty adopted the forksafe arbiter's listening socket " + address + " (arbiter pid "
                 + arbiterPid + ") on connector " + connectorName(target) + " instead of binding "
                 + hostPort(target);
