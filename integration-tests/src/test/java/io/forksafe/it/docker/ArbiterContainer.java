@@ -159,14 +159,17 @@ final class ArbiterContainer implements AutoCloseable {
     }
 
     /**
-     * The container's processes as {@code docker top} lists them ({@code ps -o stat,args} on the engine's host), one
-     * {@code "<stat> <args>"} string each.
+     * The container's processes as {@code docker top} lists them ({@code ps -o pid,stat,args} on the engine's host),
+     * one {@code "<stat> <args>"} string each.
      */
     List<String> processes() {
-        String[][] ps = container.getDockerClient().topContainerCmd(id()).withPsArgs("-o stat,args").exec().getProcesses();
+        var top = container.getDockerClient().topContainerCmd(id()).withPsArgs("-o pid,stat,args").exec();
+        List<String> titles = List.of(top.getTitles());
+        int stat = titles.indexOf("STAT");
+        int args = titles.indexOf("COMMAND");
         List<String> out = new ArrayList<>();
-        for (String[] p : ps) {
-            out.add(String.join(" ", p));
+        for (String[] p : top.getProcesses()) {
+            out.add(p[stat] + " " + p[args]);
         }
         return out;
     }
