@@ -36,6 +36,7 @@ class ArbiterInDockerTest {
 
     private static final String DEMO_APP = "io.forksafe.demo.JettyWorkerApp";
     private static final String TEST_APP = ContainerWorkerApp.class.getName();
+    private static final String ARBITER_PRINTER = "forksafe.arbiter.printEvents";
     private static final String WORKER_JVM = ArbiterContainer.FAST_JVM + " -Xmx128m";
 
     @BeforeAll
@@ -63,17 +64,25 @@ class ArbiterInDockerTest {
                 assertThat(w.path("generation").asInt()).isZero();
                 assertThat(w.path("events").toString()).contains("PostFork", "PostWorkerInit");
             }
+            // the arbiter's own events (its --print-events subscriber): PreFork and PostForkParent per spawn
+            assertThat(hookCount(status, ARBITER_PRINTER, "PreFork")).isEqualTo(2);
+            assertThat(hookCount(status, ARBITER_PRINTER, "PostForkParent")).isEqualTo(2);
+            assertThat(hookCount(status, ARBITER_PRINTER, "ChildExit")).isZero();
             // a worker's own status, through the shared port: its parent is the arbiter, PID 1
             JsonNode worker = ArbiterContainer.JSON.readTree(Http.get(arbiter.port(), "/forksafe/status").body());
             assertThat(worker.path("details").path("arbiterWorker").path("arbiterPid").asLong()).isEqualTo(1);
             assertThat(old).contains(worker.path("pid").asLong());
+            assertThat(hookCount(worker, "worker-app.printer", "PostFork")).isGreaterThanOrEqualTo(1);
+            assertThat(hookCount(worker, "worker-app.printer", "PostWorkerInit")).isGreaterThanOrEqualTo(1);
 
-            // docker kill -s HUP under load, twice: rolling restarts, no failed request, new worker pids each time
+            // docker kill -s HUP under load, twice (-Dforksafe.docker.rolls=N for more): rolling restarts, no failed
+            // request, new worker pids each time
+            int rolls = Integer.getInteger("forksafe.docker.rolls", 2);
             try (Http.Load load = new Http.Load(arbiter.port(), 4)) {
                 Set<Long> previous = old;
                 Set<Long> seen = new java.util.HashSet<>(old);
                 StringBuilder timings = new StringBuilder();
-                for (int generation = 1; generation <= 2; generation++) {
+                for (int generation = 1; generation <= rolls; generation++) {
                     load.awaitSuccesses(200);
                     long hupAt = System.nanoTime();
                     arbiter.kill("HUP");
@@ -101,6 +110,11 @@ class ArbiterInDockerTest {
                 assertThat(load.byPid.keySet()).as("the last generation served: %s", load)
                         .containsAnyElementsOf(previous.stream().map(String::valueOf).collect(Collectors.toSet()));
             }
+            // every replaced worker was spawned (PreFork, PostForkParent) and reaped (ChildExit) by the arbiter
+            JsonNode after = arbiter.status();
+            assertThat(hookCount(after, ARBITER_PRINTER, "PreFork")).isEqualTo(2 + 2L * rolls);
+            assertThat(hookCount(after, ARBITER_PRINTER, "PostForkParent")).isEqualTo(2 + 2L * rolls);
+            assertThat(hookCount(after, ARBITER_PRINTER, "ChildExit")).isEqualTo(2L * rolls);
             // PID 1 reaped every worker it replaced: the arbiter and the two new workers, no zombie
             List<String> processes = arbiter.processes();
             assertThat(processes).as("docker top").hasSize(3).noneMatch(p -> p.startsWith("Z"))
@@ -194,6 +208,15 @@ class ArbiterInDockerTest {
             assertThat(Http.get(arbiter.port(), "/").code()).as("the container still serves").isEqualTo(200);
             assertThat(arbiter.state().getRunning()).isTrue();
         }
+    }
+
+    private static long hookCount(JsonNode status, String subscriber, String event) {
+        for (JsonNode h : status.path("executedHooks")) {
+            if (h.path("subscriber").asText().equals(subscriber) && h.path("event").asText().equals(event)) {
+                return h.path("count").asLong();
+            }
+        }
+        return 0;
     }
 
     private static Set<Long> pids(List<JsonNode> workers) {
