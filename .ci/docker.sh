@@ -74,12 +74,13 @@ start() {
   done
   say "dockerd did not start; last lines of $LOG:"
   tail -n 15 "$LOG" 2>/dev/null | sed 's/^/  /'
+  local last
+  last=$(grep -v '^[[:space:]]*$' "$LOG" 2>/dev/null | tail -n 1 | cut -c1-300)
   if kill -0 "$launched" 2>/dev/null; then
     kill -TERM "$launched" 2>/dev/null
+    unavailable "dockerd did not answer on unix://$SOCK within 20 s${last:+ (last log line: $last)}"
   fi
-  local last
-  last=$(grep -E 'level=(error|fatal)|failed' "$LOG" 2>/dev/null | tail -n 1 | cut -c1-300)
-  unavailable "dockerd did not answer on unix://$SOCK within 20 s${last:+: $last}"
+  unavailable "dockerd exited at start${last:+: $last}"
 }
 
 stop() {

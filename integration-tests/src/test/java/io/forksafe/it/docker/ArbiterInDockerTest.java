@@ -16,7 +16,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -39,17 +38,12 @@ class ArbiterInDockerTest {
     private static final String ARBITER_PRINTER = "forksafe.arbiter.printEvents";
     private static final String WORKER_JVM = ArbiterContainer.FAST_JVM + " -Xmx128m";
 
-    @BeforeAll
-    static void engineAndImage() throws Exception {
-        DockerEngine.require();
-        DockerEngine.image();
-    }
-
     @Test
     void theDemoArbiterIsPidOneItsStatusIsReachableFromTheHostAndSighupRollsTheWorkersWithoutAFailedRequest()
             throws Exception {
+        LocalImage image = DockerEngine.image();   // skips the test, with the reason printed, without an engine
         long t0 = System.nanoTime();
-        try (ArbiterContainer arbiter = new ArbiterContainer(DockerEngine.image(), DEMO_APP,
+        try (ArbiterContainer arbiter = new ArbiterContainer(image, DEMO_APP,
                 List.of("--workers", "2", "--graceful-timeout", "10s", "--print-events"), WORKER_JVM, 0).start()) {
             List<JsonNode> ready = arbiter.awaitWorkers(ws -> ArbiterContainer.allReady(ws, 2));
             long bootMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -125,8 +119,9 @@ class ArbiterInDockerTest {
 
     @Test
     void dockerStopLetsASlowRequestFinishAndTheContainerExitsZeroWithinTheGracefulTimeout() throws Exception {
+        LocalImage image = DockerEngine.image();
         int gracefulSeconds = 10;
-        try (ArbiterContainer arbiter = new ArbiterContainer(DockerEngine.image(), TEST_APP,
+        try (ArbiterContainer arbiter = new ArbiterContainer(image, TEST_APP,
                 List.of("--workers", "2", "--graceful-timeout", gracefulSeconds + "s"), WORKER_JVM, 0).start()) {
             arbiter.awaitWorkers(ws -> ArbiterContainer.allReady(ws, 2));
 
@@ -161,12 +156,13 @@ class ArbiterInDockerTest {
 
     @Test
     void aWorkerOomKilledByTheContainersMemoryLimitIsRespawnedAndTheStatusShowsItsExit() throws Exception {
+        LocalImage image = DockerEngine.image();
         Assumptions.assumeTrue(Boolean.TRUE.equals(DockerEngine.require().infoCmd().exec().getMemoryLimit()),
                 "this Docker engine does not support memory limits (no memory cgroup)");
         // The workers' heap may grow to 2 GiB, the container has 512 MiB: the worker that allocates hits the cgroup
         // limit long before its heap limit, and the kernel's OOM killer ends it (SIGKILL, exit status 137).
         long limit = 512L * 1024 * 1024;
-        try (ArbiterContainer arbiter = new ArbiterContainer(DockerEngine.image(), TEST_APP,
+        try (ArbiterContainer arbiter = new ArbiterContainer(image, TEST_APP,
                 List.of("--workers", "2", "--print-events"), ArbiterContainer.FAST_JVM + " -Xms16m -Xmx2g", limit)
                 .start()) {
             List<JsonNode> before = arbiter.awaitWorkers(ws -> ArbiterContainer.allReady(ws, 2));
