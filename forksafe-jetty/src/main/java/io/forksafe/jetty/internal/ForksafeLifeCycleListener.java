@@ -1,0 +1,335 @@
+package io.forksafe.jetty.internal;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkRegistry;
+import io.forksafe.jetty.ForksafeThreadPool;
+
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.NetworkConnector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.VirtualThreads;
+import org.eclipse.jetty.util.component.LifeCycle;
+import org.eclipse.jetty.util.thread.ThreadPool;
+
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.channels.Channel;
+import java.nio.channels.ServerSocketChannel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+
+/**
+ * Attached to one {@link Server} by {@code ForksafeJetty.install}: turns the server's own lifecycle into process-level
+ * events and status lines. All its state lives in this listener, which Jetty keeps as a bean of the server. Not API.
+ */
+public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
+
+    /** The environment variable the forksafe arbiter sets in each worker it starts. */
+    public static final String ARBITER_PID_ENV = "FORKSAFE_ARBITER_PID";
+
+    private static final String HOST = JettyEvents.HOST;
+
+    private final ForkRegistry registry;
+    private final Server server;
+    private final Function<String, String> environment;
+    private final Callable<Channel> inheritedChannel;
+    private final ContainerInfo container = JettyEvents.container();
+    private final String key;
+    private volatile String adoptedChannel;
+    private volatile String virtualThreads = "not used";
+
+    private ForksafeLifeCycleListener(ForkRegistry registry, Server server, Function<String, String> environment,
+                                      Callable<Channel> inheritedChannel, String key) {
+        this.registry = registry;
+        this.server = server;
+        this.environment = environment;
+        this.inheritedChannel = inheritedChannel;
+        this.key = key;
+    }
+
+    /** Installs on {@code server}, reporting each misconfiguration as a status error that names the fix. */
+    public static void install(Server server, ForkRegistry registry, Function<String, String> environment,
+                               Callable<Channel> inheritedChannel) {
+        for (Object existing : server.getEventListeners()) {
+            if (existing.getClass().getName().equals(ForksafeLifeCycleListener.class.getName())) {
+                registry.reportError(HOST, "ForksafeJetty.install(server) was called twice for " + server
+                        + "; the second call was ignored so that no event is published twice. Remove one of the "
+                        + "calls (etc/forksafe.xml already calls install)");
+                return;
+            }
+        }
+        ForksafeLifeCycleListener listener = new ForksafeLifeCycleListener(registry, server, environment,
+                inheritedChannel, detailKey(registry));
+        registry.log("Jetty install on " + server + " (" + listener.container + ")");
+        if (server.isStarted() || server.isStarting()) {
+            registry.reportError(HOST, "ForksafeJetty.install(server) was called after the server started ("
+                    + server.getState() + "): the start and every worker thread created so far were missed. Call "
+                    + "install(server) before server.start()");
+        }
+        listener.checkPool();
+        registry.statusDetail(listener.key, listener::statusDetails);
+        server.addEventListener(listener);
+    }
+
+    private static String detailKey(ForkRegistry registry) {
+        Map<String, Object> details = registry.status().details();
+        if (!details.containsKey("jetty")) {
+            return "jetty";
+        }
+        for (int i = 2; ; i++) {
+            if (!details.containsKey("jetty-" + i)) {
+                return "jetty-" + i;
+            }
+        }
+    }
+
+    private void checkPool() {
+        ThreadPool pool = server.getThreadPool();
+        if (pool instanceof ForksafeThreadPool hooked) {
+            if (hooked.registry() != registry) {
+                registry.reportError(HOST, "the server's ForksafeThreadPool publishes to registry '"
+                        + hooked.registry().name() + "' but install(server) uses registry '" + registry.name()
+                        + "': thread events and process events go to different places. Pass the same registry to "
+                        + "ForksafeJetty.threadPool(registry) and ForksafeJetty.install(server, registry)");
+            }
+            return;
+        }
+        String what = pool == null ? "none" : pool.getClass().getName();
+        if (pool != null && pool.getClass().getName().equals("org.eclipse.jetty.util.thread.VirtualThreadPool")) {
+            registry.reportError(HOST, "the server's thread pool is " + what + ": every task runs on a new virtual "
+                    + "thread, so there are no worker threads and no PreFork/PostFork/WorkerExit thread events. "
+                    + "Use new Server(ForksafeJetty.threadPool()) (optionally with setVirtualThreadsExecutor) to get "
+                    + "them; process-level events still work");
+        } else {
+            registry.reportError(HOST, "the server's thread pool is " + what + ", not the forksafe pool, so its "
+                    + "worker threads produce no PreFork/PostFork/WorkerExit events. Create the server with "
+                    + "new Server(ForksafeJetty.threadPool()) or configure it with etc/forksafe.xml; process-level "
+                    + "events still work");
+        }
+    }
+
+    private boolean poolHooked() {
+        return server.getThreadPool() instanceof ForksafeThreadPool p && p.registry() == registry;
+    }
+
+    @Override
+    public void lifeCycleStarting(LifeCycle event) {
+        registry.log("attempting to autoconfigure Jetty");
+        registry.log("Jetty available (" + container + "), server starting with pool " + describePool());
+        registry.putSettings(settings());
+        adoptArbiterChannel();
+        checkVirtualThreads();
+        checkConnectorExecutors();
+        if (poolHooked()) {
+            registry.configured(HOST, container);
+        }
+    }
+
+    @Override
+    public void lifeCycleStarted(LifeCycle event) {
+        checkVirtualThreads();
+        registry.log("Jetty server started on " + endpoints());
+        JettyEvents.publish(registry, "PostWorkerInit",
+                () -> registry.postWorkerInit(registry.processWorker(), container));
+    }
+
+    @Override
+    public void lifeCycleFailure(LifeCycle event, Throwable cause) {
+        registry.log("Jetty server failed (" + server.getState() + "): " + cause);
+    }
+
+    @Override
+    public void lifeCycleStopping(LifeCycle event) {
+        registry.log("Jetty server stopping");
+        JettyEvents.publish(registry, "WorkerExit",
+                () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
+    }
+
+    @Override
+    public void lifeCycleStopped(LifeCycle event) {
+        if (server.getThreadPool() instanceof ForksafeThreadPool p) {
+            registry.log("Jetty server stopped; pool " + p.getName() + " created " + p.threadsCreated()
+                    + " threads, " + p.threadsRetired() + " ended");
+        } else {
+            registry.log("Jetty server stopped");
+        }
+    }
+
+    // ------------------------------------------------------------------ arbiter workers
+
+    private void adoptArbiterChannel() {
+        String arbiterPid = environment.apply(ARBITER_PID_ENV);
+        if (arbiterPid == null || arbiterPid.isBlank()) {
+            return;
+        }
+        Channel channel;
+        try {
+            channel = inheritedChannel.call();
+        } catch (Exception e) {
+            registry.reportError(HOST, ARBITER_PID_ENV + "=" + arbiterPid + " is set but the inherited channel "
+                    + "could not be read (" + e + "); the connector binds its own port instead. Start this worker "
+                    + "through the forksafe arbiter, or unset " + ARBITER_PID_ENV);
+            return;
+        }
+        if (!(channel instanceof ServerSocketChannel listening)) {
+            registry.reportError(HOST, ARBITER_PID_ENV + "=" + arbiterPid + " is set but System.inheritedChannel() "
+                    + "is " + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
+                    + "ServerSocketChannel; the connector binds its own port instead. Start this worker through the "
+                    + "forksafe arbiter, or unset " + ARBITER_PID_ENV);
+            return;
+        }
+        ServerConnector target = null;
+        for (Connector c : server.getConnectors()) {
+            if (c instanceof ServerConnector sc) {
+                target = sc;
+                break;
+            }
+        }
+        String address = localAddress(listening);
+        if (target == null) {
+            registry.reportError(HOST, "the forksafe arbiter (pid " + arbiterPid + ") passed its listening socket "
+                    + address + " but the server has no ServerConnector to adopt it. Add one before start, e.g. "
+                    + "server.addConnector(new ServerConnector(server))");
+            return;
+        }
+        try {
+            target.setInheritChannel(true);
+            target.open(listening);
+        } catch (IOException | RuntimeException e) {
+            registry.reportError(HOST, "connector " + target + " could not adopt the arbiter's socket " + address
+                    + ": " + e);
+            return;
+        }
+        adoptedChannel = address;
+        String line = "Jetty adopted the forksafe arbiter's listening socket " + address + " (arbiter pid "
+                + arbiterPid + ") on connector " + connectorName(target) + " instead of binding "
+                + hostPort(target);
+        registry.log(line);
+        registry.note(key + ".arbiter", line);
+    }
+
+    private static String localAddress(ServerSocketChannel channel) {
+        try {
+            SocketAddress a = channel.getLocalAddress();
+            return a == null ? "(unbound)" : a.toString();
+        } catch (IOException e) {
+            return "(unknown address: " + e + ")";
+        }
+    }
+
+    // ------------------------------------------------------------------ what the status says
+
+    private void checkVirtualThreads() {
+        ThreadPool pool = server.getThreadPool();
+        if (pool instanceof VirtualThreads.Configurable configurable && !isVirtualThreadPool(pool)
+                && configurable.getVirtualThreadsExecutor() != null) {
+            virtualThreads = "used for blocking tasks (executor " + configurable.getVirtualThreadsExecutor() + ")";
+            registry.note(key + ".virtualThreads", "Jetty runs blocking tasks on virtual threads from "
+                    + configurable.getVirtualThreadsExecutor() + ": those tasks bypass the pool's thread creation, "
+                    + "so virtual threads get no PreFork, PostFork or WorkerExit. Thread events cover only the "
+                    + "platform threads the pool creates (selectors, acceptors, non-blocking tasks)");
+        } else if (isVirtualThreadPool(pool)) {
+            virtualThreads = "every task (VirtualThreadPool)";
+            registry.note(key + ".virtualThreads", "Jetty's VirtualThreadPool runs every task on a new virtual "
+                    + "thread: no thread is ever created by a pool, so there are no thread events at all");
+        }
+    }
+
+    private static boolean isVirtualThreadPool(ThreadPool pool) {
+        return pool != null && pool.getClass().getName().equals("org.eclipse.jetty.util.thread.VirtualThreadPool");
+    }
+
+    private void checkConnectorExecutors() {
+        ThreadPool pool = server.getThreadPool();
+        for (Connector c : server.getConnectors()) {
+            if (c.getExecutor() != null && c.getExecutor() != pool) {
+                registry.note(key + ".connector." + connectorName(c), "connector " + connectorName(c)
+                        + " runs on its own executor " + c.getExecutor() + ", not the server's pool: its threads "
+                        + "get no thread events");
+            }
+        }
+    }
+
+    private String describePool() {
+        ThreadPool pool = server.getThreadPool();
+        if (pool == null) {
+            return "none";
+        }
+        String name = pool instanceof org.eclipse.jetty.util.thread.QueuedThreadPool q ? q.getName() + " " : "";
+        return name + "(" + pool.getClass().getName() + (poolHooked() ? ", hooked" : ", NOT hooked") + ")";
+    }
+
+    private Map<String, String> settings() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("jetty.version", container.version());
+        if (server.getThreadPool() instanceof org.eclipse.jetty.util.thread.QueuedThreadPool q) {
+            s.put("jetty.threadPool.name", q.getName());
+            s.put("jetty.threadPool.minThreads", Integer.toString(q.getMinThreads()));
+            s.put("jetty.threadPool.maxThreads", Integer.toString(q.getMaxThreads()));
+            s.put("jetty.threadPool.idleTimeout", Integer.toString(q.getIdleTimeout()));
+        }
+        return s;
+    }
+
+    private String endpoints() {
+        List<String> parts = new ArrayList<>();
+        for (Connector c : server.getConnectors()) {
+            parts.add(c instanceof NetworkConnector n
+                    ? (n.getHost() == null ? "0.0.0.0" : n.getHost()) + ":" + n.getLocalPort()
+                    : connectorName(c));
+        }
+        return parts.isEmpty() ? "(no connectors)" : String.join(", ", parts);
+    }
+
+    private static String connectorName(Connector c) {
+        return c.getName() != null ? c.getName() : c.getClass().getSimpleName() + "@" + Integer.toHexString(c.hashCode());
+    }
+
+    private static String hostPort(NetworkConnector c) {
+        return (c.getHost() == null ? "0.0.0.0" : c.getHost()) + ":" + c.getPort();
+    }
+
+    private Map<String, Object> statusDetails() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("jettyVersion", container.version());
+        m.put("server", server.toString());
+        m.put("state", server.getState());
+        ThreadPool pool = server.getThreadPool();
+        if (pool instanceof ForksafeThreadPool p) {
+            Map<String, Object> poolMap = new LinkedHashMap<>(p.statusDetails());
+            poolMap.put("hooked", p.registry() == registry);
+            m.put("threadPool", poolMap);
+        } else {
+            Map<String, Object> poolMap = new LinkedHashMap<>();
+            poolMap.put("class", pool == null ? null : pool.getClass().getName());
+            poolMap.put("hooked", false);
+            m.put("threadPool", poolMap);
+        }
+        m.put("virtualThreads", virtualThreads);
+        List<Map<String, Object>> connectors = new ArrayList<>();
+        for (Connector c : server.getConnectors()) {
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("name", connectorName(c));
+            if (c instanceof NetworkConnector n) {
+                cm.put("host", n.getHost());
+                cm.put("port", n.getPort());
+                cm.put("localPort", n.getLocalPort());
+            }
+            cm.put("inheritChannel", c instanceof ServerConnector sc && sc.isInheritChannel());
+            connectors.add(cm);
+        }
+        m.put("connectors", connectors);
+        m.put("arbiterSocket", adoptedChannel);
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "ForksafeLifeCycleListener[" + registry.name() + "]";
+    }
+}
