@@ -63,6 +63,7 @@ public final class PreloadWorker {
     private volatile SocketChannel control;
     private volatile boolean serving = true;
     private volatile boolean readySent;
+    private volatile boolean readinessDeferred;
     private volatile String lastError;
     private volatile long restoreToPostForkMillis = -1;
 
@@ -117,7 +118,7 @@ public final class PreloadWorker {
         registry.identifyProcess(worker);
         registry.statusDetail("preload", this::statusDetail);
         registry.subscribe(PostWorkerInit.class, "forksafe.preload.readiness", Integer.MAX_VALUE, e -> {
-            if (e.worker().equals(worker)) {
+            if (e.worker().equals(worker) && !(readinessDeferred && !isRestoredCopy())) {
                 sendReady();
             }
         });
@@ -156,6 +157,21 @@ public final class PreloadWorker {
             }
         }
         return true;
+    }
+
+    /**
+     * The template reports "ready" only when {@link #ready()} is called, not at {@code PostWorkerInit}: for apps that
+     * warm themselves up (requests to their own server, caches) after the server started. Copies still report ready
+     * at their {@code PostWorkerInit}.
+     */
+    public PreloadWorker deferReadiness() {
+        readinessDeferred = true;
+        return this;
+    }
+
+    /** Tells the preloader that the template is warm: it may now be checkpointed. */
+    public void ready() {
+        sendReady();
     }
 
     /** This process as a worker: the template (slot 0) before the checkpoint, the copy after a restore. */
@@ -279,7 +295,7 @@ public final class PreloadWorker {
         }
     }
 
-    private void sendReady() {
+    private synchronized void sendReady() {
         if (!readySent) {
             readySent = true;
             send("ready");
