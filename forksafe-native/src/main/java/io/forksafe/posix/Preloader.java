@@ -123,6 +123,8 @@ public final class Preloader implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         criu = Criu.requireUsable();
+        registry.statusDetail("preload", this::figures);
+        registry.putSettings(Map.of("forksafe.preload.criu", criu.binary() + " " + criu.version()));
         try {
             dir = config.workDir != null ? Files.createDirectories(config.workDir)
                     : Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
@@ -278,14 +280,25 @@ public final class Preloader implements AutoCloseable {
         return slots.values().stream().map(Slot::snapshot).sorted(Comparator.comparingInt(Copy::slot)).toList();
     }
 
-    /** Figures of this run: template cold start to ready, dump time, image size. */
+    /**
+     * Figures of this run, also the {@code details.preload} section of the status: CRIU version, template cold
+     * start to ready, dump time, image size, and each copy (slot, generation, pid, state, restore to ready).
+     */
     public Map<String, Object> figures() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("criu", criu == null ? null : criu.version());
         m.put("templateColdStartMillis", coldStartMillis);
         m.put("dumpMillis", dumpMillis);
         m.put("imageBytes", imageBytes);
-        m.put("copies", copies());
+        m.put("copies", copies().stream().map(c -> {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("slot", c.slot());
+            row.put("generation", c.generation());
+            row.put("pid", c.hostPid());
+            row.put("state", c.state().name().toLowerCase(java.util.Locale.ROOT));
+            row.put("restoreMillis", c.restoreMillis());
+            return row;
+        }).toList());
         return m;
     }
 

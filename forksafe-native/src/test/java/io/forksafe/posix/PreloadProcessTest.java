@@ -162,6 +162,11 @@ class PreloadProcessTest {
             assertThat(back.hostPid()).isNotEqualTo(victim.hostPid());
             assertThat(preForks.get()).isEqualTo(3);
             assertThat(parents.get()).isEqualTo(3);
+            var preload = new com.fasterxml.jackson.databind.ObjectMapper().readTree(events.status().toJson())
+                    .path("details").path("preload");
+            assertThat(preload.path("dumpMillis").asLong()).isPositive();
+            assertThat(preload.path("copies").get(0).path("pid").asLong()).isEqualTo(back.hostPid());
+            assertThat(preload.path("copies").get(0).path("generation").asLong()).isEqualTo(1);
             assertThat(exits).hasSize(1); // one ChildExit, for the killed copy (status unknown: CRIU reaps it)
         }
     }
