@@ -78,6 +78,10 @@ public final class Criu {
      * @throws PreloadUnavailableException naming the first missing piece and how to provide it
      */
     public static Criu requireUsable() {
+        return requireUsable(System::getenv);
+    }
+
+    static Criu requireUsable(java.util.function.Function<String, String> env) {
         String os = System.getProperty("os.name", "?");
         if (!os.toLowerCase(Locale.ROOT).contains("linux")) {
             throw new PreloadUnavailableException("the operating system: CRIU runs only on Linux, this is " + os);
@@ -87,7 +91,7 @@ public final class Criu {
                     + "CAP_CHECKPOINT_RESTORE (for example `setcap cap_sys_admin,cap_checkpoint_restore+eip` on "
                     + "java, criu and unshare); this process has neither");
         }
-        Path criu = findBinary(System.getenv(ENV_CRIU), "criu")
+        Path criu = findBinary(env.apply(ENV_CRIU), "criu", env.apply("PATH"))
                 .orElseThrow(() -> new PreloadUnavailableException("the criu binary: none found ($" + ENV_CRIU
                         + ", PATH, /usr/local/sbin, /usr/sbin); install CRIU >= " + MIN_VERSION[0] + "."
                         + MIN_VERSION[1] + " (the project's .ci/criu.sh builds 4.2.1) or set " + ENV_CRIU));
@@ -111,7 +115,7 @@ public final class Criu {
             throw new PreloadUnavailableException("kernel support: `" + criu + " check` did not say \"Looks good\": "
                     + check.output.strip());
         }
-        Path unshare = findBinary(null, "unshare").orElseThrow(() -> new PreloadUnavailableException(
+        Path unshare = findBinary(null, "unshare", env.apply("PATH")).orElseThrow(() -> new PreloadUnavailableException(
                 "the unshare binary (util-linux): not found on the PATH; install util-linux"));
         return new Criu(criu, unshare, version);
     }
@@ -134,7 +138,7 @@ public final class Criu {
         }
     }
 
-    private static Optional<Path> findBinary(String explicit, String name) {
+    private static Optional<Path> findBinary(String explicit, String name, String path) {
         if (explicit != null && !explicit.isBlank()) {
             Path p = Path.of(explicit.strip());
             if (!Files.isExecutable(p)) {
@@ -144,7 +148,6 @@ public final class Criu {
             return Optional.of(p);
         }
         List<String> dirs = new ArrayList<>();
-        String path = System.getenv("PATH");
         if (path != null) {
             dirs.addAll(List.of(path.split(":")));
         }
