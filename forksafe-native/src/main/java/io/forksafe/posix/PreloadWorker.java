@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>asked to checkpoint: {@code PreFork} (kind RESTORE) so that hooks quiesce: close pools and client
  *       connections, stop background work. Then the template closes its control connection and waits;</li>
  *   <li>in each restored copy: {@code PostFork} (kind RESTORE, the copy's own slot, a new generation, its real host
- *       pid, the preloader's pid as parent), then {@code PostWorkerInit}; then the copy reports "ready".</li>
+ *       pid, the preloader's pid as parent), then {@code PostWorkerInit}; then the copy reports "ready";</li>
+ *   <li>at JVM shutdown: {@code WorkerExit} ("jvm shutdown"), unless an adapter already published it.</li>
  * </ol>
  *
  * <p>Requests must not be served between the restore and the end of the copy's {@code PostFork} hooks, or they would
@@ -64,6 +65,7 @@ public final class PreloadWorker {
     private volatile boolean serving = true;
     private volatile boolean readySent;
     private volatile boolean readinessDeferred;
+    private volatile boolean exitPublished;
     private volatile String lastError;
     private volatile long restoreToPostForkMillis = -1;
 
@@ -122,6 +124,22 @@ public final class PreloadWorker {
                 sendReady();
             }
         });
+        registry.subscribe(io.forksafe.WorkerExit.class, "forksafe.preload.exit", Integer.MAX_VALUE, e -> {
+            if (e.worker().equals(worker)) {
+                exitPublished = true;
+            }
+        });
+        // WorkerExit at JVM shutdown, unless an adapter (Jetty's) already published it for this process.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!exitPublished) {
+                exitPublished = true;
+                try {
+                    registry.workerExit(worker, container, "jvm shutdown");
+                } catch (RuntimeException e) {
+                    System.err.println("forksafe preload: a WorkerExit hook failed: " + e.getMessage());
+                }
+            }
+        }, "forksafe-preload-exit"));
         registry.postFork(worker, container);
         try {
             control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));

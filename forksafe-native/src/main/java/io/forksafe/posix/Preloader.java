@@ -240,8 +240,8 @@ public final class Preloader implements AutoCloseable {
                 pending.add(new Pending(s));
             }
             String prefix = "[worker-" + slot + " gen " + generation + "] ";
-            pump(p.getInputStream(), System.out, prefix);
-            pump(p.getErrorStream(), System.err, prefix);
+            s.pumps.add(pump(p.getInputStream(), System.out, prefix));
+            s.pumps.add(pump(p.getErrorStream(), System.err, prefix));
             p.onExit().thenRun(() -> onCopyExit(s));
         } catch (IOException e) {
             throw new UncheckedIOException("preload: cannot start criu restore: " + e.getMessage(), e);
@@ -308,6 +308,17 @@ public final class Preloader implements AutoCloseable {
     }
 
     private void onCopyExit(Slot s) {
+        if (!s.exitHandled.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            handleCopyExit(s);
+        } finally {
+            s.exitDone.complete(null);
+        }
+    }
+
+    private void handleCopyExit(Slot s) {
         int criuExit = s.process.exitValue();
         s.state = State.DEAD;
         s.ready.completeExceptionally(new IllegalStateException("restored copy worker-" + s.slot + " (generation "
@@ -464,6 +475,19 @@ public final class Preloader implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 kill(s);
             }
+            if (s.process != null && !s.process.isAlive()) {
+                onCopyExit(s); // ChildExit now (or wait for the reaper thread that is publishing it)
+                try {
+                    s.exitDone.get(5, TimeUnit.SECONDS);
+                    for (Thread t : s.pumps) {
+                        t.join(2000); // the copy's last lines (WorkerExit) reach our output
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException | TimeoutException ignored) {
+                    // closing anyway
+                }
+            }
         }
         if (template != null && template.isAlive()) {
             template.destroyForcibly();
@@ -533,8 +557,8 @@ public final class Preloader implements AutoCloseable {
         }
     }
 
-    private static void pump(InputStream in, PrintStream out, String prefix) {
-        daemon(() -> {
+    private static Thread pump(InputStream in, PrintStream out, String prefix) {
+        return daemon(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
@@ -546,10 +570,11 @@ public final class Preloader implements AutoCloseable {
         }, "forksafe-preload-output");
     }
 
-    private static void daemon(Runnable r, String name) {
+    private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         t.start();
+        return t;
     }
 
     private record Pending(Slot slot) {
@@ -566,6 +591,9 @@ public final class Preloader implements AutoCloseable {
         volatile State state = State.RESTORING;
         volatile long restoreMillis = -1;
         volatile boolean readyOnce;
+        final java.util.concurrent.atomic.AtomicBoolean exitHandled = new java.util.concurrent.atomic.AtomicBoolean();
+        final CompletableFuture<Void> exitDone = new CompletableFuture<>();
+        final List<Thread> pumps = new ArrayList<>();
 
         Slot(int slot, long generation) {
             this.slot = slot;

@@ -233,6 +233,44 @@ class PreloadProcessTest {
         }
     }
 
+    @Test
+    void theCommandLineKeepsTwoCopiesAndSigtermStopsThem() throws Exception {
+        int port = freePort();
+        List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                System.getProperty("java.class.path"), PreloadMain.class.getName(), "--workers", "2",
+                "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events", "--",
+                PreloadApp.class.getName(), String.valueOf(port), "hooks");
+        Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        StringBuffer out = new StringBuffer();
+        Thread pump = new Thread(() -> {
+            try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(cli.getInputStream()))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    out.append(line).append('\n');
+                }
+            } catch (IOException ignored) {
+                // ended
+            }
+        });
+        pump.start();
+        try {
+            waitFor(() -> out.toString().contains("serving: "), Duration.ofSeconds(60), "the CLI to serve: " + out);
+            Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
+            List<Long> pids = bySlot.values().stream().map(m -> Long.parseLong(m.get("pid"))).toList();
+            assertThat(out.toString()).contains("event PostForkParent worker-1").contains("event PostForkParent worker-2");
+            cli.toHandle().destroy(); // SIGTERM (Process.destroy() would also close our end of its output)
+            assertThat(cli.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("CLI exited").isTrue();
+            waitFor(() -> pids.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive)
+                    .orElse(false)), Duration.ofSeconds(10), "the copies to stop");
+            pump.join(5000);
+            assertThat(out.toString()).as("exit " + cli.exitValue()).contains("] event WorkerExit worker-1 kind=RESTORE")
+                    .contains("] event WorkerExit worker-2 kind=RESTORE")
+                    .contains("event ChildExit worker-1").contains("event ChildExit worker-2");
+        } finally {
+            cli.destroyForcibly();
+        }
+    }
+
     // --- helpers
 
     static Map<Integer, Map<String, String>> firstResponsePerSlot(int port, int slots) throws Exception {

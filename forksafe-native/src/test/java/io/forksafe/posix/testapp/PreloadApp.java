@@ -41,6 +41,9 @@ public final class PreloadApp {
         String jdbc = args.length > 3 && args[2].equals("pool") ? args[3] : null;
         ForkRegistry registry = Forksafe.registry();
         ContainerInfo container = ContainerInfo.of("preload-test-app", "1");
+        registry.subscribe(io.forksafe.ForkEvent.class, "print", 0, e -> System.out.println("event "
+                + e.type().displayName() + " " + e.worker().name() + " kind=" + e.worker().kind() + " generation="
+                + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
 
         Random random = new Random();
