@@ -30,6 +30,8 @@ public final class PreloadMain {
     static final String USAGE = """
             usage: java -cp <app class path> io.forksafe.posix.PreloadMain [options] -- <main class> [args...]
               --workers N          restored copies to keep running (default 2)
+              --bind HOST:PORT     passed to the app as FORKSAFE_PRELOAD_BIND (PreloadWorker.bindAddress());
+                                   the app listens there itself, with SO_REUSEPORT
               --java PATH          java binary of the template (default: this JVM's)
               --classpath CP       class path of the template (default: this JVM's)
               --jvm-opt OPT        a JVM option of the template (repeatable; -XX:-UsePerfData is always added)
@@ -61,6 +63,7 @@ public final class PreloadMain {
                             throw new IllegalArgumentException("--workers must be >= 1, got " + workers);
                         }
                     }
+                    case "--bind" -> b.bind(value(args, ++i, "--bind"));
                     case "--java" -> b.java(value(args, ++i, "--java"));
                     case "--classpath", "-cp" -> b.classpath(value(args, ++i, "--classpath"));
                     case "--jvm-opt" -> jvm.add(value(args, ++i, "--jvm-opt"));

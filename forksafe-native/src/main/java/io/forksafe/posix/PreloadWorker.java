@@ -76,6 +76,20 @@ public final class PreloadWorker {
         this.parentPid = parentPid;
     }
 
+    /**
+     * The address the preloader asked the template to listen on ({@link Preloader.Builder#bind(String)},
+     * {@code --bind}), if any. Bind it with {@code SO_REUSEPORT}.
+     *
+     * @throws IllegalStateException if the variable is malformed
+     */
+    public static java.util.Optional<java.net.InetSocketAddress> bindAddress() {
+        String v = System.getenv(PreloadProtocol.ENV_BIND);
+        if (v == null || v.isBlank()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(Preloader.parseBind(v));
+    }
+
     /** Whether this JVM was started by a {@link Preloader} as its template. */
     public static boolean isTemplate() {
         return System.getenv(PreloadProtocol.ENV_CONTROL) != null;
@@ -226,7 +240,7 @@ public final class PreloadWorker {
         try {
             registry.preFork(quiescing, container);
         } catch (ForkHookException e) {
-            send("prefork-failed " + e.getMessage());
+            send("prefork-failed " + describe(e));
             setServing(true);
             return;
         }
@@ -275,8 +289,8 @@ public final class PreloadWorker {
         try {
             registry.postFork(copy, container);
         } catch (ForkHookException e) {
-            send("boot-error " + e.getMessage());
-            System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + e.getMessage());
+            send("boot-error " + describe(e));
+            System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + describe(e));
             Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
             return;
         }
@@ -304,6 +318,15 @@ public final class PreloadWorker {
         }, "forksafe-preload-watch");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The aggregate's message with each hook failure, for one line on the control channel. */
+    private static String describe(ForkHookException e) {
+        StringBuilder b = new StringBuilder(e.getMessage());
+        for (Throwable t : e.failures()) {
+            b.append("; ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return b.toString();
     }
 
     private void setServing(boolean value) {

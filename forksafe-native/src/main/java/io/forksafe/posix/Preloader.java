@@ -508,6 +508,29 @@ public final class Preloader implements AutoCloseable {
         }
     }
 
+    /** Parses "host:port" or "[v6]:port". */
+    static java.net.InetSocketAddress parseBind(String hostPort) {
+        String v = hostPort.strip();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0 || colon == v.length() - 1) {
+            throw new IllegalArgumentException("bind address must be HOST:PORT, e.g. 127.0.0.1:8080, got '" + v + "'");
+        }
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bind address must be HOST:PORT with a numeric port, got '" + v + "'");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("bind port must be 0..65535, got " + port);
+        }
+        return java.net.InetSocketAddress.createUnresolved(host, port);
+    }
+
     private static String errors(Path log) {
         try {
             List<String> lines = Files.readAllLines(log).stream()
@@ -652,6 +675,18 @@ public final class Preloader implements AutoCloseable {
         /** Arguments of the application's main. */
         public Builder args(String... args) {
             this.args.addAll(List.of(args));
+            return this;
+        }
+
+        /**
+         * The address the application should listen on, "host:port" (IPv6 as "[::1]:8080"), passed to the template
+         * as {@code FORKSAFE_PRELOAD_BIND}; read it with {@link PreloadWorker#bindAddress()}.
+         *
+         * @throws IllegalArgumentException if it is not host:port
+         */
+        public Builder bind(String hostPort) {
+            parseBind(hostPort);
+            env.put(PreloadProtocol.ENV_BIND, hostPort.strip());
             return this;
         }
 

@@ -271,6 +271,29 @@ class PreloadProcessTest {
         }
     }
 
+    @Test
+    void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
+        Preloader p = preloader(freePort(), "fail-prefork");
+        try {
+            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
+                    .hasMessageContaining("the pool did not drain in time");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
+    void aFailingPostForkHookInACopyIsABootError() throws Exception {
+        try (Preloader p = preloader(freePort(), "fail-postfork").start()) {
+            assertThatThrownBy(() -> p.restore(1)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("worker-1: PostFork failed")
+                    .hasMessageContaining("cannot reconnect to the broker");
+            waitFor(() -> p.copies().get(0).state() == Preloader.State.DEAD, Duration.ofSeconds(10),
+                    "the failed copy to exit");
+        }
+    }
+
     // --- helpers
 
     static Map<Integer, Map<String, String>> firstResponsePerSlot(int port, int slots) throws Exception {

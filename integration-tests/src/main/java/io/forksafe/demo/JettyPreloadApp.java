@@ -89,8 +89,9 @@ public final class JettyPreloadApp {
 
         Server server = new Server(ForksafeJetty.threadPool());
         ServerConnector connector = new ServerConnector(server);
-        connector.setHost("127.0.0.1");
-        connector.setPort(port);
+        var bind = PreloadWorker.bindAddress();   // the preloader's --bind wins over --port
+        connector.setHost(bind.map(a -> a.getHostString()).orElse("127.0.0.1"));
+        connector.setPort(bind.map(a -> a.getPort()).orElse(port));
         connector.setReusePort(true);
         server.addConnector(connector);
         ContextHandlerCollection contexts = new ContextHandlerCollection();
@@ -107,7 +108,7 @@ public final class JettyPreloadApp {
         for (int i = 0; i < 50; i++) {
             warmUp(bound);
         }
-        System.out.println("JettyPreloadApp listening on http://127.0.0.1:" + bound + " pid "
+        System.out.println("JettyPreloadApp listening on http://" + connector.getHost() + ":" + bound + " pid "
                 + ProcessHandle.current().pid());
         System.out.flush();
         if (preload != null) {

@@ -18,6 +18,8 @@ public final class PreloadProtocol {
 
     /** Environment variable: path of the preloader's control socket. Its presence makes a JVM a preload template. */
     public static final String ENV_CONTROL = "FORKSAFE_PRELOAD_CONTROL";
+    /** Environment variable: the address the template's server should bind (with SO_REUSEPORT), "host:port". */
+    public static final String ENV_BIND = "FORKSAFE_PRELOAD_BIND";
     /** Environment variable: the preloader's pid. */
     public static final String ENV_PARENT_PID = "FORKSAFE_PRELOAD_PARENT_PID";
     /** Exit code of a copy whose PostFork hooks failed (the arbiter's boot-error code). */

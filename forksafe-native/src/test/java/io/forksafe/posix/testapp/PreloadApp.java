@@ -30,6 +30,7 @@ import java.util.function.Supplier;
  *
  * <p>{@code PreloadApp <port> none}: no hooks (the trap: copies are clones). {@code PreloadApp <port> hooks}: the
  * start-up values live in {@link ForkLocal}s and the Random is reseeded in a PostFork hook (the fix).
+ * {@code fail-prefork} and {@code fail-postfork}: a hook that throws in the template's PreFork, or in a copy's PostFork.
  * {@code PreloadApp <port> <mode> pool <jdbc url>} also opens a HikariCP pool at start-up (with
  * {@code HikariPoolRecipe} in hooks mode) and serves the H2 session id of a connection borrowed from it.
  */
@@ -46,6 +47,17 @@ public final class PreloadApp {
                 + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
 
+        if (args[1].equals("fail-prefork")) {
+            registry.subscribe(io.forksafe.PreFork.class, "stubborn-pool", 0, e -> {
+                throw new IllegalStateException("the pool did not drain in time");
+            });
+        } else if (args[1].equals("fail-postfork")) {
+            registry.subscribe(PostFork.class, "reconnect", 0, e -> {
+                if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
+                    throw new IllegalStateException("cannot reconnect to the broker");
+                }
+            });
+        }
         Random random = new Random();
         Supplier<String> startup;
         if (hooks) {
