@@ -5,6 +5,7 @@
 module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
+    requires jdk.httpserver;
 
     exports io.forksafe.posix;
 }

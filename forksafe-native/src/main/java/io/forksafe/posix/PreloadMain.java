@@ -38,6 +38,8 @@ public final class PreloadMain {
               --jvm-opts "A B"     JVM options of the template, separated by spaces
               --work-dir DIR       keep the image and CRIU logs in DIR (default: a private temp dir, removed at exit)
               --boot-timeout D     template boot and each restore may take this long (default 60s; 500ms, 30s, 2m)
+              --status-port PORT   serve the preloader's forksafe status JSON on 127.0.0.1:PORT (0 = any free
+                                   port, printed); details.preload lists the copies; ?format=text for text
               --print-events       print the preloader's events
               --help               this text
             The application must attach io.forksafe.posix.PreloadWorker and listen with SO_REUSEPORT; see
@@ -51,6 +53,7 @@ public final class PreloadMain {
     static int run(String[] args) {
         Preloader.Builder b = Preloader.builder();
         int workers = 2;
+        Integer statusPort = null;
         boolean printEvents = false;
         List<String> jvm = new ArrayList<>();
         int i = 0;
@@ -72,6 +75,12 @@ public final class PreloadMain {
                     case "--work-dir" -> b.workDir(Path.of(value(args, ++i, "--work-dir")));
                     case "--boot-timeout" -> b.bootTimeout(duration(value(args, ++i, "--boot-timeout")));
                     case "--print-events" -> printEvents = true;
+                    case "--status-port" -> {
+                        statusPort = Integer.parseInt(value(args, ++i, "--status-port"));
+                        if (statusPort < 0 || statusPort > 65535) {
+                            throw new IllegalArgumentException("--status-port must be 0..65535, got " + statusPort);
+                        }
+                    }
                     case "--help", "-h" -> {
                         System.out.println(USAGE);
                         return 0;
@@ -107,7 +116,13 @@ public final class PreloadMain {
             }
         }, "forksafe-preload-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+        com.sun.net.httpserver.HttpServer status = null;
         try {
+            if (statusPort != null) {
+                status = statusServer(registry, statusPort);
+                System.err.println("[preload pid " + ProcessHandle.current().pid() + "] status on http://127.0.0.1:"
+                        + status.getAddress().getPort() + "/");
+            }
             preloader.start();
             System.err.println("[preload pid " + ProcessHandle.current().pid() + "] template checkpointed: "
                     + preloader.figures());
@@ -115,6 +130,9 @@ public final class PreloadMain {
             System.err.println("[preload pid " + ProcessHandle.current().pid() + "] serving: " + preloader.copies());
         } catch (PreloadUnavailableException e) {
             System.err.println(e.getMessage());
+            return 2;
+        } catch (java.io.IOException e) {
+            System.err.println("forksafe preload: --status-port " + statusPort + ": " + e.getMessage());
             return 2;
         } catch (RuntimeException e) {
             System.err.println("forksafe preload: " + e.getMessage());
@@ -126,6 +144,30 @@ public final class PreloadMain {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /**
+     * The status on 127.0.0.1 through {@link io.forksafe.StatusEndpoint#loopbackOnly}. The JDK's HttpServer is safe
+     * here: the preloader starts processes with {@code ProcessBuilder}, which closes every descriptor above 2 in the
+     * child, so no status connection leaks into the template or a restore.
+     */
+    static com.sun.net.httpserver.HttpServer statusServer(ForkRegistry registry, int port) throws java.io.IOException {
+        io.forksafe.StatusEndpoint endpoint = io.forksafe.StatusEndpoint.loopbackOnly(registry);
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 16);
+        server.createContext("/", exchange -> {
+            String query = exchange.getRequestURI().getQuery();
+            String format = query != null && query.contains("format=text") ? "text" : "json";
+            io.forksafe.StatusEndpoint.Response r = endpoint.respond(exchange.getRemoteAddress().getAddress(), format);
+            byte[] body = r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", r.contentType());
+            exchange.sendResponseHeaders(r.status(), body.length);
+            try (var out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        return server;
     }
 
     private static String value(String[] args, int i, String option) {

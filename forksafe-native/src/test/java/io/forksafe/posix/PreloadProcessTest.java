@@ -238,7 +238,7 @@ class PreloadProcessTest {
         int port = freePort();
         List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
                 System.getProperty("java.class.path"), PreloadMain.class.getName(), "--workers", "2",
-                "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events", "--",
+                "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events", "--status-port", "0", "--",
                 PreloadApp.class.getName(), String.valueOf(port), "hooks");
         Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         StringBuffer out = new StringBuffer();
@@ -258,6 +258,12 @@ class PreloadProcessTest {
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             List<Long> pids = bySlot.values().stream().map(m -> Long.parseLong(m.get("pid"))).toList();
             assertThat(out.toString()).contains("event PostForkParent worker-1").contains("event PostForkParent worker-2");
+            var m = java.util.regex.Pattern.compile("status on http://127.0.0.1:(\\d+)/").matcher(out);
+            assertThat(m.find()).as("status port printed").isTrue();
+            var status = new com.fasterxml.jackson.databind.ObjectMapper().readTree(get(Integer.parseInt(m.group(1))));
+            assertThat(status.path("details").path("preload").path("copies")).hasSize(2);
+            assertThat(status.path("details").path("preload").path("copies").findValuesAsText("state"))
+                    .containsOnly("ready");
             cli.toHandle().destroy(); // SIGTERM (Process.destroy() would also close our end of its output)
             assertThat(cli.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("CLI exited").isTrue();
             waitFor(() -> pids.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive)
