@@ -124,6 +124,7 @@ public final class Preloader implements AutoCloseable {
         }
         criu = Criu.requireUsable();
         registry.statusDetail("preload", this::figures);
+        registry.configured("preload", CONTAINER);
         registry.putSettings(Map.of("forksafe.preload.criu", criu.binary() + " " + criu.version()));
         try {
             dir = config.workDir != null ? Files.createDirectories(config.workDir)

@@ -67,11 +67,11 @@ public final class JettyPreloadApp {
         }
         ForkRegistry registry = Forksafe.registry();
         ContainerInfo container = ContainerInfo.of("jetty", Server.getVersion());
-        PreloadWorker preload = PreloadWorker.isTemplate()
-                ? PreloadWorker.attach(registry, container).deferReadiness() : null;
         registry.subscribe(ForkEvent.class, "preload-app.printer", 0, e -> System.out.println("event "
                 + e.type().displayName() + " worker=" + e.worker().name() + " kind=" + e.worker().kind()
                 + " slot=" + e.worker().slot() + " generation=" + e.worker().generation() + " pid=" + e.worker().pid()));
+        PreloadWorker preload = PreloadWorker.isTemplate()
+                ? PreloadWorker.attach(registry, container).deferReadiness() : null;
 
         Random random = new Random();
         Supplier<String> startup;
