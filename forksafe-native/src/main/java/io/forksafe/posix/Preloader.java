@@ -276,6 +276,31 @@ public final class Preloader implements AutoCloseable {
         }
     }
 
+    /**
+     * Changes the number of kept slots: restores slots up to {@code n}, or stops the copies of slots above it
+     * gracefully (SIGTERM). Slots above {@code n} are no longer restored when they die.
+     */
+    public void resize(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("n must be >= 1, got " + n);
+        }
+        int old = keep;
+        keep = n;
+        for (int slot = old + 1; slot <= n; slot++) {
+            restore(slot);
+        }
+        for (Slot s : slots.values()) {
+            if (s.slot > n && s.hostPid > 0 && s.state != State.DEAD) {
+                ProcessHandle.of(s.hostPid).ifPresent(ProcessHandle::destroy);
+            }
+        }
+    }
+
+    /** The number of slots {@link #keep(int)} or {@link #resize(int)} keeps running. */
+    public int kept() {
+        return keep;
+    }
+
     /** The current copy of every slot. */
     public List<Copy> copies() {
         return slots.values().stream().map(Slot::snapshot).sorted(Comparator.comparingInt(Copy::slot)).toList();
@@ -454,7 +479,10 @@ public final class Preloader implements AutoCloseable {
         }
     }
 
-    /** Stops every copy (SIGTERM, then SIGKILL after 5 s) and removes the working directory. */
+    /**
+     * Stops every copy (SIGTERM, then SIGKILL after the graceful timeout, 5 s by default) and removes the working
+     * directory unless it was given.
+     */
     @Override
     public void close() {
         closing = true;
@@ -464,7 +492,7 @@ public final class Preloader implements AutoCloseable {
                 ProcessHandle.of(s.hostPid).ifPresent(ProcessHandle::destroy);
             }
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long deadline = System.nanoTime() + config.gracefulTimeout.toNanos();
         for (Slot s : slots.values()) {
             try {
                 if (s.process != null && !s.process.waitFor(Math.max(1, deadline - System.nanoTime()),
@@ -644,6 +672,7 @@ public final class Preloader implements AutoCloseable {
         private final Map<String, String> env = new LinkedHashMap<>();
         private Path workDir;
         private Duration bootTimeout = Duration.ofSeconds(60);
+        private Duration gracefulTimeout = Duration.ofSeconds(5);
         private ForkRegistry registry = io.forksafe.Forksafe.registry();
 
         private Builder() {
@@ -709,6 +738,15 @@ public final class Preloader implements AutoCloseable {
                 throw new IllegalArgumentException("bootTimeout must be positive, got " + timeout);
             }
             this.bootTimeout = timeout;
+            return this;
+        }
+
+        /** How long stopping copies may take to finish in-flight requests before SIGKILL (default 5 s). */
+        public Builder gracefulTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("gracefulTimeout must be positive, got " + timeout);
+            }
+            this.gracefulTimeout = timeout;
             return this;
         }
 

@@ -300,6 +300,25 @@ class PreloadProcessTest {
         }
     }
 
+    @Test
+    void resizeRestoresMoreSlotsAndStopsTheHighestOnes() throws Exception {
+        int port = freePort();
+        try (Preloader p = preloader(port, "hooks").start()) {
+            p.keep(1);
+            p.resize(3);
+            assertThat(p.copies()).extracting(Preloader.Copy::slot).containsExactly(1, 2, 3);
+            assertThat(firstResponsePerSlot(port, 3)).containsOnlyKeys(1, 2, 3);
+            long third = p.copies().get(2).hostPid();
+            p.resize(2);
+            waitFor(() -> p.copies().get(2).state() == Preloader.State.DEAD, Duration.ofSeconds(15),
+                    "slot 3 to stop");
+            Thread.sleep(300); // a stopped slot above the size is not restored again
+            assertThat(p.copies().get(2).generation()).isZero();
+            assertThat(ProcessHandle.of(third).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            assertThat(p.kept()).isEqualTo(2);
+        }
+    }
+
     // --- helpers
 
     static Map<Integer, Map<String, String>> firstResponsePerSlot(int port, int slots) throws Exception {
