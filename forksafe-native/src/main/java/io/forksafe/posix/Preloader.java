@@ -186,9 +186,18 @@ public final class Preloader implements AutoCloseable {
     }
 
     private void checkpoint() throws IOException {
+        List<String> outgoing = outgoingConnections(template.pid());
+        if (!outgoing.isEmpty()) {
+            template.destroyForcibly();
+            throw new IllegalStateException("the template still has outgoing TCP connections after its PreFork hooks, "
+                    + "to " + String.join(", ", outgoing) + ": close them in a PreFork hook (HikariPoolRecipe, a "
+                    + "ForkLocal client), or every copy would restore the same connection; see docs/preload.md");
+        }
         long t0 = System.nanoTime();
+        // --tcp-close/--skip-in-flight: connections that clients opened to the template during the checkpoint are
+        // not cloned; they are closed (those requests fail). Outgoing connections were refused above.
         List<String> cmd = List.of(criu.binary().toString(), "dump", "-t", String.valueOf(template.pid()),
-                "-D", images.toString(), "--shell-job", "-o", "dump.log");
+                "-D", images.toString(), "--shell-job", "--tcp-close", "--skip-in-flight", "-o", "dump.log");
         int rc = runQuietly(cmd, Duration.ofSeconds(60));
         dumpMillis = (System.nanoTime() - t0) / 1_000_000;
         if (rc != 0) {
@@ -229,7 +238,7 @@ public final class Preloader implements AutoCloseable {
             Path work = Files.createDirectories(dir.resolve("restore-" + slot + "-" + generation));
             List<String> cmd = List.of(criu.unshare().toString(), "-p", "-f", "--mount-proc",
                     criu.binary().toString(), "restore", "-D", images.toString(), "-W", work.toString(),
-                    "--shell-job", "--inherit-fd", "fd[1]:" + stdoutPipe, "--inherit-fd", "fd[2]:" + stderrPipe,
+                    "--shell-job", "--tcp-close", "--inherit-fd", "fd[1]:" + stdoutPipe, "--inherit-fd", "fd[2]:" + stderrPipe,
                     "-o", "restore.log");
             ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -454,6 +463,67 @@ public final class Preloader implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * The remote ends of {@code pid}'s TCP connections that it opened itself (its local port is not one it listens
+     * on), from {@code /proc/<pid>/net/tcp{,6}} and its socket descriptors.
+     */
+    static List<String> outgoingConnections(long pid) throws IOException {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    String link = Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        inodes.add(link.substring(8, link.length() - 1));
+                    }
+                } catch (IOException ignored) {
+                    // closed meanwhile
+                }
+            }
+        }
+        List<String[]> rows = new ArrayList<>();
+        for (String table : List.of("tcp", "tcp6")) {
+            Path f = Path.of("/proc/" + pid + "/net/" + table);
+            if (Files.exists(f)) {
+                List<String> lines = Files.readAllLines(f);
+                for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                    String[] c = line.strip().split("\\s+");
+                    if (c.length > 9 && inodes.contains(c[9])) {
+                        rows.add(c);
+                    }
+                }
+            }
+        }
+        java.util.Set<String> listening = new java.util.HashSet<>();
+        for (String[] c : rows) {
+            if (c[3].equals("0A")) {
+                listening.add(c[1].substring(c[1].indexOf(':') + 1));
+            }
+        }
+        List<String> outgoing = new ArrayList<>();
+        for (String[] c : rows) {
+            String localPort = c[1].substring(c[1].indexOf(':') + 1);
+            if (!c[3].equals("0A") && !c[3].equals("07") && !listening.contains(localPort)) {
+                outgoing.add(hexAddress(c[2]));
+            }
+        }
+        return outgoing;
+    }
+
+    private static String hexAddress(String hex) {
+        int colon = hex.indexOf(':');
+        String a = hex.substring(0, colon);
+        int port = Integer.parseInt(hex.substring(colon + 1), 16);
+        if (a.length() == 8) {
+            int v = (int) Long.parseLong(a, 16);
+            return (v & 0xff) + "." + ((v >> 8) & 0xff) + "." + ((v >> 16) & 0xff) + "." + ((v >>> 24) & 0xff) + ":" + port;
+        }
+        if (a.equals("0000000000000000FFFF0000" + a.substring(24))) {
+            return hexAddress(a.substring(24) + ":" + hex.substring(colon + 1));
+        }
+        return "[" + a + "]:" + port;
     }
 
     /** unshare (pid) -> criu restore (pid 1 in the namespace) -> the restored JVM. */
