@@ -51,10 +51,12 @@ public record WorkerInfo(int slot, String name, WorkerKind kind, long pid, long 
     }
 
     /**
-     * A key that tells workers apart: kind, pid, slot and generation. Two adapters that report the same
+     * A key that tells workers apart: kind, pid, slot and generation, plus the name for {@link WorkerKind#THREAD}
+     * workers (two thread pools in one process number their slots independently). Two adapters that report the same
      * worker produce the same identity, which is what makes {@link PostFork} exactly-once.
      */
     public String identity() {
-        return kind + "/" + pid + "/" + slot + "/" + generation;
+        String base = kind + "/" + pid + "/" + slot + "/" + generation;
+        return kind == WorkerKind.THREAD ? base + "/" + name : base;
     }
 }

@@ -37,6 +37,27 @@ class ExactlyOncePostForkTest {
     }
 
     @Test
+    void threadsOfTwoPoolsWithTheSameSlotAreDifferentWorkers() {
+        AtomicInteger count = new AtomicInteger();
+        registry.subscribe(PostFork.class, e -> count.incrementAndGet());
+        registry.postFork(WorkerInfo.thread(1, "qtp-1", 0), ContainerInfo.of("jetty", "12.1.14"));
+        registry.postFork(WorkerInfo.thread(1, "undertow-task-1", 0), ContainerInfo.of("undertow", "2.3.26.Final"));
+        assertThat(count).hasValue(2);
+        assertThat(registry.status().workers()).hasSize(2);
+    }
+
+    @Test
+    void threadWorkersAreCountedOnceThoughTheyGetPostForkAndPostForkParent() {
+        for (int i = 0; i < 3; i++) {
+            WorkerInfo w = TestWorkers.thread(i, 0);
+            registry.preFork(w, TEST_HOST);
+            registry.postForkParent(w, TEST_HOST);
+            registry.postFork(w, TEST_HOST);
+        }
+        assertThat(registry.status().workerCounters()).containsEntry("started", 3L).containsEntry("live", 3L);
+    }
+
+    @Test
     void concurrentDuplicateReportsStillDeliverExactlyOnce() throws Exception {
         AtomicInteger count = new AtomicInteger();
         registry.subscribe(PostFork.class, e -> count.incrementAndGet());

@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class WorkerTable {
 
-    private record Key(WorkerKind kind, int slot, long generation) {
+    /** Slot and generation identify a worker across parent and child; threads also need their name. */
+    private record Key(WorkerKind kind, int slot, long generation, String threadName) {
         static Key of(WorkerInfo w) {
-            return new Key(w.kind(), w.slot(), w.generation());
+            return new Key(w.kind(), w.slot(), w.generation(), w.kind() == WorkerKind.THREAD ? w.name() : null);
         }
     }
 
@@ -48,16 +49,32 @@ public final class WorkerTable {
         WorkerInfo w = event.worker();
         switch (event.type()) {
             case PRE_FORK -> put(w, "starting", event.at());
-            case POST_FORK, POST_FORK_PARENT -> {
-                ForksafeStatus.WorkerState previous = live.get(Key.of(w));
-                if (previous == null || previous.state().equals("starting")) {
-                    started.incrementAndGet();
-                }
-                put(w, "running", event.at());
-            }
+            case POST_FORK, POST_FORK_PARENT -> running(w, event.at());
             case POST_WORKER_INIT -> put(w, "ready", event.at());
             case WORKER_EXIT -> end(w, "exiting", event.at(), ((WorkerExit) event).reason());
             case CHILD_EXIT -> end(w, "exited", event.at(), "exit status " + ((ChildExit) event).exitStatus());
+        }
+    }
+
+    /** PostFork and PostForkParent both mark a worker running (threads get both); it is counted once, atomically. */
+    private void running(WorkerInfo w, Instant at) {
+        Key k = Key.of(w);
+        boolean[] counted = {false};
+        live.compute(k, (key, previous) -> {
+            if (previous != null && !previous.state().equals("starting")) {
+                return previous.worker().pid() == WorkerInfo.UNKNOWN_PID
+                        ? new ForksafeStatus.WorkerState(w, previous.state(), previous.since(), null) : previous;
+            }
+            if (previous == null && live.size() >= liveCapacity) {
+                untracked.incrementAndGet();
+                return null;
+            }
+            counted[0] = true;
+            WorkerInfo info = w.pid() == WorkerInfo.UNKNOWN_PID && previous != null ? previous.worker() : w;
+            return new ForksafeStatus.WorkerState(info, "running", at, null);
+        });
+        if (counted[0]) {
+            started.incrementAndGet();
         }
     }
 

@@ -66,6 +66,7 @@ public final class ForkSimulator {
      * @return the events published, in order
      * @throws ForkHookException if any hook failed (see the class comment for what then runs)
      */
+    @SuppressWarnings("try") // the recorder subscription is only held open
     public synchronized List<ForkEvent> simulateWorker(WorkerKind kind, int slot) {
         Objects.requireNonNull(kind, "kind must not be null");
         long generation = generations.merge(kind + "/" + slot, 1L, Long::sum) - 1;
@@ -100,6 +101,7 @@ public final class ForkSimulator {
      * Simulates a checkpoint and restore: PreFork then PostFork and PostWorkerInit, all of kind
      * {@link WorkerKind#RESTORE}, with a new generation for {@code slot}.
      */
+    @SuppressWarnings("try")
     public synchronized List<ForkEvent> simulateRestore(int slot) {
         long generation = generations.merge(WorkerKind.RESTORE + "/" + slot, 1L, Long::sum) - 1;
         long pid = ProcessHandle.current().pid();

@@ -1,0 +1,384 @@
+package io.forksafe.undertow.internal;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkRegistry;
+import io.undertow.Undertow;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One {@code ForksafeUndertow.install}: the hooked task pool, the XNIO worker built on it, and the server's life
+ * cycle (installed, started, stopped). Found again from the server through {@link Undertow#getWorker()}.
+ */
+public final class Installation {
+
+    private static final System.Logger LOG = System.getLogger("io.forksafe.undertow");
+    private static final AtomicInteger SEQUENCE = new AtomicInteger(1);
+    /** Live installations by their worker; an entry is removed when the server stops or the worker terminates. */
+    private static final Map<XnioWorker, Installation> BY_WORKER = new IdentityHashMap<>();
+
+    public static final String HOST = "Undertow";
+    public static final long SHUTDOWN_TIMEOUT_MILLIS = 30_000;
+
+    enum State { INSTALLED, STARTED, STOPPED, FAILED }
+
+    private final ForkRegistry registry;
+    private final ContainerInfo container;
+    private final String name;
+    private final HookedThreadPool pool;
+    private final XnioWorker worker;
+    private final int ioThreads;
+    private final boolean explicitPoolSize;
+    private final Instant installedAt = Instant.now();
+    private final List<ServerSocketChannel> channelsToAdopt = new ArrayList<>();
+    private final List<ChannelAdopter.Adopted> adopted = new ArrayList<>();
+    private final List<String> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile State state = State.INSTALLED;
+    private volatile String problem;
+
+    private Installation(ForkRegistry registry, ContainerInfo container, String name, HookedThreadPool pool,
+                         XnioWorker worker, int ioThreads, boolean explicitPoolSize) {
+        this.registry = registry;
+        this.container = container;
+        this.name = name;
+        this.pool = pool;
+        this.worker = worker;
+        this.ioThreads = ioThreads;
+        this.explicitPoolSize = explicitPoolSize;
+    }
+
+    public static ContainerInfo container() {
+        return ContainerInfo.of("undertow", io.undertow.Version.getVersionString());
+    }
+
+    /** Builds the hooked worker for {@code builder} and sets it; throws with a message naming the fix. */
+    public static Installation install(Undertow.Builder builder, ForkRegistry registry) {
+        RegistryState state = RegistryState.of(registry);
+        XnioWorker existing;
+        int ioThreads;
+        int workerThreads;
+        OptionMap workerOptions;
+        try {
+            existing = UndertowFields.builderWorker(builder);
+            ioThreads = UndertowFields.builderIoThreads(builder);
+            workerThreads = UndertowFields.builderWorkerThreads(builder);
+            workerOptions = UndertowFields.builderWorkerOptions(builder);
+        } catch (UndertowFields.Unreadable e) {
+            throw fail(registry, "cannot install on this Undertow version: " + e.getMessage()
+                    + "; use forksafe-undertow with Undertow 2.3");
+        }
+        if (existing != null) {
+            Installation mine = find(existing);
+            if (mine != null) {
+                throw fail(registry, "ForksafeUndertow.install was called twice on the same Undertow.Builder "
+                        + "(worker " + mine.name + " is already installed); call install(builder) once per builder");
+            }
+            throw fail(registry, "the Undertow.Builder already has an XnioWorker (" + existing.getName()
+                    + ", set with setWorker): forksafe can only hook a worker it creates; remove setWorker(...) and "
+                    + "size the server with setIoThreads/setWorkerThreads, then call ForksafeUndertow.install(builder)");
+        }
+        boolean explicitPoolSize = workerOptions.contains(Options.WORKER_TASK_MAX_THREADS);
+        int threads = workerOptions.get(Options.WORKER_TASK_MAX_THREADS,
+                workerOptions.get(Options.WORKER_TASK_CORE_THREADS, workerThreads));
+        long keepAlive = workerOptions.get(Options.WORKER_TASK_KEEPALIVE, 60_000);
+        String name = "forksafe-undertow-" + SEQUENCE.getAndIncrement();
+        ContainerInfo container = container();
+        HookedThreadPool pool = new HookedThreadPool(name, Math.max(1, threads), keepAlive,
+                workerOptions.get(Options.THREAD_DAEMON, false), registry, container, state.slots());
+        XnioWorker worker;
+        Installation[] self = new Installation[1];
+        try {
+            OptionMap options = OptionMap.builder()
+                    .set(Options.WORKER_IO_THREADS, ioThreads)
+                    .addAll(workerOptions)
+                    .getMap();
+            worker = Xnio.getInstance(Undertow.class.getClassLoader()).createWorkerBuilder()
+                    .populateFromOptions(options)
+                    .setWorkerName(options.get(Options.WORKER_NAME, name))
+                    .setExternalExecutorService(pool)
+                    .setTerminationTask(() -> forget(self[0]))
+                    .build();
+        } catch (RuntimeException | Error e) {
+            pool.shutdownNow();
+            throw fail(registry, "cannot create the XNIO worker: " + e + "; check the worker options passed to "
+                    + "setWorkerOption and that xnio-nio is on the class path");
+        }
+        Installation installation = new Installation(registry, container, name, pool, worker,
+                worker.getIoThreadCount(), explicitPoolSize);
+        self[0] = installation;
+        pool.beforeFirstThread(installation::checkStartedThroughForksafe);
+        synchronized (BY_WORKER) {
+            BY_WORKER.put(worker, installation);
+        }
+        state.addServer(installation);
+        builder.setWorker(worker);
+        registry.log(HOST + ": installed XNIO worker " + worker.getName() + " (" + installation.ioThreads
+                + " I/O threads, " + pool.getMaximumPoolSize() + " forksafe task threads, keep-alive " + keepAlive
+                + " ms); start the server with ForksafeUndertow.start(server)");
+        registry.configured(HOST, container);
+        return installation;
+    }
+
+    /** The installation whose worker {@code server} uses, or null. */
+    public static Installation of(Undertow server) {
+        XnioWorker w = server.getWorker();
+        return w == null ? null : find(w);
+    }
+
+    /** The live installation that created {@code worker}, or null. */
+    static Installation forWorker(XnioWorker worker) {
+        return worker == null ? null : find(worker);
+    }
+
+    private static Installation find(XnioWorker worker) {
+        synchronized (BY_WORKER) {
+            return BY_WORKER.get(worker);
+        }
+    }
+
+    private static void forget(Installation installation) {
+        if (installation != null) {
+            synchronized (BY_WORKER) {
+                BY_WORKER.remove(installation.worker);
+            }
+        }
+    }
+
+    static IllegalStateException fail(ForkRegistry registry, String reason) {
+        registry.reportError(HOST, reason);
+        return new IllegalStateException("forksafe-undertow: " + reason);
+    }
+
+    /** Error for a server that was not built from an installed builder. */
+    public static IllegalStateException notInstalled(ForkRegistry registry, Undertow server, String call) {
+        XnioWorker w = server.getWorker();
+        String reason = w == null
+                ? call + " was given an Undertow server that has no forksafe worker: it was built before "
+                  + "ForksafeUndertow.install(builder) was called, or never installed; call install(builder) before "
+                  + "builder.build()"
+                : call + " was given an Undertow server whose XNIO worker " + w.getName() + " is not forksafe's (or "
+                  + "was already stopped): build the server from ForksafeUndertow.install(builder)";
+        return fail(registry, reason);
+    }
+
+    public ForkRegistry registry() {
+        return registry;
+    }
+
+    public XnioWorker worker() {
+        return worker;
+    }
+
+    public HookedThreadPool pool() {
+        return pool;
+    }
+
+    boolean isFinished() {
+        return state == State.STOPPED || state == State.FAILED;
+    }
+
+    /** Queues a bound channel to be served when the server starts (or right away if it runs). */
+    public synchronized void adopt(Undertow server, ServerSocketChannel channel) throws IOException {
+        if (isAdopted(channel)) {
+            return;
+        }
+        switch (state) {
+            case INSTALLED -> channelsToAdopt.add(channel);
+            case STARTED -> adoptNow(server, channel);
+            default -> throw fail(registry, "cannot serve a socket on a stopped server; adopt channels before "
+                    + "ForksafeUndertow.stop(server)");
+        }
+    }
+
+    private boolean isAdopted(ServerSocketChannel channel) {
+        for (ServerSocketChannel c : channelsToAdopt) {
+            if (c == channel) {
+                return true;
+            }
+        }
+        for (ChannelAdopter.Adopted a : adopted) {
+            if (a.channel() == channel) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void adoptNow(Undertow server, ServerSocketChannel channel) throws IOException {
+        if (isAdopted(channel)) {
+            return;
+        }
+        ChannelAdopter.Adopted a = ChannelAdopter.adopt(server, worker, channel);
+        adopted.add(a);
+        listeners.add("http://" + hostAndPort(a.address()) + " (adopted socket)");
+        registry.log(HOST + ": serving adopted socket " + hostAndPort(a.address()) + " on worker " + worker.getName());
+    }
+
+    /** Starts the server, serves adopted channels, then publishes the process PostWorkerInit. */
+    public synchronized void start(Undertow server, ServerSocketChannel inherited) {
+        if (state != State.INSTALLED) {
+            throw fail(registry, "ForksafeUndertow.start was called on a server that is already " + state.name()
+                    .toLowerCase(java.util.Locale.ROOT) + "; start each installed server once, and build a new "
+                    + "server from a new ForksafeUndertow.install(builder) to restart");
+        }
+        checkSizes(server);
+        try {
+            server.start();
+            List<ServerSocketChannel> toAdopt = new ArrayList<>(channelsToAdopt);
+            channelsToAdopt.clear();
+            if (inherited != null && !toAdopt.contains(inherited)) {
+                toAdopt.add(inherited);
+            }
+            for (ServerSocketChannel c : toAdopt) {
+                adoptNow(server, c);
+            }
+        } catch (IOException | RuntimeException e) {
+            state = State.FAILED;
+            problem = String.valueOf(e);
+            closeQuietly(server);
+            shutDownWorkerAndPool();
+            throw fail(registry, "the server failed to start: " + e + (e instanceof IOException
+                    ? "; check the socket (it must be open, bound and listening)" : ""));
+        }
+        for (Undertow.ListenerInfo li : server.getListenerInfo()) {
+            SocketAddress a = li.getAddress();
+            listeners.add(li.getProtcol() + "://" + (a instanceof InetSocketAddress isa ? hostAndPort(isa) : a));
+        }
+        state = State.STARTED;
+        registry.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
+        HookedThreadPool.publishQuietly(() -> registry.postWorkerInit(registry.processWorker(), container),
+                "PostWorkerInit", registry.processWorker());
+    }
+
+    private void checkSizes(Undertow server) {
+        try {
+            int serverIo = UndertowFields.serverIoThreads(server);
+            if (serverIo != ioThreads) {
+                registry.log(HOST + ": setIoThreads(" + serverIo + ") was called after ForksafeUndertow.install and "
+                        + "is ignored: the XNIO worker was created by install with " + ioThreads + " I/O threads; "
+                        + "call setIoThreads before install");
+            }
+            int serverWorkers = UndertowFields.serverWorkerThreads(server);
+            if (!explicitPoolSize && serverWorkers != pool.getMaximumPoolSize()) {
+                registry.log(HOST + ": worker " + worker.getName() + " task threads resized from "
+                        + pool.getMaximumPoolSize() + " to " + serverWorkers + " (setWorkerThreads after install)");
+                pool.resize(serverWorkers);
+            }
+        } catch (UndertowFields.Unreadable e) {
+            registry.note("undertow.sizes", "could not compare the server's thread counts with the forksafe worker: "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * Publishes the process WorkerExit, stops the server, closes adopted sockets, then shuts down the XNIO worker and
+     * the task pool forksafe created and waits for their threads (each task thread publishes its WorkerExit).
+     */
+    public synchronized void stop(Undertow server) {
+        if (state == State.STOPPED) {
+            return;
+        }
+        boolean wasStarted = state == State.STARTED;
+        if (wasStarted) {
+            HookedThreadPool.publishQuietly(() -> registry.workerExit(registry.processWorker(), container,
+                    "server stopping"), "WorkerExit", registry.processWorker());
+        }
+        closeQuietly(server);
+        boolean clean = shutDownWorkerAndPool();
+        state = State.STOPPED;
+        forget(this);
+        registry.log(HOST + ": server on worker " + worker.getName() + " stopped; worker and " + pool.threadsCreated()
+                + " task thread(s) shut down" + (clean ? "" : " (some threads did not end within "
+                + SHUTDOWN_TIMEOUT_MILLIS + " ms)"));
+    }
+
+    private void closeQuietly(Undertow server) {
+        for (ChannelAdopter.Adopted a : adopted) {
+            String problem = a.release();
+            if (problem != null) {
+                registry.log(HOST + ": " + problem);
+            }
+        }
+        adopted.clear();
+        try {
+            server.stop();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "forksafe: Undertow stop failed", e);
+        }
+    }
+
+    private boolean shutDownWorkerAndPool() {
+        boolean clean = true;
+        try {
+            worker.shutdown();
+            if (!worker.awaitTermination(SHUTDOWN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                worker.shutdownNow();
+                clean = false;
+            }
+            clean &= pool.shutdownAndJoin(SHUTDOWN_TIMEOUT_MILLIS);
+        } catch (InterruptedException e) {
+            worker.shutdownNow();
+            pool.shutdownNow();
+            Thread.currentThread().interrupt();
+            clean = false;
+        }
+        return clean;
+    }
+
+    private static String hostAndPort(InetSocketAddress a) {
+        String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    private void checkStartedThroughForksafe() {
+        if (state == State.INSTALLED) {
+            registry.reportError(HOST, "the server on worker " + worker.getName() + " runs requests but was started "
+                    + "with server.start(): no PostWorkerInit was published, and server.stop() will leave its threads "
+                    + "running; use ForksafeUndertow.start(server) and ForksafeUndertow.stop(server)");
+        }
+    }
+
+    /** Listener URLs of the running server, including adopted sockets. */
+    public List<String> listeners() {
+        return List.copyOf(listeners);
+    }
+
+    /** The addresses of adopted sockets. */
+    public synchronized List<InetSocketAddress> adoptedAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (ChannelAdopter.Adopted a : adopted) {
+            out.add(a.address());
+        }
+        return out;
+    }
+
+    Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("worker", worker.getName());
+        m.put("state", state.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("installedAt", installedAt.toString());
+        m.put("ioThreads", ioThreads);
+        m.put("ioThreadEvents", "none: XNIO has no thread-factory hook for I/O threads");
+        m.put("listeners", List.copyOf(listeners));
+        m.put("taskPool", pool.describe());
+        if (problem != null) {
+            m.put("problem", problem);
+        }
+        return m;
+    }
+}
