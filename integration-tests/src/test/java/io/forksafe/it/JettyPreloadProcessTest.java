@@ -187,10 +187,14 @@ class JettyPreloadProcessTest {
     }
 
     static String get(int port) throws IOException {
+        return get(port, "/");
+    }
+
+    static String get(int port, String path) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
             s.setSoTimeout(5000);
-            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
             String resp = new String(in.readAllBytes(), StandardCharsets.UTF_8);
