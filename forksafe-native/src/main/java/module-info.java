@@ -5,7 +5,11 @@
 module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
-    requires jdk.httpserver;
+    requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
+    requires jdk.httpserver;      // PreloadMain --status-port
 
     exports io.forksafe.posix;
+    exports io.forksafe.uwsgi;
+
+    provides io.forksafe.spi.ContainerAdapter with io.forksafe.uwsgi.internal.UwsgiContainerAdapter;
 }

@@ -82,6 +82,8 @@ class HikariPoolRecipeTest {
 
     @BeforeEach
     void createPool() throws Exception {
+        // HikariCP closes connections on its own threads: a previous test's pool may still be closing its last ones.
+        waitFor(() -> sessions().isEmpty(), "no pool sessions left from an earlier test");
         registry = new ForkRegistry("hikari");
         pool = new HikariDataSource(config(true));
         waitFor(() -> sessions().size() == POOL_SIZE, "pool filled to " + POOL_SIZE + " server sessions");

@@ -1,0 +1,183 @@
+package io.forksafe.uwsgi.internal;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkRegistry;
+import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
+import io.forksafe.posix.ProcessIdentity;
+import io.forksafe.spi.ContainerAdapter;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The uWSGI host adapter, discovered by {@link ForkRegistry#autoconfigure()}. Present only in a JVM created by
+ * uWSGI's JVM plugin; in a worker it publishes PostFork (kind PROCESS, slot = uWSGI worker id, real pid, the master
+ * as parent), PostWorkerInit when the worker enters its request loop, and WorkerExit when uWSGI ends the worker.
+ */
+public final class UwsgiContainerAdapter implements ContainerAdapter {
+
+    /** The host name used in log lines and the status. */
+    public static final String HOST = "uWSGI";
+
+    static final String NOTE_NO_MASTER_JVM = "The uWSGI master runs no JVM: uWSGI's JVM plugin creates one JVM in "
+            + "each worker after fork(). So PreFork, PostForkParent and ChildExit cannot run under uWSGI; each worker "
+            + "JVM gets PostFork, PostWorkerInit and WorkerExit.";
+    static final String NOTE_EXIT = "WorkerExit fires from a C exit handler when uWSGI reloads or stops the worker "
+            + "(uWSGI calls exit(); Java shutdown hooks do not run because the JVM is never destroyed and uWSGI "
+            + "replaces the JVM's signal handlers). A worker killed with SIGKILL, or one that crashes, gets no "
+            + "WorkerExit: nothing runs in a killed process.";
+    static final String NOTE_GENERATION = "generation is always 0: uWSGI does not tell the JVM how often a worker "
+            + "slot was respawned. A respawned worker has a new pid and the same slot.";
+
+    // One lifecycle per registry and process; weak keys so that discarded registries are not retained.
+    private static final Map<ForkRegistry, UwsgiWorkerLifecycle> LIFECYCLES = new WeakHashMap<>();
+
+    private UwsgiRuntime runtime;
+
+    @Override
+    public String name() {
+        return HOST;
+    }
+
+    @Override
+    public Detection detect() {
+        UwsgiRuntime rt = runtime();
+        if (!rt.present()) {
+            return Detection.notAvailable(rt.absentReason());
+        }
+        return Detection.available(ContainerInfo.of(HOST, UwsgiVersion.detect().version()));
+    }
+
+    @Override
+    public void configure(ForkRegistry registry) {
+        UwsgiRuntime rt = runtime();
+        if (!rt.present()) {
+            registry.reportError(HOST, "forksafe's uWSGI support was started outside a uWSGI worker ("
+                    + rt.absentReason() + "); start the application with uwsgi --plugins jvm,jwsgi --master and "
+                    + "--jvm-class io/forksafe/uwsgi/UwsgiBootstrap");
+            return;
+        }
+        synchronized (LIFECYCLES) {
+            UwsgiWorkerLifecycle existing = LIFECYCLES.get(registry);
+            if (existing != null) {
+                registry.log("uWSGI already configured for worker " + existing.worker().slot()
+                        + " in this registry; nothing to do");
+                return;
+            }
+            configureWorker(registry, rt);
+        }
+    }
+
+    private void configureWorker(ForkRegistry registry, UwsgiRuntime rt) {
+        int workerId = rt.workerId();
+        Map<String, String> options = rt.options();
+        UwsgiVersion version = UwsgiVersion.detect();
+        ContainerInfo container = ContainerInfo.of(HOST, version.version());
+        ProcessIdentity identity = ProcessIdentity.current();
+
+        Map<String, String> settings = new LinkedHashMap<>();
+        options.forEach((k, v) -> settings.put("uwsgi." + k, redactInline(v)));
+        registry.putSettings(settings);
+        registry.note("uwsgi.master", NOTE_NO_MASTER_JVM);
+        registry.note("uwsgi.workerExit", NOTE_EXIT);
+        registry.note("uwsgi.generation", NOTE_GENERATION);
+        if (!identity.isNative()) {
+            registry.note("uwsgi.processIdentity", "pid and parent pid come from " + identity.source());
+        }
+        if (version.version().isEmpty()) {
+            registry.note("uwsgi.version", "uWSGI version " + version.source()
+                    + "; set it with jvm-opt = -D" + UwsgiVersion.PROPERTY + "=%V in the uWSGI ini file");
+        }
+
+        Map<String, Object> base = new LinkedHashMap<>();
+        base.put("version", version.version());
+        base.put("versionSource", version.source());
+        base.put("workerId", workerId);
+        base.put("master", UwsgiRuntime.masterEnabled(options));
+        base.put("processIdentity", identity.source());
+
+        if (workerId <= 0) {
+            registry.statusDetail("uwsgi", () -> base);
+            registry.reportError(HOST, "forksafe was loaded in a uWSGI process that is not a worker (worker id "
+                    + workerId + ": a mule or a spooler); forksafe's uWSGI events are for workers: load it in "
+                    + "workers with --jvm-class io/forksafe/uwsgi/UwsgiBootstrap or from the JWSGI application");
+            return;
+        }
+        WorkerInfo worker = new WorkerInfo(workerId, "worker-" + workerId, WorkerKind.PROCESS, identity.pid(),
+                identity.parentPid(), 0);
+        registry.identifyProcess(worker);
+        if (!UwsgiRuntime.masterEnabled(options)) {
+            registry.statusDetail("uwsgi", () -> base);
+            registry.reportError(HOST, "run uWSGI with --master: without the master process uWSGI does not respawn "
+                    + "workers and a worker's parent is not a uWSGI master, so forksafe publishes no events "
+                    + "(worker " + workerId + ", pid " + identity.pid() + ", parent " + identity.parentPid() + ")");
+            return;
+        }
+        UwsgiWorkerLifecycle lifecycle = new UwsgiWorkerLifecycle(registry, worker, container);
+        LIFECYCLES.put(registry, lifecycle);
+        registry.statusDetail("uwsgi", () -> {
+            Map<String, Object> m = new LinkedHashMap<>(base);
+            m.putAll(lifecycle.detail());
+            return m;
+        });
+        String jwsgi = options.get("jwsgi"); // repeated: uWSGI keeps the last one
+        lifecycle.start(findMainThread(), jwsgi == null ? null : jwsgi.substring(jwsgi.lastIndexOf(',') + 1));
+    }
+
+    private static final Pattern INLINE_SECRET = Pattern.compile(
+            "(?i)((?:password|passwd|secret|token|key|credential)[^=,\\s]*=)[^,\\s]*");
+
+    /**
+     * Masks secrets inside option values, e.g. {@code jvm-opt = -Ddb.password=...} or {@code env = API_TOKEN=...}:
+     * core redacts settings by key, and here the secret's name is inside the value.
+     */
+    static String redactInline(String value) {
+        return INLINE_SECRET.matcher(value).replaceAll("$1<redacted>");
+    }
+
+    /** Publishes PostWorkerInit now for {@code registry}'s uWSGI worker, unless it already ran. */
+    public static boolean markReady(ForkRegistry registry, String how) {
+        UwsgiWorkerLifecycle lifecycle;
+        synchronized (LIFECYCLES) {
+            lifecycle = LIFECYCLES.get(registry);
+        }
+        return lifecycle != null && lifecycle.markReady(how);
+    }
+
+    /** Whether {@code registry} has a configured uWSGI worker lifecycle. */
+    public static boolean configured(ForkRegistry registry) {
+        synchronized (LIFECYCLES) {
+            return LIFECYCLES.containsKey(registry);
+        }
+    }
+
+    /**
+     * The thread that created the JVM in uWSGI's worker (it runs the request loop): the current thread when uWSGI
+     * is loading classes, otherwise the thread named "main".
+     */
+    static Thread findMainThread() {
+        Thread current = Thread.currentThread();
+        if ("main".equals(current.getName())) {
+            return current;
+        }
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if ("main".equals(t.getName())) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private UwsgiRuntime runtime() {
+        UwsgiRuntime rt = runtime;
+        if (rt == null) {
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            rt = UwsgiRuntime.locate(cl != null ? cl : UwsgiContainerAdapter.class.getClassLoader());
+            runtime = rt;
+        }
+        return rt;
+    }
+}
