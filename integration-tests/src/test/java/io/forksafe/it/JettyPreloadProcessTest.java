@@ -144,6 +144,14 @@ class JettyPreloadProcessTest {
                 t.join(10_000);
             }
             Preloader.Copy back = p.copies().get(0);
+            // More restores of the same image, one at a time, for a median (the first one reads the image from disk).
+            p.resize(6);
+            List<Long> restores = new ArrayList<>(p.copies().stream().filter(c -> c.slot() > 2)
+                    .map(Preloader.Copy::restoreMillis).toList());
+            restores.sort(null);
+            long median = restores.get(restores.size() / 2);
+            System.out.printf("FIGURE jetty restores 3..6 (criu restore -> copy serving): %s ms, median %d ms = %.2f x cold%n",
+                    restores, median, (double) median / coldMillis);
             double ratio = (double) back.restoreMillis() / coldMillis;
             System.out.printf("FIGURE jetty cold start (launch -> first response): %d ms%n", coldMillis);
             System.out.printf("FIGURE jetty restore (criu restore -> copy serving, after PostFork): %d ms = %.2f x cold%n",
