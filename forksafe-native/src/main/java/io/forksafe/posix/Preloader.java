@@ -140,6 +140,11 @@ public final class Preloader implements AutoCloseable {
             template = startTemplate(sock);
             pump(template.getInputStream(), System.out, "[template pid " + template.pid() + "] ");
             pump(template.getErrorStream(), System.err, "[template pid " + template.pid() + "] ");
+            Process t = template;
+            t.onExit().thenRun(() -> {
+                templateReady.completeExceptionally(exitedEarly(t));
+                templateQuiesced.completeExceptionally(exitedEarly(t));
+            });
             SocketChannel tc;
             try {
                 tc = await(templateReady, config.bootTimeout, "the template to report ready (PostWorkerInit)");
@@ -183,6 +188,11 @@ public final class Preloader implements AutoCloseable {
         // The JDK closes every descriptor above 2 in the child; CRIU refuses external files it cannot restore.
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return pb.start();
+    }
+
+    private static IllegalStateException exitedEarly(Process t) {
+        return new IllegalStateException("the template (pid " + t.pid() + ") exited with status " + t.exitValue()
+                + " before it was ready; see its output above");
     }
 
     private void checkpoint() throws IOException {
@@ -410,6 +420,14 @@ public final class Preloader implements AutoCloseable {
                     } else if (line.equals("quiesced") || line.startsWith("prefork-failed")) {
                         templateQuiesced.complete(line);
                     }
+                }
+                Process t = template;
+                try {
+                    if (t != null && t.waitFor(2, TimeUnit.SECONDS)) {
+                        templateReady.completeExceptionally(exitedEarly(t));
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
                 templateReady.completeExceptionally(new IllegalStateException("the template closed its control "
                         + "channel before it was ready"));

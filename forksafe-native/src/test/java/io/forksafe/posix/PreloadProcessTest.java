@@ -280,6 +280,20 @@ class PreloadProcessTest {
     }
 
     @Test
+    void aTemplateThatExitsBeforeItIsReadyFailsTheStartAtOnce() throws Exception {
+        Preloader p = preloader(freePort(), "exit-early");
+        long t0 = System.nanoTime();
+        try {
+            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("exited with status 7 before it was ready");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not the 60 s boot timeout")
+                    .isLessThan(Duration.ofSeconds(30));
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
     void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
         Preloader p = preloader(freePort(), "fail-prefork");
         try {

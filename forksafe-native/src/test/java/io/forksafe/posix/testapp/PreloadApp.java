@@ -47,6 +47,10 @@ public final class PreloadApp {
                 + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
 
+        if (args[1].equals("exit-early")) {
+            System.err.println("PreloadApp: giving up before serving");
+            System.exit(7);
+        }
         if (args[1].equals("fail-prefork")) {
             registry.subscribe(io.forksafe.PreFork.class, "stubborn-pool", 0, e -> {
                 throw new IllegalStateException("the pool did not drain in time");
