@@ -94,6 +94,7 @@ public final class Preloader implements AutoCloseable {
     private ServerSocketChannel control;
     private Process template;
     private volatile boolean closing;
+    private volatile boolean templateConnected;
     private volatile int keep;
     private long coldStartMillis = -1;
     private long dumpMillis = -1;
@@ -150,6 +151,12 @@ public final class Preloader implements AutoCloseable {
                 tc = await(templateReady, config.bootTimeout, "the template to report ready (PostWorkerInit)");
             } catch (IllegalStateException e) {
                 template.destroyForcibly();
+                if (!templateConnected) {
+                    throw new IllegalStateException(e.getMessage() + ": it never connected to the preload control "
+                            + "socket; the application must call io.forksafe.posix.PreloadWorker.attach(...) when "
+                            + PreloadProtocol.ENV_CONTROL + " is set, and listen with SO_REUSEPORT (see "
+                            + "docs/preload.md and io.forksafe.demo.JettyPreloadApp)", e);
+                }
                 throw e;
             }
             coldStartMillis = (System.nanoTime() - t0) / 1_000_000;
@@ -413,6 +420,7 @@ public final class Preloader implements AutoCloseable {
                 return;
             }
             if (first.startsWith("template ")) {
+                templateConnected = true;
                 String line;
                 while ((line = in.readLine()) != null) {
                     if (line.equals("ready")) {

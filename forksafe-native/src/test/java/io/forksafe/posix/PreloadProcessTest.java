@@ -294,6 +294,20 @@ class PreloadProcessTest {
     }
 
     @Test
+    void anAppThatDoesNotAttachPreloadWorkerIsNamedAtTheBootTimeout() throws Exception {
+        Preloader p = Preloader.builder().mainClass(PreloadApp.class.getName()).args("0", "no-attach")
+                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
+                .bootTimeout(Duration.ofSeconds(3)).registry(new ForkRegistry("no-attach")).build();
+        try {
+            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("never connected to the preload control socket")
+                    .hasMessageContaining("PreloadWorker.attach");
+        } finally {
+            p.close();
+        }
+    }
+
+    @Test
     void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
         Preloader p = preloader(freePort(), "fail-prefork");
         try {

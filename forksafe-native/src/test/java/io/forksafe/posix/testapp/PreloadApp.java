@@ -40,6 +40,9 @@ public final class PreloadApp {
         int port = Integer.parseInt(args[0]);
         boolean hooks = args[1].equals("hooks");
         String jdbc = args.length > 3 && args[2].equals("pool") ? args[3] : null;
+        if (args[1].equals("no-attach")) {
+            Thread.sleep(Long.MAX_VALUE); // a spawn-mode app that never attaches PreloadWorker
+        }
         ForkRegistry registry = Forksafe.registry();
         ContainerInfo container = ContainerInfo.of("preload-test-app", "1");
         registry.subscribe(io.forksafe.ForkEvent.class, "print", 0, e -> System.out.println("event "
