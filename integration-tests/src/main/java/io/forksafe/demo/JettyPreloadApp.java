@@ -8,6 +8,7 @@ import io.forksafe.Forksafe;
 import io.forksafe.PostFork;
 import io.forksafe.PreFork;
 import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
 import io.forksafe.jetty.ForksafeJetty;
 import io.forksafe.posix.PreloadWorker;
 import io.forksafe.recipes.SecureRandomReseed;
@@ -99,9 +100,13 @@ public final class JettyPreloadApp {
         contexts.addHandler(new ContextHandler(new Values(preload, startup, random), "/"));
         server.setHandler(contexts);
         server.setStopAtShutdown(true);
-        // No open connection may be in the image: close them when the template quiesces.
-        registry.subscribe(PreFork.class, "jetty-close-connections", 0,
-                e -> connector.getConnectedEndPoints().forEach(EndPoint::close));
+        // No open connection may be in the image: close them when the template quiesces. Only for the checkpoint
+        // (kind RESTORE): Jetty's forksafe thread pool publishes PreFork for every new worker thread too.
+        registry.subscribe(PreFork.class, "jetty-close-connections", 0, e -> {
+            if (e.worker().kind() == WorkerKind.RESTORE) {
+                connector.getConnectedEndPoints().forEach(EndPoint::close);
+            }
+        });
         ForksafeJetty.install(server, registry);
         server.start();
         int bound = connector.getLocalPort();

@@ -109,6 +109,8 @@ class JettyPreloadProcessTest {
             AtomicLong ok = new AtomicLong();
             AtomicLong refused = new AtomicLong();
             AtomicLong failed = new AtomicLong();
+            AtomicLong killedAt = new AtomicLong(Long.MAX_VALUE);
+            Map<String, Integer> failures = new java.util.concurrent.ConcurrentHashMap<>();
             List<Thread> load = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 Thread t = new Thread(() -> {
@@ -120,6 +122,9 @@ class JettyPreloadProcessTest {
                             refused.incrementAndGet();
                         } catch (IOException e) {
                             failed.incrementAndGet();
+                            failures.merge(e.getClass().getSimpleName() + ": " + e.getMessage()
+                                    + " (" + ((System.nanoTime() - killedAt.get()) / 1_000_000) + " ms after the kill)",
+                                    1, Integer::sum);
                         }
                     }
                 });
@@ -127,7 +132,7 @@ class JettyPreloadProcessTest {
                 load.add(t);
             }
             waitFor(() -> ok.get() > 200, Duration.ofSeconds(30), "load to run");
-            long killedAt = System.nanoTime();
+            killedAt.set(System.nanoTime());
             ProcessHandle.of(victim.hostPid()).orElseThrow().destroyForcibly();
             waitFor(() -> {
                 try {
@@ -136,7 +141,7 @@ class JettyPreloadProcessTest {
                     return false;
                 }
             }, Duration.ofSeconds(30), "the restored replacement to serve");
-            long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
+            long replacedMillis = (System.nanoTime() - killedAt.get()) / 1_000_000;
             long okAt = ok.get();
             waitFor(() -> ok.get() > okAt + 200, Duration.ofSeconds(30), "load after the replacement");
             stop.set(true);
@@ -161,6 +166,7 @@ class JettyPreloadProcessTest {
             System.out.printf("FIGURE jetty template dump %s ms, image %s bytes; load: ok %d, refused %d, failed %d%n",
                     p.figures().get("dumpMillis"), p.figures().get("imageBytes"), ok.get(), refused.get(),
                     failed.get());
+            System.out.println("FIGURE jetty failed requests: " + failures);
             assertThat(refused.get()).isZero();
             assertThat(back.generation()).isEqualTo(1);
             assertThat(back.hostPid()).isNotEqualTo(victim.hostPid());
