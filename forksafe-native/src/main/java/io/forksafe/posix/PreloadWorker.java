@@ -249,7 +249,14 @@ public final class PreloadWorker {
         control = null;
         c.close();
         // CRIU dumps (and stops) this process now. Each restored copy continues here, in its own pid namespace.
+        long polls = 0;
         while (ns.equals(PreloadProtocol.pidNamespace("/proc/self/ns/pid"))) {
+            if (++polls % 200 == 0 && !ProcessHandle.of(parentPid).map(ProcessHandle::isAlive).orElse(false)) {
+                // The preloader died before (or while) dumping us: nobody will restore or stop this template.
+                System.err.println("forksafe preload: the preloader (pid " + parentPid + ") is gone before the "
+                        + "checkpoint; the template exits");
+                Runtime.getRuntime().halt(1);
+            }
             try {
                 Thread.sleep(1);
             } catch (InterruptedException e) {

@@ -172,7 +172,17 @@ public final class Preloader implements AutoCloseable {
             checkpoint();
             return this;
         } catch (IOException e) {
+            stopTemplate();
             throw new UncheckedIOException("preload: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            stopTemplate(); // never leave a quiesced template behind, whatever failed
+            throw e;
+        }
+    }
+
+    private void stopTemplate() {
+        if (template != null && template.isAlive()) {
+            template.destroyForcibly();
         }
     }
 
