@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Builds every module (tests skipped) and runs the forksafe demo.
-# Usage: ./demo.sh            the demo (see README "Run the demo")
-#        ./demo.sh jetty      the Jetty demo: a real Jetty on 127.0.0.1, its events and the status it serves
-#        ./demo.sh arbiter    the pre-fork arbiter: 2 Jetty worker JVMs on 127.0.0.1:8080, status on 127.0.0.1:9090
+# Builds every module (tests skipped) and runs a forksafe demo.
+# Usage: ./demo.sh            the pre-fork arbiter: 2 Jetty worker JVMs share 127.0.0.1:8080, every event printed,
+#                             status on http://127.0.0.1:9090/ (Ctrl-C stops it gracefully)
+#        ./demo.sh arbiter-undertow   the same with Undertow workers
+#        ./demo.sh jetty      one embedded Jetty on 127.0.0.1: its thread events and the status it serves, then exits
+#        ./demo.sh undertow   one embedded Undertow on 127.0.0.1: its thread events and the status it serves, then exits
+#        ./demo.sh simulate   a simulated worker life cycle (ForkSimulator) and the status JSON, then exits
 set -euo pipefail
 cd "$(dirname "$0")"
 mvn -B -q -Dstyle.color=never -DskipTests package
 CP="integration-tests/target/classes:$(cat integration-tests/target/demo-classpath.txt)"
-if [ "${1:-}" = "jetty" ]; then
-  shift
-  exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@"   # Jetty 12 on 127.0.0.1: events and the served status
-fi
-if [ "${1:-}" = "arbiter" ]; then
-  shift
-  # 2 worker JVMs share 127.0.0.1:8080; every event is printed; status: curl http://127.0.0.1:9090/
-  exec java -cp "$CP" io.forksafe.posix.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
-       --print-events "$@" -- io.forksafe.demo.JettyWorkerApp
-fi
-exec java -cp "$CP" io.forksafe.demo.DemoMain "$@"
+mode="${1:-arbiter}"
+[ $# -gt 0 ] && shift
+case "$mode" in
+  arbiter|arbiter-undertow)
+    app=io.forksafe.demo.JettyWorkerApp
+    [ "$mode" = arbiter-undertow ] && app=io.forksafe.demo.UndertowWorkerApp
+    echo "forksafe demo: 2 workers on http://127.0.0.1:8080/  status: http://127.0.0.1:9090/  (Ctrl-C to stop)" >&2
+    exec java -cp "$CP" io.forksafe.posix.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
+         --print-events "$@" -- "$app" ;;
+  jetty)    exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@" ;;
+  undertow) exec java -cp "$CP" io.forksafe.demo.UndertowDemo "$@" ;;
+  simulate) exec java -cp "$CP" io.forksafe.demo.DemoMain "$@" ;;
+  *) echo "unknown demo '$mode': use arbiter (default), arbiter-undertow, jetty, undertow or simulate" >&2; exit 2 ;;
+esac
