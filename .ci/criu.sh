@@ -32,8 +32,15 @@ else
   export DEBIAN_FRONTEND=noninteractive
   SRC_LIST=/etc/apt/sources.list.d/forksafe-criu-src.list
   if [[ ! -f $SRC_LIST ]]; then
-    printf '%s\n' 'deb-src $ARCHIVE sid main' \
-                  'deb-src $ARCHIVE trixie main' > "$SRC_LIST"
+    # Use the Debian archive this machine is already configured with (deb822 or one-line format).
+    ARCHIVE=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+    if [[ -z $ARCHIVE ]]; then
+      ARCHIVE=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*debian\)[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null | head -n 1)
+    fi
+    if [[ -z $ARCHIVE ]]; then
+      log "no Debian archive configured in /etc/apt: cannot fetch the criu source package"; exit 1
+    fi
+    printf '%s\n' "deb-src $ARCHIVE sid main" "deb-src $ARCHIVE trixie main" > "$SRC_LIST"
   fi
   # Refresh only the deb-src index (keeps the other lists as they are).
   apt-get update -qq -o Dir::Etc::sourcelist="$SRC_LIST" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
