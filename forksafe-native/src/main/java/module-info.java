@@ -6,6 +6,7 @@ module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
     requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
+    requires jdk.httpserver;      // PreloadMain --status-port
 
     // the pre-fork arbiter (io.forksafe.posix.Arbiter)
     requires org.jnrproject.constants;

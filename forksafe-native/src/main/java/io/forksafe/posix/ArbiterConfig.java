@@ -49,6 +49,7 @@ public final class ArbiterConfig {
     private final long logMaxBytes;
     private final int logMaxFiles;
     private final boolean printEvents;
+    private final boolean preload;
     private final PrintStream out;
     private final PrintStream err;
 
@@ -76,6 +77,7 @@ public final class ArbiterConfig {
         this.logMaxBytes = b.logMaxBytes;
         this.logMaxFiles = b.logMaxFiles;
         this.printEvents = b.printEvents;
+        this.preload = b.preload;
         this.out = b.out != null ? b.out : System.out;
         this.err = b.err != null ? b.err : System.err;
     }
@@ -196,6 +198,14 @@ public final class ArbiterConfig {
         return printEvents;
     }
 
+    /**
+     * Whether workers are restored copies of one warmed template (CRIU checkpoint/restore, {@code --preload}) rather
+     * than spawned cold; see docs/preload.md.
+     */
+    public boolean preload() {
+        return preload;
+    }
+
     /** Where worker stdout lines are echoed. */
     public PrintStream out() {
         return out;
@@ -259,6 +269,7 @@ public final class ArbiterConfig {
         private long logMaxBytes = 10L * 1024 * 1024;
         private int logMaxFiles = 5;
         private boolean printEvents;
+        private boolean preload;
         private PrintStream out;
         private PrintStream err;
 
@@ -391,6 +402,15 @@ public final class ArbiterConfig {
         /** Print every forksafe event: the arbiter's own, and the process events each worker reports. */
         public Builder printEvents(boolean print) {
             this.printEvents = print;
+            return this;
+        }
+
+        /**
+         * Preload mode: boot one template worker, checkpoint it with CRIU when it is ready and restore one copy per
+         * slot ({@code --preload}); see docs/preload.md.
+         */
+        public Builder preload(boolean preload) {
+            this.preload = preload;
             return this;
         }
 

@@ -53,6 +53,9 @@ public final class ArbiterMain {
               --classpath CP           workers' class path (default: this JVM's)
               --env NAME=VALUE         extra environment variable for workers (repeatable)
               --print-events           print every forksafe event: the arbiter's and each worker's
+              --preload                boot one worker, checkpoint it with CRIU once it is ready and restore
+                                       one copy per slot (and again to replace a dead one); needs root, CRIU
+                                       >= 4.2 and an app listening on --bind with SO_REUSEPORT (docs/preload.md)
               --help                   show this help
 
             Durations: 30, 30s, 500ms, 2m. Signals: TERM/INT graceful stop, HUP rolling restart,
@@ -79,6 +82,9 @@ public final class ArbiterMain {
             err.println("forksafe arbiter: " + e.getMessage());
             err.println("Run with --help for usage.");
             return EXIT_USAGE;
+        }
+        if (config.preload()) {
+            return PreloadArbiter.run(config, err);
         }
         Arbiter arbiter = Arbiter.create(config);
         try {
@@ -124,6 +130,8 @@ public final class ArbiterMain {
         Path logFile = null;
         long logMax = 10L * 1024 * 1024;
         int logFiles = 5;
+        boolean preload = false;
+        List<String> given = new ArrayList<>();
         int i = 0;
         while (i < args.length) {
             String a = args[i];
@@ -150,6 +158,13 @@ public final class ArbiterMain {
                 i++;
                 continue;
             }
+            if (name.equals("--preload")) {
+                b.preload(true);
+                preload = true;
+                i++;
+                continue;
+            }
+            given.add(name);
             if (value == null) {
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException(name + " needs a value");
@@ -194,6 +209,11 @@ public final class ArbiterMain {
         }
         if (!bound) {
             throw new IllegalArgumentException("--bind is required, e.g. --bind 127.0.0.1:8080");
+        }
+        List<String> spawnOnly = PreloadArbiter.spawnOnly(given);
+        if (preload && !spawnOnly.isEmpty()) {
+            throw new IllegalArgumentException(spawnOnly.get(0) + " does not apply with --preload ("
+                    + PreloadArbiter.SPAWN_ONLY.get(spawnOnly.get(0)) + "); remove it");
         }
         b.app(args[i], new ArrayList<>(Arrays.asList(args).subList(i + 1, args.length)));
         if (logFile != null) {
