@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A private Docker engine for the Docker integration tests (integration-tests, profile -Pdocker).
+# A private Docker engine for the Docker integration tests (integration-tests, io.forksafe.it.docker).
 #
 #   bash .ci/docker.sh          install docker.io if needed, start dockerd in the background (idempotent)
 #   bash .ci/docker.sh stop     stop the dockerd this script started, by the pid in its pidfile

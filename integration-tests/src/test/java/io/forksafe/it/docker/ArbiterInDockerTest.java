@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
  * grace period), {@code docker kill -s HUP}, and a memory limit that gets one worker OOM-killed. The load and the
  * status requests go from this JVM to 127.0.0.1.
  *
- * <p>Runs with {@code mvn -Pdocker verify} after {@code bash .ci/docker.sh}; skipped, with the reason printed, when no
+ * <p>Runs with {@code mvn verify} after {@code bash .ci/docker.sh}; skipped, with the reason printed, when no
  * Docker engine is reachable.
  */
 @Tag("docker")

@@ -54,7 +54,7 @@ final class DockerEngine {
         }
         if (!"true".equalsIgnoreCase(System.getenv("TESTCONTAINERS_RYUK_DISABLED"))) {
             return "TESTCONTAINERS_RYUK_DISABLED=true is not set (Ryuk's image cannot be pulled here): run with "
-                    + "mvn -Pdocker, which sets it, DOCKER_HOST and TESTCONTAINERS_CHECKS_DISABLE";
+                    + "the integration-tests surefire configuration, which sets it, DOCKER_HOST and TESTCONTAINERS_CHECKS_DISABLE";
         }
         try {
             DockerClientFactory factory = DockerClientFactory.instance();

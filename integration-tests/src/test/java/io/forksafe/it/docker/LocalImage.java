@@ -141,7 +141,7 @@ final class LocalImage {
         for (String dir : List.of("classes", "test-classes")) {
             Path root = target.resolve(dir);
             if (!Files.isDirectory(root)) {
-                throw new IllegalStateException(root + " is missing: build the module first (mvn -Pdocker verify)");
+                throw new IllegalStateException(root + " is missing: build the module first (mvn verify)");
             }
             addTree(root, "app/" + dir);
             classPath.add("/app/" + dir);
