@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Builds every module (tests skipped) and runs the forksafe demo.
-# Usage: ./demo.sh            the demo (see README "Run the demo")
-#        ./demo.sh jetty      the Jetty demo: a real Jetty on 127.0.0.1, its events and the status it serves
+# Builds every module (tests skipped) and runs a forksafe demo.
+# Usage: ./demo.sh            the pre-fork arbiter: 2 Jetty worker JVMs share 127.0.0.1:8080, every event printed,
+#                             status on http://127.0.0.1:9090/ (Ctrl-C stops it gracefully)
+#        ./demo.sh undertow   the same with Undertow workers
+#        ./demo.sh jetty      one embedded Jetty on 127.0.0.1: its thread events and the status it serves, then exits
+#        ./demo.sh simulate   a simulated worker life cycle (ForkSimulator) and the status JSON, then exits
 set -euo pipefail
 cd "$(dirname "$0")"
 mvn -B -q -Dstyle.color=never -DskipTests package
 CP="integration-tests/target/classes:$(cat integration-tests/target/demo-classpath.txt)"
-if [ "${1:-}" = "jetty" ]; then
-  shift
-  exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@"   # Jetty 12 on 127.0.0.1: events and the served status
-fi
-exec java -cp "$CP" io.forksafe.demo.DemoMain "$@"
+mode="${1:-arbiter}"
+[ $# -gt 0 ] && shift
+case "$mode" in
+  arbiter|undertow)
+    app=io.forksafe.demo.JettyWorkerApp
+    [ "$mode" = undertow ] && app=io.forksafe.demo.UndertowWorkerApp
+    echo "forksafe demo: 2 workers on http://127.0.0.1:8080/  status: http://127.0.0.1:9090/  (Ctrl-C to stop)" >&2
+    exec java -cp "$CP" io.forksafe.posix.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
+         --print-events "$@" -- "$app" ;;
+  jetty)    exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@" ;;
+  simulate) exec java -cp "$CP" io.forksafe.demo.DemoMain "$@" ;;
+  *) echo "unknown demo '$mode': use arbiter (default), undertow, jetty or simulate" >&2; exit 2 ;;
+esac

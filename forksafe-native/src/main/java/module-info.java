@@ -7,8 +7,16 @@ module io.forksafe.nativeos {
     requires org.jnrproject.posix;
     requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
 
+    // the pre-fork arbiter (io.forksafe.posix.Arbiter)
+    requires org.jnrproject.constants;
+    requires jdk.unsupported;
+    requires static java.management;
+
     exports io.forksafe.posix;
     exports io.forksafe.uwsgi;
 
-    provides io.forksafe.spi.ContainerAdapter with io.forksafe.uwsgi.internal.UwsgiContainerAdapter;
+    // uWSGI's forked workers, and the arbiter's worker side (autoconfigured in JVMs the arbiter spawned)
+    provides io.forksafe.spi.ContainerAdapter with
+            io.forksafe.uwsgi.internal.UwsgiContainerAdapter,
+            io.forksafe.posix.internal.ArbiterWorkerAdapter;
 }

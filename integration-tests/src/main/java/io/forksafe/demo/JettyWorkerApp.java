@@ -78,6 +78,10 @@ public final class JettyWorkerApp {
         contexts.addHandler(ForksafeJetty.statusContext("/forksafe/status"));
         contexts.addHandler(new ContextHandler(new Hello(), "/"));
         server.setHandler(contexts);
+        // Graceful stop on SIGTERM (the arbiter's rolling restart and stop): the connector stops accepting and the
+        // connections it already accepted finish. With Jetty's default of 0 they are closed at once, which failed
+        // about 1 request in 8,000 during a SIGHUP under load.
+        server.setStopTimeout(10_000);
         server.setStopAtShutdown(true);
         ForksafeJetty.install(server);
         server.start();

@@ -1,0 +1,35 @@
+package io.forksafe.posix.internal;
+
+/**
+ * The worker-to-arbiter control channel: a Unix-domain stream socket in a private (0700) directory, one text line
+ * per message. The arbiter never writes; a worker sees end-of-stream only when the arbiter is gone.
+ *
+ * <pre>
+ * hello &lt;pid&gt; &lt;slot&gt; &lt;generation&gt;   first line
+ * beat                              every heartbeat interval
+ * ready                             PostWorkerInit was published for this process
+ * event &lt;EventName&gt;                a forksafe event ran in the worker
+ * exiting &lt;reason&gt;                  WorkerExit is being published
+ * </pre>
+ */
+public final class ControlProtocol {
+
+    /** Environment variable: the arbiter's pid; its presence makes a JVM an arbiter worker. */
+    public static final String ENV_ARBITER_PID = "FORKSAFE_ARBITER_PID";
+    /** Environment variable: the worker's stable slot (1..n). */
+    public static final String ENV_SLOT = "FORKSAFE_WORKER_SLOT";
+    /** Environment variable: the worker's generation in its slot (0, 1, ...). */
+    public static final String ENV_GENERATION = "FORKSAFE_WORKER_GENERATION";
+    /** Environment variable: the control socket path. */
+    public static final String ENV_CONTROL = "FORKSAFE_ARBITER_CONTROL";
+    /** Environment variable: heartbeat interval in milliseconds. */
+    public static final String ENV_HEARTBEAT_MILLIS = "FORKSAFE_ARBITER_HEARTBEAT_MS";
+    /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
+    public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
+
+    /** Exit code of a worker that failed during boot (PostFork hook or main before readiness); as gunicorn. */
+    public static final int BOOT_ERROR_EXIT = 3;
+
+    private ControlProtocol() {
+    }
+}
