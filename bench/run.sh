@@ -67,7 +67,8 @@ grep -E '^http .* round ' "$OUT/http.log" >&2 || true
 
 if [ "$HAS_ARBITER" = 1 ]; then
   echo "== arbiter (rows 5-7, AppCDS)" >&2
-  ACP="integration-tests/target/classes:$(cat integration-tests/target/demo-classpath.txt)"
+  # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
+  ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
   timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
     --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
 else
