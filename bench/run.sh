@@ -7,7 +7,7 @@
 #   bench/run.sh --quick    # shorter iterations and rounds, about 3 minutes
 #   bench/run.sh --no-build # reuse the last build
 #
-# Results: target/bench/{jmh.csv,http.txt,arbiter.txt,table.md}.
+# Results: target/bench/{jmh.json,http.txt,arbiter.txt,table.md}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,7 @@ done
 
 OUT=target/bench
 mkdir -p "$OUT"
-rm -f "$OUT"/jmh.csv "$OUT"/http.txt "$OUT"/arbiter.txt "$OUT"/table.md
+rm -f "$OUT"/jmh.json "$OUT"/http.txt "$OUT"/arbiter.txt "$OUT"/table.md
 
 HAS_ARBITER=0
 if [ -f forksafe-native/src/main/java/io/forksafe/posix/ArbiterMain.java ] \
@@ -43,20 +43,20 @@ CP="forksafe-benchmarks/target/classes:$(cat forksafe-benchmarks/target/bench-cl
 JAVA=${JAVA:-java}
 
 if [ "$QUICK" = 1 ]; then
-  JMH_OPTS=(-f 1 -wi 2 -w 1s -i 3 -r 1s)
+  JMH_OPTS=(-f 1 -wi 2 -w 1s -i 6 -r 500ms)
   HTTP_OPTS=(--rounds 5 --seconds 2 --warmup 1)
   ARB_OPTS=(--rounds 2 --load-seconds 2)
 else
-  JMH_OPTS=(-f 1 -wi 3 -w 1s -i 5 -r 1s)
+  JMH_OPTS=(-f 1 -wi 3 -w 1s -i 10 -r 500ms)
   HTTP_OPTS=(--rounds 7 --seconds 3 --warmup 1)
   ARB_OPTS=(--rounds 3 --load-seconds 3)
 fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "== JMH (rows 1-3)" >&2
-# Row 1 and row 3 benchmarks pair each forksafe method with its baseline inside one fork, so both see the same JIT
-# and the same machine state.
-timeout 900 "$JAVA" -cp "$CP" org.openjdk.jmh.Main "${JMH_OPTS[@]}" -rf csv -rff "$OUT/jmh.csv" \
+# Each figure is the median of its measurement iterations (Report reads JMH's JSON), so one iteration disturbed by
+# another process on a shared machine does not decide a ratio.
+timeout 900 "$JAVA" -cp "$CP" org.openjdk.jmh.Main "${JMH_OPTS[@]}" -rf json -rff "$OUT/jmh.json" \
   'io.forksafe.bench.(PublishBenchmark|SubscribeCloseBenchmark|JettyThreadBenchmark|UndertowThreadBenchmark)' \
   > "$OUT/jmh.log" 2>&1 || { tail -40 "$OUT/jmh.log" >&2; exit 1; }
 
@@ -78,5 +78,5 @@ fi
 {
   echo "forksafe benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $("$JAVA" -version 2>&1 | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
-  "$JAVA" -cp "$CP" io.forksafe.bench.Report "$OUT/jmh.csv" "$OUT/http.txt" "$OUT/arbiter.txt"
+  "$JAVA" -cp "$CP" io.forksafe.bench.Report "$OUT/jmh.json" "$OUT/http.txt" "$OUT/arbiter.txt"
 } | tee "$OUT/table.md"

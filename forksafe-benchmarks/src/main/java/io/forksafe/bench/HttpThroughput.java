@@ -63,6 +63,7 @@ public final class HttpThroughput {
         double warmupSeconds = 1;
         int connections = 8;
         Path out = null;
+        List<String> servers = List.of("jetty", "undertow");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -70,15 +71,19 @@ public final class HttpThroughput {
                 case "--warmup" -> warmupSeconds = Double.parseDouble(args[++i]);
                 case "--connections" -> connections = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
+                case "--servers" -> servers = List.of(args[++i].split(","));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + ": use --rounds N --seconds S --warmup S --connections C --out FILE");
+                        + ": use --rounds N --seconds S --warmup S --connections C --servers jetty,undertow --out FILE");
             }
         }
         if (rounds < 1 || seconds <= 0 || seconds > 60 || connections < 1 || connections > 64) {
             throw new IllegalArgumentException("need rounds >= 1, 0 < seconds <= 60, 1 <= connections <= 64");
         }
         List<String> results = new ArrayList<>();
-        for (String server : List.of("jetty", "undertow")) {
+        for (String server : servers) {
+            if (!server.equals("jetty") && !server.equals("undertow")) {
+                throw new IllegalArgumentException("unknown server '" + server + "': use jetty and/or undertow");
+            }
             double[] ratios = new double[rounds];
             double[] bare = new double[rounds];
             double[] hooked = new double[rounds];

@@ -34,7 +34,9 @@ public final class Report {
             if (!Files.exists(p)) {
                 continue;
             }
-            if (a.endsWith(".csv")) {
+            if (a.endsWith(".json")) {
+                r.readJson(p);
+            } else if (a.endsWith(".csv")) {
                 r.readCsv(p);
             } else {
                 r.readKv(p);
@@ -59,6 +61,24 @@ public final class Report {
                 }
             }
             jmh.put(key.toString(), Double.parseDouble(f.get(4)));
+        }
+    }
+
+    /**
+     * JMH's JSON ({@code -rf json}): the score used is the <b>median</b> of the measurement iterations, not their mean,
+     * so that one iteration disturbed by another process on a shared machine does not decide the ratio.
+     */
+    private void readJson(Path p) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(p.toFile());
+        for (com.fasterxml.jackson.databind.JsonNode b : root) {
+            StringBuilder key = new StringBuilder(b.path("benchmark").asText().replaceFirst("^io\\.forksafe\\.bench\\.", ""));
+            b.path("params").fields().forEachRemaining(e -> key.append(' ').append(e.getKey()).append('=')
+                    .append(e.getValue().asText()));
+            List<Double> raw = new ArrayList<>();
+            b.path("primaryMetric").path("rawData").forEach(fork -> fork.forEach(v -> raw.add(v.asDouble())));
+            double score = raw.isEmpty() ? b.path("primaryMetric").path("score").asDouble()
+                    : HttpThroughput.median(raw.stream().mapToDouble(Double::doubleValue).toArray());
+            jmh.put(key.toString(), score);
         }
     }
 
