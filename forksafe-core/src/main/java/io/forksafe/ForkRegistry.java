@@ -241,42 +241,66 @@ public final class ForkRegistry {
         }
         Registration[] snapshot = byType[type.ordinal()];
         typeCounters[type.ordinal()].dispatched(event.at());
-        ForkHookException failure = null;
-        int n = snapshot.length;
-        boolean reverse = type.runsInReverse();
         // Durations are sampled: about one publish in 64 is timed, so bookkeeping stays off the clock.
         boolean timed = (java.util.concurrent.ThreadLocalRandom.current().nextInt() & HookStats.TIMING_SAMPLE_MASK) == 0;
-        for (int k = 0; k < n; k++) {
-            Registration r = snapshot[reverse ? n - 1 - k : k];
-            if (!r.active) {
-                continue;
+        ForkHookException failure = null;
+        if (type.runsInReverse()) {
+            for (int k = snapshot.length - 1; k >= 0; k--) {
+                failure = run(snapshot[k], event, type, timed, failure);
             }
-            HookStats stats = r.statsFor(type);
-            boolean timeThis = timed || stats.lastDurationNanos() < 0; // always time a hook's first run
-            long t0 = timeThis ? System.nanoTime() : 0L;
-            try {
-                r.invoke(event);
-                if (timeThis) {
-                    stats.recordDuration(System.nanoTime() - t0);
-                }
-            } catch (VirtualMachineError fatal) {
-                throw fatal;
-            } catch (Throwable t) {
-                stats.recordFailure(event.at(), timeThis ? System.nanoTime() - t0 : -1L, t);
-                LOG.log(System.Logger.Level.WARNING,
-                        () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
-                                + event.worker().name(), t);
-                if (failure == null) {
-                    failure = new ForkHookException(event, type.displayName() + " hook(s) failed for worker "
-                            + event.worker().name() + " (" + event.worker().kind() + ", slot " + event.worker().slot()
-                            + "); see suppressed exceptions and the forksafe status");
-                }
-                failure.addSuppressed(t);
+        } else {
+            for (Registration r : snapshot) {
+                failure = run(r, event, type, timed, failure);
             }
         }
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /** Runs one hook (unless it was closed meanwhile); returns {@code failure}, created or extended if it threw. */
+    private static ForkHookException run(Registration r, ForkEvent event, EventType type, boolean timed,
+                                         ForkHookException failure) {
+        if (!r.active) {
+            return failure;
+        }
+        HookStats stats = r.statsFor(type);
+        if (!timed && stats.hasDuration()) {
+            try {
+                r.invoke(event);
+                return failure;
+            } catch (VirtualMachineError fatal) {
+                throw fatal;
+            } catch (Throwable t) {
+                return failed(r, event, type, stats, -1L, t, failure);
+            }
+        }
+        long t0 = System.nanoTime(); // sampled, or the hook's first run: always time that one
+        try {
+            r.invoke(event);
+            stats.recordDuration(System.nanoTime() - t0);
+            return failure;
+        } catch (VirtualMachineError fatal) {
+            throw fatal;
+        } catch (Throwable t) {
+            return failed(r, event, type, stats, System.nanoTime() - t0, t, failure);
+        }
+    }
+
+    private static ForkHookException failed(Registration r, ForkEvent event, EventType type, HookStats stats,
+                                            long durationNanos, Throwable t, ForkHookException failure) {
+        stats.recordFailure(event.at(), durationNanos, t);
+        LOG.log(System.Logger.Level.WARNING,
+                () -> "forksafe: " + type.displayName() + " hook " + r.name + " failed for worker "
+                        + event.worker().name(), t);
+        ForkHookException f = failure;
+        if (f == null) {
+            f = new ForkHookException(event, type.displayName() + " hook(s) failed for worker "
+                    + event.worker().name() + " (" + event.worker().kind() + ", slot " + event.worker().slot()
+                    + "); see suppressed exceptions and the forksafe status");
+        }
+        f.addSuppressed(t);
+        return f;
     }
 
     private boolean firstPostFork(WorkerInfo worker) {

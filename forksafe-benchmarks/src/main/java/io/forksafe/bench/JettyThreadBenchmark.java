@@ -32,7 +32,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Fork(1)
 public class JettyThreadBenchmark {
 
-    @Param({"1", "10"})
+    @Param({"0", "1"})
     public int subscribers;
 
     private QueuedThreadPool plain;

@@ -48,6 +48,8 @@ public final class HookStats {
     private Instant retiredLastRun;
     private volatile Instant lastFailure;
     private volatile long lastDurationNanos = -1;
+    /** Plain mirror of {@code lastDurationNanos >= 0} for the dispatch path; a stale read only times one more run. */
+    private boolean hasDuration;
     private volatile String lastError;
 
     public HookStats(String subscriber, String event, TypeCounter counter) {
@@ -76,6 +78,7 @@ public final class HookStats {
     /** A sampled duration of a successful run. */
     public void recordDuration(long durationNanos) {
         lastDurationNanos = durationNanos;
+        hasDuration = durationNanos >= 0;
     }
 
     /** A failed run, with its duration and error. */
@@ -83,6 +86,7 @@ public final class HookStats {
         failures.increment();
         lastFailure = at;
         lastDurationNanos = durationNanos;
+        hasDuration = durationNanos >= 0;
         String message = failure.getMessage();
         lastError = failure.getClass().getName() + (message == null ? "" : ": " + message);
     }
@@ -123,6 +127,14 @@ public final class HookStats {
         }
         Instant failure = lastFailure;
         return failure != null && (last == null || failure.isAfter(last)) ? failure : last;
+    }
+
+    /**
+     * Whether a duration was recorded (the last run was timed), read without a memory barrier on the dispatch path.
+     * A stale {@code false} only makes one more run timed.
+     */
+    public boolean hasDuration() {
+        return hasDuration;
     }
 
     public long lastDurationNanos() {

@@ -38,6 +38,14 @@ public final class WorkerTable {
     private final AtomicLong started = new AtomicLong();
     private final AtomicLong ended = new AtomicLong();
     private final AtomicLong untracked = new AtomicLong();
+    /** Grows on every change to {@link #live}; a {@link Memo} is valid only while it has not moved. */
+    private final AtomicLong version = new AtomicLong();
+    /** The last repeated event that changed nothing, so the next identical one skips the map lookup. */
+    private volatile Memo memo;
+
+    /** {@code worker} (this very instance) was live in {@code state} when the table was at {@code version}. */
+    private record Memo(WorkerInfo worker, String state, long version) {
+    }
 
     public WorkerTable(int liveCapacity, int recentCapacity) {
         this.liveCapacity = liveCapacity;
@@ -73,15 +81,22 @@ public final class WorkerTable {
             WorkerInfo info = w.pid() == WorkerInfo.UNKNOWN_PID && previous != null ? previous.worker() : w;
             return new ForksafeStatus.WorkerState(info, "running", at, null);
         });
+        version.incrementAndGet();
         if (counted[0]) {
             started.incrementAndGet();
         }
     }
 
     private void put(WorkerInfo w, String state, Instant at) {
+        Memo m = memo;
+        if (m != null && m.worker == w && m.state == state && m.version == version.get()) {
+            return; // the same worker repeated the same state and nothing changed since: no lookup, no allocation
+        }
+        long seen = version.get();
         Key k = Key.of(w);
         ForksafeStatus.WorkerState previous = live.get(k);
-        if (previous != null && previous.state().equals(state) && previous.worker().equals(w)) {
+        if (previous != null && previous.state().equals(state) && (previous.worker() == w || previous.worker().equals(w))) {
+            memo = new Memo(w, state, seen);
             return;
         }
         if (previous == null && live.size() >= liveCapacity) {
@@ -90,11 +105,13 @@ public final class WorkerTable {
         }
         WorkerInfo info = previous != null && w.pid() == WorkerInfo.UNKNOWN_PID ? previous.worker() : w;
         live.put(k, new ForksafeStatus.WorkerState(info, state, at, null));
+        version.incrementAndGet();
     }
 
     private synchronized void end(WorkerInfo w, String state, Instant at, String detail) {
         Key k = Key.of(w);
         ForksafeStatus.WorkerState previous = live.remove(k);
+        version.incrementAndGet();
         if (previous == null) {
             // Already ended (WorkerExit, then ChildExit for the same worker): update, don't count twice.
             ForksafeStatus.WorkerState earlier = null;

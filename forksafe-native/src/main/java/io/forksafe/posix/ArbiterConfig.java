@@ -50,6 +50,7 @@ public final class ArbiterConfig {
     private final int logMaxFiles;
     private final boolean printEvents;
     private final boolean preload;
+    private final Path cdsArchive;
     private final PrintStream out;
     private final PrintStream err;
 
@@ -78,6 +79,7 @@ public final class ArbiterConfig {
         this.logMaxFiles = b.logMaxFiles;
         this.printEvents = b.printEvents;
         this.preload = b.preload;
+        this.cdsArchive = b.cdsArchive;
         this.out = b.out != null ? b.out : System.out;
         this.err = b.err != null ? b.err : System.err;
     }
@@ -125,6 +127,11 @@ public final class ArbiterConfig {
     /** The workers' class path (default: this JVM's). */
     public String classpath() {
         return classpath;
+    }
+
+    /** The workers' shared AppCDS archive, or null; see {@link Builder#cdsArchive(Path)}. */
+    public Path cdsArchive() {
+        return cdsArchive;
     }
 
     /** Extra environment variables for workers (on top of the arbiter's own environment). */
@@ -270,6 +277,7 @@ public final class ArbiterConfig {
         private int logMaxFiles = 5;
         private boolean printEvents;
         private boolean preload;
+        private Path cdsArchive;
         private PrintStream out;
         private PrintStream err;
 
@@ -414,6 +422,20 @@ public final class ArbiterConfig {
             return this;
         }
 
+        /**
+         * Workers share a JDK dynamic AppCDS archive at {@code file} (JDK 13+): while it does not exist, one worker
+         * records it ({@code -XX:ArchiveClassesAtExit}) and the arbiter moves it into place once that worker exited
+         * (graceful stop, rolling restart); workers spawned after that map it ({@code -XX:SharedArchiveFile}).
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().cdsArchive(Path.of("/var/cache/app/workers.jsa"))
+         * }</pre>
+         */
+        public Builder cdsArchive(Path file) {
+            this.cdsArchive = file;
+            return this;
+        }
+
         /** Console streams for echoed output (default System.out and System.err). */
         public Builder console(PrintStream out, PrintStream err) {
             this.out = out;
@@ -452,7 +474,40 @@ public final class ArbiterConfig {
                 throw new IllegalArgumentException("log rotation needs max size >= 1024 bytes and max files >= 0, got "
                         + logMaxBytes + " and " + logMaxFiles);
             }
-            return new ArbiterConfig(this);
+            ArbiterConfig config = new ArbiterConfig(this);
+            if (config.cdsArchive != null) {
+                for (String o : config.jvmOptions) {
+                    if (o.equals("-Xshare:off") || o.startsWith("-XX:SharedArchiveFile=")
+                            || o.startsWith("-XX:ArchiveClassesAtExit=")) {
+                        throw new IllegalArgumentException("the AppCDS archive option (--cds-archive) cannot be "
+                                + "combined with the worker JVM option " + o + ": remove one of them");
+                    }
+                }
+                for (String entry : config.classpath.split(java.io.File.pathSeparator)) {
+                    if (!entry.isEmpty() && nonEmptyDirectory(Path.of(entry))) {
+                        throw new IllegalArgumentException("an AppCDS archive (--cds-archive) holds classes from JAR "
+                                + "files only, and the workers' class path has the directory " + entry
+                                + ": package it as a jar (mvn package) or drop --cds-archive");
+                    }
+                }
+                Path dir = config.cdsArchive.toAbsolutePath().getParent();
+                if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+                    throw new IllegalArgumentException("AppCDS archive directory " + dir
+                            + " does not exist: create it or choose another --cds-archive path");
+                }
+            }
+            return config;
+        }
+
+        private static boolean nonEmptyDirectory(Path p) {
+            if (!java.nio.file.Files.isDirectory(p)) {
+                return false;
+            }
+            try (java.util.stream.Stream<Path> children = java.nio.file.Files.list(p)) {
+                return children.findAny().isPresent();
+            } catch (java.io.IOException e) {
+                return true;
+            }
         }
 
         private static void positive(String what, Duration d) {

@@ -52,6 +52,8 @@ public final class ArbiterMain {
               --jvm-opt OPT            add one JVM option for workers (repeatable)
               --classpath CP           workers' class path (default: this JVM's)
               --env NAME=VALUE         extra environment variable for workers (repeatable)
+              --cds-archive PATH       workers share a JDK AppCDS archive at PATH: while it is missing, one
+                                       worker records it when it exits (stop, SIGHUP); later workers map it
               --print-events           print every forksafe event: the arbiter's and each worker's
               --preload                boot one worker, checkpoint it with CRIU once it is ready and restore
                                        one copy per slot (and again to replace a dead one); needs root, CRIU
@@ -194,6 +196,7 @@ public final class ArbiterMain {
                 case "--jvm-opts" -> b.jvmOptions(value.isBlank() ? List.of() : Arrays.asList(value.trim().split("\\s+")));
                 case "--jvm-opt" -> b.addJvmOption(value);
                 case "--classpath", "--cp" -> b.classpath(value);
+                case "--cds-archive" -> b.cdsArchive(Path.of(value));
                 case "--env" -> {
                     int e = value.indexOf('=');
                     if (e <= 0) {

@@ -98,9 +98,11 @@ public final class Supervisor {
     private Subscription printer;
     private Thread thread;
     private Thread shutdownHook;
+    private final CdsArchive cds;
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         this.config = config;
+        this.cds = config.cdsArchive() != null ? new CdsArchive(config.cdsArchive()) : null;
         this.registry = registry;
         this.target = config.workers();
     }
@@ -363,8 +365,9 @@ public final class Supervisor {
                 WorkerInfo.UNKNOWN_PID, pid, generation);
         publishQuietly(() -> registry.preFork(pre, CONTAINER));
         Spawner.Child child;
+        List<String> cdsOptions = cds != null ? cds.nextWorkerOptions() : List.of();
         try {
-            child = Spawner.spawn(command(), environment(s.number, generation), listen.fd());
+            child = Spawner.spawn(command(cdsOptions), environment(s.number, generation), listen.fd());
         } catch (IOException e) {
             s.spawnFailures++;
             say("cannot spawn " + WorkerProcess.name(s.number) + ": " + e.getMessage());
@@ -379,6 +382,9 @@ public final class Supervisor {
         s.nextGeneration++;
         WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid);
         byPid.put(p.pid, p);
+        if (cds != null) {
+            cds.spawned(p.pid, cdsOptions);
+        }
         String prefix = "[" + WorkerProcess.name(s.number) + " pid " + p.pid + "] ";
         pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
         pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
@@ -388,10 +394,11 @@ public final class Supervisor {
         return p;
     }
 
-    private List<String> command() {
+    private List<String> command(List<String> cdsOptions) {
         List<String> argv = new ArrayList<>();
         argv.add(config.javaCommand());
         argv.addAll(config.jvmOptions());
+        argv.addAll(cdsOptions);
         if (!config.classpath().isEmpty()) {
             argv.add("-cp");
             argv.add(config.classpath());
@@ -450,6 +457,10 @@ public final class Supervisor {
         }
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
+        String cdsLine = cds != null ? cds.exited(p.pid) : null;
+        if (cdsLine != null) {
+            say(cdsLine);
+        }
         publishQuietly(() -> registry.childExit(p.info(), CONTAINER, status));
         if (s == null) {
             return;
@@ -675,6 +686,9 @@ public final class Supervisor {
                 ws.add(slotRow(slots.get(p.slot), p, "retiring"));
             }
             m.put("workers", ws);
+            if (cds != null) {
+                m.put("cdsArchive", cds.describe());
+            }
             return m;
         }
     }

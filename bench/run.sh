@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# forksafe benchmark suite: builds, runs JMH (rows 1-3), the HTTP load script (row 4) and the arbiter script
+# (rows 5-7 and AppCDS, when the arbiter is present), then prints one table of ratios, each against a baseline
+# measured in this run. All traffic goes to 127.0.0.1; every phase is bounded in count and time.
+#
+#   bench/run.sh            # full run, about 6 minutes on 2 cores
+#   bench/run.sh --quick    # shorter iterations and rounds, about 3 minutes
+#   bench/run.sh --no-build # reuse the last build
+#
+# Results: target/bench/{jmh.json,http.txt,arbiter.txt,table.md}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+BUILD=1
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $a (use --quick, --no-build)" >&2; exit 2 ;;
+  esac
+done
+
+OUT=target/bench
+mkdir -p "$OUT"
+rm -f "$OUT"/jmh.json "$OUT"/http.txt "$OUT"/arbiter.txt "$OUT"/table.md
+
+HAS_ARBITER=0
+if [ -f forksafe-native/src/main/java/io/forksafe/posix/ArbiterMain.java ] \
+   && [ -f integration-tests/src/main/java/io/forksafe/demo/JettyWorkerApp.java ]; then
+  HAS_ARBITER=1
+fi
+
+if [ "$BUILD" = 1 ]; then
+  echo "== build" >&2
+  MODULES=forksafe-benchmarks
+  [ "$HAS_ARBITER" = 1 ] && MODULES=forksafe-benchmarks,integration-tests
+  mvn -B -q -pl "$MODULES" -am package -DskipTests
+fi
+
+CP="forksafe-benchmarks/target/classes:$(cat forksafe-benchmarks/target/bench-classpath.txt)"
+JAVA=${JAVA:-java}
+
+if [ "$QUICK" = 1 ]; then
+  JMH_OPTS=(-f 1 -wi 2 -w 1s -i 6 -r 500ms)
+  HTTP_OPTS=(--rounds 5 --seconds 2 --warmup 1)
+  ARB_OPTS=(--rounds 2 --load-seconds 2)
+else
+  JMH_OPTS=(-f 1 -wi 3 -w 1s -i 10 -r 500ms)
+  HTTP_OPTS=(--rounds 7 --seconds 3 --warmup 1)
+  ARB_OPTS=(--rounds 3 --load-seconds 3)
+fi
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "== JMH (rows 1-3)" >&2
+# Each figure is the median of its measurement iterations (Report reads JMH's JSON), so one iteration disturbed by
+# another process on a shared machine does not decide a ratio.
+timeout 900 "$JAVA" -cp "$CP" org.openjdk.jmh.Main "${JMH_OPTS[@]}" -rf json -rff "$OUT/jmh.json" \
+  'io.forksafe.bench.(PublishBenchmark|SubscribeCloseBenchmark|JettyThreadBenchmark|UndertowThreadBenchmark)' \
+  > "$OUT/jmh.log" 2>&1 || { tail -40 "$OUT/jmh.log" >&2; exit 1; }
+
+echo "== HTTP throughput (row 4)" >&2
+timeout 600 "$JAVA" -cp "$CP" io.forksafe.bench.HttpThroughput "${HTTP_OPTS[@]}" --connections 8 --out "$OUT/http.txt" \
+  > "$OUT/http.log" 2>&1 || { tail -40 "$OUT/http.log" >&2; exit 1; }
+grep -E '^http .* round ' "$OUT/http.log" >&2 || true
+
+if [ "$HAS_ARBITER" = 1 ]; then
+  echo "== arbiter (rows 5-7, AppCDS)" >&2
+  # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
+  ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
+  timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
+    --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
+else
+  echo "== arbiter not present in this tree: rows 5-7 and AppCDS skipped" >&2
+fi
+
+{
+  echo "forksafe benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $("$JAVA" -version 2>&1 | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  "$JAVA" -cp "$CP" io.forksafe.bench.Report "$OUT/jmh.json" "$OUT/http.txt" "$OUT/arbiter.txt"
+} | tee "$OUT/table.md"
