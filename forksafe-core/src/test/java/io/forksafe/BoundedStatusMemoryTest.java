@@ -30,6 +30,8 @@ class BoundedStatusMemoryTest {
         }
         ForksafeStatus status = registry.status();
         long after = usedHeapAfterGc();
+        System.out.printf("bounded status: %d worker threads, retained heap growth %d KiB, status JSON %d chars%n",
+                THREADS, (after - before) / 1024, status.toJson().length());
 
         assertThat(status.workers()).hasSizeLessThanOrEqualTo(ForkRegistry.MAX_LIVE_WORKERS);
         assertThat(status.recentlyEnded()).hasSizeLessThanOrEqualTo(ForkRegistry.MAX_RECENT_WORKERS);
