@@ -11,6 +11,8 @@ module io.forksafe.undertow {
     requires transitive io.forksafe.core;
     requires transitive undertow.core;
     requires xnio.api;
+    // The task pool is jboss-threads' EnhancedQueueExecutor, which XNIO brings (and uses itself).
+    requires org.jboss.threads;
     // Not static: a module that provides io.undertow.servlet.ServletExtension must read its module at run time.
     requires undertow.servlet;
     requires static jakarta.servlet;

@@ -145,29 +145,39 @@ class LifecycleAndMisconfigurationTest {
     }
 
     @Test
-    void aTaskThatKillsItsThreadGivesThatReason() throws Exception {
-        ForkRegistry registry = new ForkRegistry("undertow-task-dies");
+    void aTaskThatThrowsGoesToTheUncaughtHandlerAndItsThreadLivesOn() throws Exception {
+        ForkRegistry registry = new ForkRegistry("undertow-task-throws");
         TestSupport.Recorder recorder = new TestSupport.Recorder(registry);
         Undertow server = ForksafeUndertow.install(Undertow.builder().setIoThreads(1).setWorkerThreads(1), registry)
                 .addHttpListener(0, "127.0.0.1").setHandler(ex -> ex.getResponseSender().send("x")).build();
         ForksafeUndertow.start(server);
         try {
             Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
-            Thread.setDefaultUncaughtExceptionHandler((t, e) -> { });
+            List<String> uncaught = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(t.getName() + ": " + e.getMessage()));
             try {
+                long[] failedOn = new long[1];
                 server.getWorker().execute(() -> {
+                    failedOn[0] = Thread.currentThread().getId();
                     throw new IllegalStateException("task failed on purpose");
                 });
-                await("the dead thread's WorkerExit",
-                        () -> recorder.count(EventType.WORKER_EXIT, WorkerKind.THREAD) == 1);
+                await("the failure at the uncaught-exception handler", () -> uncaught.size() == 1);
+                assertThat(uncaught.get(0)).endsWith(": task failed on purpose");
+                CompletableFuture<Long> next = new CompletableFuture<>();
+                server.getWorker().execute(() -> next.complete(Thread.currentThread().getId()));
+                // One task thread: the next task runs on the very thread whose task failed, which never exited.
+                assertThat(next.get(20, TimeUnit.SECONDS)).isEqualTo(failedOn[0]);
+                assertThat(recorder.count(EventType.POST_FORK, WorkerKind.THREAD)).isEqualTo(1);
+                assertThat(recorder.count(EventType.WORKER_EXIT, WorkerKind.THREAD)).isZero();
             } finally {
                 Thread.setDefaultUncaughtExceptionHandler(previous);
             }
-            assertThat(((io.forksafe.WorkerExit) recorder.of(EventType.WORKER_EXIT, WorkerKind.THREAD).get(0).event())
-                    .reason()).isEqualTo("task thread died: java.lang.IllegalStateException: task failed on purpose");
         } finally {
             ForksafeUndertow.stop(server);
         }
+        assertThat(recorder.count(EventType.WORKER_EXIT, WorkerKind.THREAD)).isEqualTo(1);
+        assertThat(((io.forksafe.WorkerExit) recorder.of(EventType.WORKER_EXIT, WorkerKind.THREAD).get(0).event())
+                .reason()).isEqualTo("server stopping");
     }
 
     private static void assertReported(ForkRegistry registry, String fragment) {

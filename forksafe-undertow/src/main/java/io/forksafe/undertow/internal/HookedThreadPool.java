@@ -5,34 +5,41 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.SlotAllocator;
 import io.forksafe.WorkerInfo;
 
+import org.jboss.threads.EnhancedQueueExecutor;
+
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The task pool forksafe hands to XNIO (and to servlet deployments): a {@link ThreadPoolExecutor} whose thread factory
- * turns every thread it creates into a forksafe worker of kind THREAD.
+ * The task pool forksafe hands to XNIO (and to servlet deployments): jboss-threads' {@link EnhancedQueueExecutor},
+ * the executor XNIO itself uses for a bare Undertow, whose thread factory turns every thread it creates into a
+ * forksafe worker of kind THREAD. (A {@code ThreadPoolExecutor} here served about half the requests per second of a
+ * bare Undertow: see docs/forksafe-undertow.md, "Performance".)
  *
  * <p>Per thread, in this order: {@code PreFork} on the creating thread before the thread exists,
  * {@code PostForkParent} on the creating thread once the pool started it, {@code PostFork} as the first thing on the
  * new thread (which waits, at most {@value #PARENT_WAIT_SECONDS} s, for the parent's {@code PostForkParent} so the
  * order is always the same), and
  * {@code WorkerExit} as the last thing on the thread, whether it retires after the keep-alive, dies from an
- * exception or the pool shuts down. Hook failures are recorded by the registry and never stop the pool.
+ * exception or the pool shuts down. A task that throws does not end its thread (the executor hands the exception to
+ * the thread's uncaught-exception handler and goes on), as on a bare Undertow. Hook failures are recorded by the
+ * registry and never stop the pool.
  */
-public final class HookedThreadPool extends ThreadPoolExecutor {
+public final class HookedThreadPool extends AbstractExecutorService {
 
     private static final System.Logger LOG = System.getLogger("io.forksafe.undertow");
 
     private final String namePrefix;
     private final long keepAliveMillis;
+    private final EnhancedQueueExecutor executor;
     private final Set<WorkerThread> liveThreads = ConcurrentHashMap.newKeySet();
     private final AtomicLong created = new AtomicLong();
     private final AtomicLong ended = new AtomicLong();
@@ -56,24 +63,31 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
     }
 
     private HookedThreadPool(String namePrefix, int threads, long keepAliveMillis, Factory factory) {
-        super(threads, threads, keepAliveMillis > 0 ? keepAliveMillis : 60_000, TimeUnit.MILLISECONDS,
-                new LinkedBlockingQueue<>(), factory);
         if (threads < 1) {
             throw new IllegalArgumentException("worker threads must be >= 1, got " + threads);
         }
         this.namePrefix = namePrefix;
         this.keepAliveMillis = keepAliveMillis;
-        if (keepAliveMillis > 0) {
-            allowCoreThreadTimeOut(true);
-        }
         factory.pool = this;
+        this.executor = new EnhancedQueueExecutor.Builder()
+                .setCorePoolSize(threads)
+                .setMaximumPoolSize(threads)
+                .setKeepAliveTime(keepAliveMillis > 0 ? keepAliveMillis : 60_000, TimeUnit.MILLISECONDS)
+                .allowCoreThreadTimeOut(keepAliveMillis > 0)
+                .setThreadFactory(factory)
+                // What a ThreadPoolExecutor does with a failing task, minus ending the thread.
+                .setExceptionHandler((t, e) -> t.getUncaughtExceptionHandler().uncaughtException(t, e))
+                .setRegisterMBean(false)
+                .build();
+        factory.built = true;
     }
 
     /**
      * Threads created on the current thread whose parent side (PostForkParent) is still to be published. The pool
      * starts a thread right after creating it, inside {@code execute} (or, for a replacement, inside the ending
-     * worker's run loop); once that call returns the thread is started. Overriding {@link Thread#start()} is not an
-     * option: since JDK 21 {@link ThreadPoolExecutor} starts its threads through a thread container, bypassing it.
+     * worker's run loop); once that call returns the thread is started. This does not depend on how the executor
+     * starts its threads (since JDK 21 a {@code ThreadPoolExecutor} starts them through a thread container,
+     * bypassing an overridden {@link Thread#start()}).
      */
     private static final ThreadLocal<java.util.List<WorkerThread>> CREATED_HERE =
             ThreadLocal.withInitial(java.util.ArrayList::new);
@@ -83,10 +97,44 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
     @Override
     public void execute(Runnable command) {
         try {
-            super.execute(command);
+            executor.execute(command);
         } finally {
             afterThreadsStarted();
         }
+    }
+
+    @Override
+    public void shutdown() {
+        executor.shutdown();
+    }
+
+    @Override
+    public List<Runnable> shutdownNow() {
+        try {
+            return executor.shutdownNow();
+        } finally {
+            afterThreadsStarted();
+        }
+    }
+
+    @Override
+    public boolean isShutdown() {
+        return executor.isShutdown();
+    }
+
+    @Override
+    public boolean isTerminated() {
+        return executor.isTerminated();
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+        return executor.awaitTermination(timeout, unit);
+    }
+
+    /** The number of task threads the pool may have. */
+    public int getMaximumPoolSize() {
+        return executor.getMaximumPoolSize();
     }
 
     /** Publishes PostForkParent for the threads this thread created and the pool has started since. */
@@ -114,11 +162,11 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         }
         try {
             if (threads > getMaximumPoolSize()) {
-                setMaximumPoolSize(threads);
-                setCorePoolSize(threads); // may start threads for queued tasks
+                executor.setMaximumPoolSize(threads);
+                executor.setCorePoolSize(threads);
             } else {
-                setCorePoolSize(threads);
-                setMaximumPoolSize(threads);
+                executor.setCorePoolSize(threads);
+                executor.setMaximumPoolSize(threads);
             }
         } finally {
             afterThreadsStarted();
@@ -180,7 +228,7 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         m.put("peakThreads", peak.get());
         m.put("threadsCreated", created.get());
         m.put("threadsEnded", ended.get());
-        m.put("queuedTasks", getQueue().size());
+        m.put("queuedTasks", executor.getQueueSize());
         m.put("shutdown", isShutdown());
         return m;
     }
@@ -192,6 +240,8 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
         private final SlotAllocator slots;
         private final boolean daemon;
         volatile HookedThreadPool pool;
+        /** False while the executor is being built. */
+        volatile boolean built;
 
         Factory(String namePrefix, boolean daemon, ForkRegistry registry, ContainerInfo container,
                 SlotAllocator slots) {
@@ -204,6 +254,13 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
 
         @Override
         public Thread newThread(Runnable r) {
+            if (!built) {
+                // EnhancedQueueExecutor's constructor makes its scheduler thread (for schedule(...), which this pool
+                // does not offer) and starts it only on first use: not a task thread, so not a forksafe worker.
+                Thread scheduler = new Thread(r, namePrefix + " scheduler");
+                scheduler.setDaemon(true);
+                return scheduler;
+            }
             Runnable check = pool.beforeFirstThread;
             if (check != null) {
                 pool.beforeFirstThread = null;
@@ -285,7 +342,7 @@ public final class HookedThreadPool extends ThreadPoolExecutor {
                 died = t;
                 throw t;
             } finally {
-                // A thread that dies is replaced by the pool on this thread: finish the replacement's parent side.
+                // Should the executor have created a thread on this thread, finish that thread's parent side.
                 pool.afterThreadsStarted();
                 String reason = died != null ? "task thread died: " + died
                         : pool.isShutdown() ? "server stopping"
