@@ -6,10 +6,9 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.SlotAllocator;
 import io.forksafe.undertow.internal.HookedThreadPool;
 
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.threads.EnhancedQueueExecutor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,8 +24,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Row 3 (Undertow): one task-pool worker thread's life (the pool creates and starts it for the first task, the task
- * runs, the pool shuts down and the thread ends) in a plain one-thread {@link ThreadPoolExecutor} against the
- * executor forksafe gives XNIO ({@link HookedThreadPool}: PreFork, PostForkParent, PostFork and WorkerExit published to
+ * runs, the pool shuts down and the thread ends) in a plain one-thread {@link EnhancedQueueExecutor} (what XNIO uses
+ * for a bare Undertow) against the executor forksafe gives XNIO ({@link HookedThreadPool}: PreFork, PostForkParent, PostFork and WorkerExit published to
  * {@code subscribers} hooks). Both wait until the thread has ended.
  */
 @State(Scope.Benchmark)
@@ -57,12 +56,17 @@ public class UndertowThreadBenchmark {
     @Benchmark
     public void plainExecutorThread() throws InterruptedException {
         AtomicReference<Thread> created = new AtomicReference<>();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> {
+        EnhancedQueueExecutor pool = new EnhancedQueueExecutor.Builder()
+                .setCorePoolSize(1)
+                .setMaximumPoolSize(1)
+                .setKeepAliveTime(60, TimeUnit.SECONDS)
+                .setRegisterMBean(false)
+                .setThreadFactory(r -> {
                     Thread t = new Thread(r, "plain task-1");
                     created.set(t);
                     return t;
-                });
+                })
+                .build();
         pool.execute(() -> { });
         pool.shutdown();
         created.get().join(10_000);
