@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code PostForkParent} on the creating thread once the pool started it, {@code PostFork} as the first thing on the
  * new thread (which waits, at most {@value #PARENT_WAIT_SECONDS} s, for the parent's {@code PostForkParent} so the
  * order is always the same), and
- * {@code WorkerExit} as the last thing on the thread, whether it retires after the keep-alive, dies from an
- * exception or the pool shuts down. A task that throws does not end its thread (the executor hands the exception to
+ * {@code WorkerExit} as the last thing on the thread, whether it retires after the keep-alive, the executor's own
+ * loop fails, or the pool shuts down. A task that throws does not end its thread (the executor hands the exception to
  * the thread's uncaught-exception handler and goes on), as on a bare Undertow. Hook failures are recorded by the
  * registry and never stop the pool.
  */
@@ -84,8 +84,8 @@ public final class HookedThreadPool extends AbstractExecutorService {
 
     /**
      * Threads created on the current thread whose parent side (PostForkParent) is still to be published. The pool
-     * starts a thread right after creating it, inside {@code execute} (or, for a replacement, inside the ending
-     * worker's run loop); once that call returns the thread is started. This does not depend on how the executor
+     * starts a thread right after creating it, inside {@code execute} (or inside {@code resize}); once that call
+     * returns the thread is started. This does not depend on how the executor
      * starts its threads (since JDK 21 a {@code ThreadPoolExecutor} starts them through a thread container,
      * bypassing an overridden {@link Thread#start()}).
      */
