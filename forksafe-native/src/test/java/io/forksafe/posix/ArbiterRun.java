@@ -10,9 +10,6 @@ import io.forksafe.posix.internal.NativePosix;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -211,20 +208,7 @@ final class ArbiterRun implements AutoCloseable {
 
     /** A GET over a fresh connection: {status line, body}. */
     static String[] http(int port, String path) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            ByteArrayOutputStream all = new ByteArrayOutputStream();
-            s.getInputStream().transferTo(all);
-            String r = all.toString(StandardCharsets.UTF_8);
-            int headerEnd = r.indexOf("\r\n\r\n");
-            if (headerEnd < 0) {
-                throw new IOException("incomplete HTTP response from port " + port + ": " + r);
-            }
-            return new String[] {r.substring(0, r.indexOf("\r\n")), r.substring(headerEnd + 4)};
-        }
+        return TestHttp.get(port, path);
     }
 
     static JsonNode parse(String json) throws IOException {

@@ -1,36 +1,47 @@
 package io.forksafe.posix;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * A bounded HTTP load loop: {@code threads} clients, each sending one request per fresh connection until stopped,
- * counting successes (HTTP 200), refused connections and other failures, and which worker pid answered.
+ * A bounded HTTP load loop: {@code threads} clients, each sending one request per fresh connection until stopped (at
+ * most two minutes), counting successes (HTTP 200), refused connections and other failures, and which worker pid
+ * answered (read from the body with a pattern whose first group is the pid).
  */
-final class LoadLoop implements AutoCloseable {
+public final class LoadLoop implements AutoCloseable {
 
-    final AtomicLong success = new AtomicLong();
-    final AtomicLong refused = new AtomicLong();
-    final AtomicLong failed = new AtomicLong();
-    final Map<String, AtomicLong> byPid = new ConcurrentHashMap<>();
-    final List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** Bodies like {@code "hello from pid=123 ..."} (the tests' own worker). */
+    public static final Pattern PID_EQUALS = Pattern.compile("pid=(\\d+)");
+    /** Bodies like {@code "hello from pid 123 ..."} (the demo apps). */
+    public static final Pattern PID_SPACE = Pattern.compile("pid (\\d+)");
+
+    public final AtomicLong success = new AtomicLong();
+    public final AtomicLong refused = new AtomicLong();
+    public final AtomicLong failed = new AtomicLong();
+    public final Map<String, AtomicLong> byPid = new ConcurrentHashMap<>();
+    public final List<String> failures = Collections.synchronizedList(new ArrayList<>());
     private final List<Thread> threads = new ArrayList<>();
-    private volatile boolean running = true;
     private final int port;
+    private final Pattern pid;
+    private volatile boolean running = true;
 
-    LoadLoop(int port, int threadCount) {
+    /** Load with bodies that name the pid as {@code pid=N}. */
+    public LoadLoop(int port, int threadCount) {
+        this(port, threadCount, PID_EQUALS);
+    }
+
+    public LoadLoop(int port, int threadCount, Pattern pid) {
         this.port = port;
+        this.pid = pid;
         for (int i = 0; i < threadCount; i++) {
             Thread t = new Thread(this::run, "load-" + i);
             t.setDaemon(true);
@@ -40,27 +51,19 @@ final class LoadLoop implements AutoCloseable {
     }
 
     private void run() {
-        long end = System.nanoTime() + 120_000_000_000L; // hard bound: two minutes
+        long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2); // hard bound
         while (running && System.nanoTime() < end) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-                s.setSoTimeout(10_000);
-                OutputStream out = s.getOutputStream();
-                out.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                InputStream in = s.getInputStream();
-                ByteArrayOutputStream body = new ByteArrayOutputStream();
-                in.transferTo(body);
-                String r = body.toString(StandardCharsets.US_ASCII);
-                if (r.startsWith("HTTP/1.1 200")) {
+            try {
+                String[] r = TestHttp.get(port, "/");
+                if (r[0].startsWith("HTTP/1.1 200")) {
                     success.incrementAndGet();
-                    int i = r.indexOf("pid=");
-                    if (i >= 0) {
-                        byPid.computeIfAbsent(r.substring(i + 4, r.indexOf(' ', i)), k -> new AtomicLong()).incrementAndGet();
+                    Matcher m = pid.matcher(r[1]);
+                    if (m.find()) {
+                        byPid.computeIfAbsent(m.group(1), k -> new AtomicLong()).incrementAndGet();
                     }
                 } else {
                     failed.incrementAndGet();
-                    failures.add("bad response: " + (r.length() > 80 ? r.substring(0, 80) : r));
+                    failures.add("bad response: " + r[0]);
                 }
             } catch (ConnectException e) {
                 refused.incrementAndGet();
@@ -72,15 +75,15 @@ final class LoadLoop implements AutoCloseable {
         }
     }
 
-    long total() {
+    public long total() {
         return success.get() + refused.get() + failed.get();
     }
 
-    /** Waits until at least {@code n} more requests succeeded. */
-    void awaitSuccesses(long n, long timeoutMillis) throws InterruptedException {
+    /** Waits (at most {@code timeoutMillis}) until at least {@code n} more requests succeeded. */
+    public void awaitSuccesses(long n, long timeoutMillis) throws InterruptedException {
         long target = success.get() + n;
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (success.get() < target && System.currentTimeMillis() < deadline) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (success.get() < target && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
     }

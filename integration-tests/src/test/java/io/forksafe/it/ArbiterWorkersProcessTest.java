@@ -1,17 +1,16 @@
 package io.forksafe.it;
 
+import io.forksafe.posix.LoadLoop;
+import io.forksafe.posix.TestHttp;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,9 +18,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -105,14 +102,14 @@ class ArbiterWorkersProcessTest {
         awaitLine(l -> l.startsWith("[worker-1 pid " + pids.get(0) + "] event PostWorkerInit worker=worker-1 kind=PROCESS"));
 
         int threads = 4;
-        try (Load load = new Load(port, threads)) {
-            load.awaitSuccesses(300);
+        try (LoadLoop load = new LoadLoop(port, threads, LoadLoop.PID_SPACE)) {
+            load.awaitSuccesses(300, 30_000);
             long killedAt = System.nanoTime();
             kill(pids.get(0), "KILL");
             List<JsonNode> after = awaitWorkers(ws -> allReady(ws, 2) && ws.get(0).path("pid").asLong() != pids.get(0));
             long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
             workerPids.add(after.get(0).path("pid").asLong());
-            load.awaitSuccesses(300);
+            load.awaitSuccesses(300, 30_000);
             load.close();
             System.out.println("Jetty: arbiter start -> 2 workers ready in " + startMillis + " ms; kill -9 -> replacement ready in "
                     + replacedMillis + " ms; load " + load);
@@ -139,8 +136,8 @@ class ArbiterWorkersProcessTest {
         startArbiter("io.forksafe.demo.JettyWorkerApp");
         List<Long> old = awaitWorkers(ws -> allReady(ws, 2)).stream().map(w -> w.path("pid").asLong()).toList();
         workerPids.addAll(old);
-        try (Load load = new Load(port, 4)) {
-            load.awaitSuccesses(300);
+        try (LoadLoop load = new LoadLoop(port, 4, LoadLoop.PID_SPACE)) {
+            load.awaitSuccesses(300, 30_000);
             kill(arbiter.pid(), "HUP");
             List<JsonNode> rolled = awaitWorkers(ws -> allReady(ws, 2)
                     && ws.stream().allMatch(w -> w.path("generation").asLong() == 1));
@@ -148,7 +145,7 @@ class ArbiterWorkersProcessTest {
             for (long p : old) {
                 awaitLine(l -> l.contains("(pid " + p + ", generation 0) exited"));
             }
-            load.awaitSuccesses(300);
+            load.awaitSuccesses(300, 30_000);
             load.close();
             System.out.println("Jetty SIGHUP: " + load);
             assertThat(load.refused.get()).as("%s", load).isZero();
@@ -161,15 +158,15 @@ class ArbiterWorkersProcessTest {
         startArbiter("io.forksafe.demo.UndertowWorkerApp");
         List<Long> pids = awaitWorkers(ws -> allReady(ws, 2)).stream().map(w -> w.path("pid").asLong()).toList();
         workerPids.addAll(pids);
-        try (Load load = new Load(port, 4)) {
+        try (LoadLoop load = new LoadLoop(port, 4, LoadLoop.PID_SPACE)) {
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!load.bodies.keySet().containsAll(pids.stream().map(String::valueOf).toList())
+            while (!load.byPid.keySet().containsAll(pids.stream().map(String::valueOf).toList())
                     && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             load.close();
             System.out.println("Undertow: " + load);
-            assertThat(load.bodies.keySet()).as("both Undertow workers answered on the shared port: %s", load)
+            assertThat(load.byPid.keySet()).as("both Undertow workers answered on the shared port: %s", load)
                     .containsAll(pids.stream().map(String::valueOf).toList());
             assertThat(load.refused.get() + load.failed.get()).as("%s", load).isZero();
         }
@@ -177,15 +174,15 @@ class ArbiterWorkersProcessTest {
         assertThat(worker.path("details").path("arbiterWorker").path("arbiterPid").asLong()).isEqualTo(arbiter.pid());
 
         // a rolling restart of Undertow workers under load
-        try (Load load = new Load(port, 4)) {
-            load.awaitSuccesses(300);
+        try (LoadLoop load = new LoadLoop(port, 4, LoadLoop.PID_SPACE)) {
+            load.awaitSuccesses(300, 30_000);
             kill(arbiter.pid(), "HUP");
             awaitWorkers(ws -> allReady(ws, 2) && ws.stream().allMatch(w -> w.path("generation").asLong() == 1))
                     .forEach(w -> workerPids.add(w.path("pid").asLong()));
             for (long p : pids) {
                 awaitLine(l -> l.contains("(pid " + p + ", generation 0) exited"));
             }
-            load.awaitSuccesses(300);
+            load.awaitSuccesses(300, 30_000);
             load.close();
             System.out.println("Undertow SIGHUP: " + load);
             assertThat(load.refused.get()).as("%s", load).isZero();
@@ -292,103 +289,6 @@ class ArbiterWorkersProcessTest {
 
     /** A GET over a fresh connection: {status line, body}. */
     static String[] http(int port, String path) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            ByteArrayOutputStream all = new ByteArrayOutputStream();
-            s.getInputStream().transferTo(all);
-            String r = all.toString(StandardCharsets.UTF_8);
-            int headerEnd = r.indexOf("\r\n\r\n");
-            if (headerEnd < 0) {
-                throw new IOException("incomplete HTTP response: " + r);
-            }
-            return new String[] {r.substring(0, r.indexOf("\r\n")), dechunk(r.substring(0, headerEnd), r.substring(headerEnd + 4))};
-        }
-    }
-
-    private static String dechunk(String headers, String body) {
-        if (!headers.toLowerCase(java.util.Locale.ROOT).contains("transfer-encoding: chunked")) {
-            return body;
-        }
-        StringBuilder out = new StringBuilder();
-        int i = 0;
-        while (i < body.length()) {
-            int eol = body.indexOf("\r\n", i);
-            int size = Integer.parseInt(body.substring(i, eol).trim(), 16);
-            if (size == 0) {
-                break;
-            }
-            out.append(body, eol + 2, eol + 2 + size);
-            i = eol + 2 + size + 2;
-        }
-        return out.toString();
-    }
-
-    /** Bounded load: fresh connection per request, counting successes, refused connections and failures. */
-    static final class Load implements AutoCloseable {
-        private static final Pattern PID = Pattern.compile("pid (\\d+)");
-        final AtomicLong success = new AtomicLong();
-        final AtomicLong refused = new AtomicLong();
-        final AtomicLong failed = new AtomicLong();
-        final Map<String, AtomicLong> bodies = new ConcurrentHashMap<>();
-        final List<String> failures = Collections.synchronizedList(new ArrayList<>());
-        private final List<Thread> threads = new ArrayList<>();
-        private volatile boolean running = true;
-
-        Load(int port, int n) {
-            for (int i = 0; i < n; i++) {
-                Thread t = new Thread(() -> {
-                    long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-                    while (running && System.nanoTime() < end) {
-                        try {
-                            String[] r = http(port, "/");
-                            if (r[0].startsWith("HTTP/1.1 200")) {
-                                success.incrementAndGet();
-                                Matcher m = PID.matcher(r[1]);
-                                if (m.find()) {
-                                    bodies.computeIfAbsent(m.group(1), k -> new AtomicLong()).incrementAndGet();
-                                }
-                            } else {
-                                failed.incrementAndGet();
-                                failures.add(r[0]);
-                            }
-                        } catch (ConnectException e) {
-                            refused.incrementAndGet();
-                            failures.add(e.toString());
-                        } catch (IOException e) {
-                            failed.incrementAndGet();
-                            failures.add(e.toString());
-                        }
-                    }
-                }, "load-" + i);
-                t.setDaemon(true);
-                threads.add(t);
-                t.start();
-            }
-        }
-
-        void awaitSuccesses(long n) throws InterruptedException {
-            long target = success.get() + n;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (success.get() < target && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            for (Thread t : threads) {
-                t.join(15_000);
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "success=" + success + " refused=" + refused + " failed=" + failed + " byPid=" + bodies
-                    + (failures.isEmpty() ? "" : " failures=" + failures.subList(0, Math.min(5, failures.size())));
-        }
+        return TestHttp.get(port, path);
     }
 }
