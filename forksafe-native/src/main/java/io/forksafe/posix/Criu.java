@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  *
  * <p>Needs Linux, root (or {@code CAP_SYS_ADMIN} and {@code CAP_CHECKPOINT_RESTORE}), CRIU 4.2 or newer (older
  * versions fail on current kernels or cannot dump listening TCP sockets), {@code criu check} saying "Looks good",
- * and {@code unshare} from util-linux. The binary is {@code $FORKSAFE_CRIU}, else {@code criu} on the {@code PATH},
+ * and {@code unshare} and {@code setsid} from util-linux. The binary is {@code $FORKSAFE_CRIU}, else {@code criu} on the {@code PATH},
  * {@code /usr/local/sbin} or {@code /usr/sbin}.
  *
  * <pre>{@code
@@ -38,11 +38,13 @@ public final class Criu {
 
     private final Path binary;
     private final Path unshare;
+    private final Path setsid;
     private final String version;
 
-    private Criu(Path binary, Path unshare, String version) {
+    private Criu(Path binary, Path unshare, Path setsid, String version) {
         this.binary = binary;
         this.unshare = unshare;
+        this.setsid = setsid;
         this.version = version;
     }
 
@@ -54,6 +56,14 @@ public final class Criu {
     /** The unshare binary (util-linux), which puts each restored copy in its own pid namespace. */
     public Path unshare() {
         return unshare;
+    }
+
+    /**
+     * The setsid binary (util-linux), which starts the template as the leader of its own session: CRIU cannot dump
+     * a process whose session leader lives outside its pid namespace (as in containers and CI sandboxes).
+     */
+    public Path setsid() {
+        return setsid;
     }
 
     /** The version {@code criu --version} reported, for example "4.2.1". */
@@ -73,7 +83,7 @@ public final class Criu {
 
     /**
      * Checks every requirement, in order: Linux, privileges, the criu binary, its version, {@code criu check},
-     * {@code unshare}.
+     * {@code unshare}, {@code setsid}.
      *
      * @throws PreloadUnavailableException naming the first missing piece and how to provide it
      */
@@ -117,7 +127,9 @@ public final class Criu {
         }
         Path unshare = findBinary(null, "unshare", env.apply("PATH")).orElseThrow(() -> new PreloadUnavailableException(
                 "the unshare binary (util-linux): not found on the PATH; install util-linux"));
-        return new Criu(criu, unshare, version);
+        Path setsid = findBinary(null, "setsid", env.apply("PATH")).orElseThrow(() -> new PreloadUnavailableException(
+                "the setsid binary (util-linux): not found on the PATH; install util-linux"));
+        return new Criu(criu, unshare, setsid, version);
     }
 
     /** Root (effective uid 0), or both capabilities in the effective set. */

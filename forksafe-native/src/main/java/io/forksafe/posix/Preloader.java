@@ -188,6 +188,10 @@ public final class Preloader implements AutoCloseable {
 
     private Process startTemplate(Path sock) throws IOException {
         List<String> cmd = new ArrayList<>();
+        // Its own session: CRIU refuses to dump a process whose session leader is outside its pid namespace, which
+        // is the case when forksafe itself runs in a container or sandbox. setsid(1) execs in place (same pid),
+        // because a child started by the JDK is never a process-group leader.
+        cmd.add(criu.setsid().toString());
         cmd.add(config.java);
         // No shared perf-data file in /tmp (CRIU would dump it, and the copies would share it).
         cmd.add("-XX:-UsePerfData");

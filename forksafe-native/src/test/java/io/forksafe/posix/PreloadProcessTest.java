@@ -235,28 +235,48 @@ class PreloadProcessTest {
         }
     }
 
+    /** The preload CLI as a child process, its merged output collected as it comes. */
+    record Cli(Process process, StringBuffer out, Thread pump) {
+
+        static Cli start(List<String> prefix, int workers, int port) throws IOException {
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                    System.getProperty("java.class.path"), PreloadMain.class.getName(), "--workers",
+                    String.valueOf(workers), "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events",
+                    "--status-port", "0", "--", PreloadApp.class.getName(), String.valueOf(port), "hooks"));
+            Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            StringBuffer out = new StringBuffer();
+            Thread pump = new Thread(() -> {
+                try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(cli.getInputStream()))) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        out.append(line).append('\n');
+                    }
+                } catch (IOException ignored) {
+                    // ended
+                }
+            });
+            pump.start();
+            return new Cli(cli, out, pump);
+        }
+
+        /** Waits for "serving: "; fails at once, with the output, if the CLI exits first. */
+        void awaitServing() throws InterruptedException {
+            waitFor(() -> out.toString().contains("serving: ") || !process.isAlive(), Duration.ofSeconds(60),
+                    "the CLI to serve");
+            assertThat(out.toString()).as("the CLI's output (alive: %s)", process.isAlive()).contains("serving: ");
+        }
+    }
+
     @Test
     void theCommandLineKeepsTwoCopiesAndSigtermStopsThem() throws Exception {
         int port = freePort();
-        List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                System.getProperty("java.class.path"), PreloadMain.class.getName(), "--workers", "2",
-                "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events", "--status-port", "0", "--",
-                PreloadApp.class.getName(), String.valueOf(port), "hooks");
-        Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        StringBuffer out = new StringBuffer();
-        Thread pump = new Thread(() -> {
-            try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(cli.getInputStream()))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    out.append(line).append('\n');
-                }
-            } catch (IOException ignored) {
-                // ended
-            }
-        });
-        pump.start();
+        Cli c = Cli.start(List.of(), 2, port);
+        Process cli = c.process();
+        StringBuffer out = c.out();
+        Thread pump = c.pump();
         try {
-            waitFor(() -> out.toString().contains("serving: "), Duration.ofSeconds(60), "the CLI to serve: " + out);
+            c.awaitServing();
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             List<Long> pids = bySlot.values().stream().map(m -> Long.parseLong(m.get("pid"))).toList();
             assertThat(out.toString()).contains("event PostForkParent worker-1").contains("event PostForkParent worker-2");
@@ -276,6 +296,25 @@ class PreloadProcessTest {
                     .contains("event ChildExit worker-1").contains("event ChildExit worker-2");
         } finally {
             cli.destroyForcibly();
+        }
+    }
+
+    /**
+     * Containers and CI sandboxes run forksafe in a pid namespace whose session leader lives outside it. CRIU cannot
+     * dump a process whose session leader it cannot see ("A session leader of N is outside of its pid namespace"),
+     * so the template must lead its own session. The CLI runs here as pid 1 of a fresh pid namespace, as it would
+     * there.
+     */
+    @Test
+    void theCommandLineWorksInsideAPidNamespaceWhoseSessionLeaderIsOutside() throws Exception {
+        int port = freePort();
+        Cli c = Cli.start(List.of("unshare", "--pid", "--kill-child", "--mount-proc"), 1, port);
+        try {
+            c.awaitServing();
+            assertThat(get(port)).contains("slot=1");
+        } finally {
+            c.process().destroyForcibly(); // unshare's --kill-child then kills the namespace's pid 1, and with it all
+            c.process().waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 
