@@ -26,8 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li>{@link PreFork}: {@code suspendPool()} (new borrowers wait), {@code softEvictConnections()} (idle
  *       connections close now, borrowed ones when returned), then wait up to the drain timeout until the pool holds
- *       no physical connection. If borrowed connections are not returned in time the hook fails, which fails a CRaC
- *       checkpoint instead of snapshotting an open socket.</li>
+ *       no physical connection: none in the pool, none being opened or closed on HikariCP's adder and closer
+ *       threads. If borrowed connections are not returned in time the hook fails, which fails a CRaC checkpoint
+ *       instead of snapshotting an open socket.</li>
  *   <li>{@link PostFork} (in the copy): {@code softEvictConnections()} again, so nothing made before the copy is
  *       handed out, then {@code resumePool()}, which refills the pool with new connections.</li>
  *   <li>{@link PostForkParent} (the original goes on, or a checkpoint failed): {@code resumePool()}.</li>
@@ -131,18 +132,67 @@ public final class HikariPoolRecipe implements AutoCloseable {
         pool.softEvictConnections();
         evictions.incrementAndGet();
         long deadline = t0 + drainTimeout.toNanos();
-        while (pool.getTotalConnections() > 0) {
+        // Done when the pool holds no connection and HikariCP's own threads are idle. The pool's count alone is not
+        // enough: a connection being opened when the pool was suspended joins it afterwards, and an evicted one is
+        // closed later, on the pool's closer thread. Either would be an open socket in the copy.
+        while (true) {
+            int total = pool.getTotalConnections();
+            List<String> busy = total == 0 ? busyPoolThreads() : List.of();
+            if (total == 0 && busy.isEmpty() && pool.getTotalConnections() == 0) {
+                break;
+            }
             if (System.nanoTime() - deadline >= 0) {
                 lastDrain = Duration.ofNanos(System.nanoTime() - t0);
-                throw new IllegalStateException("HikariCP pool '" + poolName + "': " + pool.getActiveConnections()
-                        + " connection(s) still borrowed after waiting " + drainTimeout + " before the copy; they "
-                        + "would be copied with the process. Return connections before the copy (finish requests "
-                        + "in an earlier PreFork hook) or install the recipe with a longer drain timeout. The pool "
-                        + "stays suspended until PostFork or PostForkParent.");
+                throw new IllegalStateException("HikariCP pool '" + poolName + "': " + (total > 0
+                        ? pool.getActiveConnections() + " connection(s) still borrowed after waiting " + drainTimeout
+                        + " before the copy; they would be copied with the process. Return connections before the "
+                        + "copy (finish requests in an earlier PreFork hook) or install the recipe with a longer "
+                        + "drain timeout."
+                        : "HikariCP's " + String.join(" and ", busy) + " still opening or closing a connection after "
+                        + drainTimeout + " before the copy; check that the database answers, or install the recipe "
+                        + "with a longer drain timeout.") + " The pool stays suspended until PostFork or PostForkParent.");
+            }
+            if (total > 0) {
+                pool.softEvictConnections(); // one that was being opened at suspension has joined since
             }
             Thread.sleep(5);
         }
         lastDrain = Duration.ofNanos(System.nanoTime() - t0);
+    }
+
+    /**
+     * The names of this pool's connection adder and closer threads that are running a task now (opening or closing
+     * a physical connection). HikariCP names them {@code <pool>:connection-adder} and {@code <pool>:connection-closer};
+     * a pool built with its own {@code ThreadFactory} has other names, and then only the pool's count is checked.
+     */
+    private List<String> busyPoolThreads() {
+        String adder = poolName + ":connection-adder";
+        String closer = poolName + ":connection-closer";
+        ThreadGroup root = Thread.currentThread().getThreadGroup();
+        while (root.getParent() != null) {
+            root = root.getParent();
+        }
+        Thread[] threads = new Thread[root.activeCount() + 16];
+        int n = root.enumerate(threads, true);
+        List<String> busy = new java.util.ArrayList<>(2);
+        for (int i = 0; i < n; i++) {
+            Thread t = threads[i];
+            String name = t.getName();
+            if ((name.equals(adder) || name.equals(closer)) && runsHikariCode(t)) {
+                busy.add(name);
+            }
+        }
+        return busy;
+    }
+
+    /** An idle executor thread waits in its queue; a busy one has HikariCP frames on its stack. */
+    private static boolean runsHikariCode(Thread t) {
+        for (StackTraceElement frame : t.getStackTrace()) {
+            if (frame.getClassName().startsWith("com.zaxxer.hikari.")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void inCopy(PostFork event) {

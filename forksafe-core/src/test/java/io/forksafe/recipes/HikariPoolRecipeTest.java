@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -34,6 +35,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -192,6 +195,89 @@ class HikariPoolRecipeTest {
         assertThat(pool.getHikariPoolMXBean().getActiveConnections()).isZero();
         assertThat(registry.status().details().get("HikariPoolRecipe[forksafe-test-true]").toString())
                 .contains("suspends=1", "resumes=1", "suspended=false");
+    }
+
+    /**
+     * HikariCP counts a connection only once it is open and in the pool, and closes evicted ones later on its closer
+     * thread. A connection that was being opened when PreFork began must still be closed before PreFork returns.
+     * Physical connections are counted on the client here, exactly, through a DataSource whose second connection
+     * waits at a gate.
+     */
+    @Test
+    void aConnectionBeingOpenedWhenPreForkBeginsIsClosedBeforePreForkReturns() throws Exception {
+        AtomicInteger open = new AtomicInteger();
+        AtomicInteger opened = new AtomicInteger();
+        CountDownLatch secondInFlight = new CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
+        org.h2.jdbcx.JdbcDataSource h2 = new org.h2.jdbcx.JdbcDataSource();
+        h2.setURL(url);
+        h2.setUser("app");
+        h2.setPassword("app-secret");
+        javax.sql.DataSource gated = (javax.sql.DataSource) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {javax.sql.DataSource.class}, (proxy, method, args) -> {
+                    if (!method.getName().equals("getConnection")) {
+                        return invoke(method, h2, args);
+                    }
+                    if (opened.incrementAndGet() == 2) {
+                        secondInFlight.countDown();
+                        assertThat(gate.await(20, TimeUnit.SECONDS)).as("gate opened").isTrue();
+                    }
+                    Connection physical = (Connection) invoke(method, h2, args);
+                    open.incrementAndGet();
+                    AtomicBoolean closed = new AtomicBoolean();
+                    return Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Connection.class},
+                            (p, m, a) -> {
+                                if (m.getName().equals("close") && closed.compareAndSet(false, true)) {
+                                    Object r = invoke(m, physical, a);
+                                    open.decrementAndGet();
+                                    return r;
+                                }
+                                return invoke(m, physical, a);
+                            });
+                });
+        HikariConfig c = config(true);
+        c.setJdbcUrl(null);
+        c.setUsername(null);
+        c.setPassword(null);
+        c.setDataSource(gated);
+        c.setPoolName("forksafe-gated");
+        c.setMinimumIdle(2);
+        c.setMaximumPoolSize(2);
+        ExecutorService preForkThread = Executors.newSingleThreadExecutor();
+        try (HikariDataSource gatedPool = new HikariDataSource(c)) {
+            assertThat(secondInFlight.await(20, TimeUnit.SECONDS)).as("the pool is opening its second connection")
+                    .isTrue();
+            HikariPoolRecipe.install(registry, gatedPool);
+            WorkerInfo copy = restoredCopy(1);
+            Future<?> preFork = preForkThread.submit(() -> {
+                registry.preFork(copy.withPid(WorkerInfo.UNKNOWN_PID), HOST);
+                return null;
+            });
+            Thread.sleep(300);
+            assertThat(preFork).as("PreFork waits for the connection being opened").isNotDone();
+            gate.countDown();
+            preFork.get(20, TimeUnit.SECONDS);
+            assertThat(open.get()).as("physical connections open when PreFork returned (opened %s)", opened.get())
+                    .isZero();
+            assertThat(opened.get()).isEqualTo(2);
+
+            registry.postFork(copy, HOST);
+            try (Connection afterCopy = gatedPool.getConnection()) {
+                assertThat(afterCopy.isValid(5)).isTrue();
+            }
+            assertThat(opened.get()).as("a new connection after the copy").isGreaterThan(2);
+        } finally {
+            gate.countDown();
+            preForkThread.shutdownNow();
+        }
+    }
+
+    private static Object invoke(java.lang.reflect.Method m, Object target, Object[] args) throws Throwable {
+        try {
+            return m.invoke(target, args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     @Test
