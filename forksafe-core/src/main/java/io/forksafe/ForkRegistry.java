@@ -69,7 +69,7 @@ public final class ForkRegistry {
     private final Object lock = new Object();
     private volatile Registration[] registrations = NONE;
     /** Per event type, the matching registrations in forward order: dispatch needs no type checks. */
-    private volatile Registration[][] byType = index(NONE);
+    private volatile Dispatch[] byType = index(NONE);
     private long nextSequence;
 
     private final ConcurrentHashMap<String, HookStats> hookStats = new ConcurrentHashMap<>();
@@ -183,14 +183,29 @@ public final class ForkRegistry {
         return counters;
     }
 
-    private static Registration[][] index(Registration[] all) {
+    private static Dispatch[] index(Registration[] all) {
         EventType[] types = EventType.values();
-        Registration[][] out = new Registration[types.length][];
+        Dispatch[] out = new Dispatch[types.length];
         for (EventType t : types) {
-            out[t.ordinal()] = Arrays.stream(all).filter(r -> r.type.isAssignableFrom(t.eventClass()))
-                    .toArray(Registration[]::new);
+            out[t.ordinal()] = new Dispatch(Arrays.stream(all).filter(r -> r.type.isAssignableFrom(t.eventClass()))
+                    .toArray(Registration[]::new));
         }
         return out;
+    }
+
+    /** The hooks of one event type, in forward order; a new one whenever the subscriptions change. */
+    private static final class Dispatch {
+        final Registration[] hooks;
+        /**
+         * Plain flag, set once every hook here has a recorded duration: until then every publish is timed, so a
+         * hook's first run always shows a duration. A stale read only times one more publish.
+         */
+        boolean allTimed;
+
+        Dispatch(Registration[] hooks) {
+            this.hooks = hooks;
+            this.allTimed = hooks.length == 0;
+        }
     }
 
     static String defaultName(Object hook) {
@@ -239,10 +254,12 @@ public final class ForkRegistry {
                 postForkDelivered.remove(event.worker().identity());
             }
         }
-        Registration[] snapshot = byType[type.ordinal()];
-        typeCounters[type.ordinal()].dispatched(event.at());
-        // Durations are sampled: about one publish in 64 is timed, so bookkeeping stays off the clock.
-        boolean timed = (java.util.concurrent.ThreadLocalRandom.current().nextInt() & HookStats.TIMING_SAMPLE_MASK) == 0;
+        Dispatch dispatch = byType[type.ordinal()];
+        Registration[] snapshot = dispatch.hooks;
+        long n = typeCounters[type.ordinal()].dispatched(event.at());
+        // Durations are sampled (one publish in 64 per type), so bookkeeping stays off the clock.
+        boolean untimedSoFar = !dispatch.allTimed;
+        boolean timed = untimedSoFar || (n & HookStats.TIMING_SAMPLE_MASK) == 0;
         ForkHookException failure = null;
         if (type.runsInReverse()) {
             for (int k = snapshot.length - 1; k >= 0; k--) {
@@ -253,9 +270,21 @@ public final class ForkRegistry {
                 failure = run(r, event, type, timed, failure);
             }
         }
+        if (untimedSoFar) {
+            dispatch.allTimed = allTimed(snapshot, type);
+        }
         if (failure != null) {
             throw failure;
         }
+    }
+
+    private static boolean allTimed(Registration[] hooks, EventType type) {
+        for (Registration r : hooks) {
+            if (r.active && !r.statsFor(type).hasDuration()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Runs one hook (unless it was closed meanwhile); returns {@code failure}, created or extended if it threw. */
@@ -264,18 +293,18 @@ public final class ForkRegistry {
         if (!r.active) {
             return failure;
         }
-        HookStats stats = r.statsFor(type);
-        if (!timed && stats.hasDuration()) {
+        if (!timed) {
             try {
                 r.invoke(event);
                 return failure;
             } catch (VirtualMachineError fatal) {
                 throw fatal;
             } catch (Throwable t) {
-                return failed(r, event, type, stats, -1L, t, failure);
+                return failed(r, event, type, r.statsFor(type), -1L, t, failure);
             }
         }
-        long t0 = System.nanoTime(); // sampled, or the hook's first run: always time that one
+        HookStats stats = r.statsFor(type);
+        long t0 = System.nanoTime();
         try {
             r.invoke(event);
             stats.recordDuration(System.nanoTime() - t0);

@@ -26,6 +26,39 @@ class StatusTest {
         assertThat(s.pid()).isEqualTo(ProcessHandle.current().pid());
     }
 
+    /** A hook's first run is always timed, also for a hook subscribed later; after that, one publish in 64 is. */
+    @Test
+    void durationsAreTimedOnAHooksFirstRunThenSampled() throws Exception {
+        ForkRegistry registry = new ForkRegistry();
+        java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+        registry.subscribe(PostWorkerInit.class, "slow-first", 0, e -> {
+            if (runs.incrementAndGet() == 1) {
+                Thread.sleep(30);
+            }
+        });
+        registry.postWorkerInit(process(1), TEST_HOST);
+        assertThat(duration(registry, "slow-first")).as("first run timed").isGreaterThanOrEqualTo(
+                java.time.Duration.ofMillis(30));
+
+        registry.subscribe(PostWorkerInit.class, "late", 0, e -> Thread.sleep(runs.get() == 2 ? 30 : 0));
+        registry.postWorkerInit(process(1), TEST_HOST);
+        assertThat(duration(registry, "late")).as("a later subscriber's first run timed")
+                .isGreaterThanOrEqualTo(java.time.Duration.ofMillis(30));
+
+        for (int i = 0; i < 2 * 64; i++) {
+            registry.postWorkerInit(process(1), TEST_HOST);
+        }
+        assertThat(duration(registry, "slow-first")).as("re-sampled since the slow first run")
+                .isLessThan(java.time.Duration.ofMillis(30));
+        assertThat(registry.status().executedHooks()).filteredOn(h -> h.subscriber().equals("slow-first"))
+                .singleElement().extracting(ForksafeStatus.HookExecution::count).isEqualTo(2L * 64 + 2);
+    }
+
+    private static java.time.Duration duration(ForkRegistry registry, String subscriber) {
+        return registry.status().executedHooks().stream().filter(h -> h.subscriber().equals(subscriber))
+                .findFirst().orElseThrow().lastDuration();
+    }
+
     @Test
     void jsonIsValidEscapedAndCarriesEverything() throws Exception {
         ForkRegistry registry = new ForkRegistry();

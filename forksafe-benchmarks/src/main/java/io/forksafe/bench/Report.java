@@ -141,6 +141,15 @@ public final class Report {
                         f, b, "ns", r, anchored ? "≤ 1.5×" : "—", anchored && r != null ? r <= 1.5 : null);
             }
         }
+        for (String work : List.of("0", "20")) {
+            // Diagnostic: the same ForkHook objects forksafe calls, in a plain loop; separates forksafe's own cost
+            // from the hooks' indirection (each wraps a Consumer).
+            String params = " subscribers=10 work=" + work;
+            Double f = j("PublishBenchmark.forksafePublish" + params);
+            Double h = j("PublishBenchmark.sameHooksPlainLoop" + params);
+            row("1", "publish to N=10 vs the same hook objects in a plain loop, " + (work.equals("0") ? "empty hooks"
+                    : work + " CPU tokens each") + " (diagnostic)", f, h, "ns", ratio(f, h), "reported", null);
+        }
         Double sc = j("SubscribeCloseBenchmark.subscribeAndClose");
         row("2", "subscribe + close, 2 threads (ops/µs, both threads)", sc, null, "ops/µs", null, "reported", null);
         for (String n : List.of("0", "1")) {
