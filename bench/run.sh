@@ -44,11 +44,11 @@ JAVA=${JAVA:-java}
 
 if [ "$QUICK" = 1 ]; then
   JMH_OPTS=(-f 1 -wi 2 -w 1s -i 6 -r 500ms)
-  HTTP_OPTS=(--rounds 5 --seconds 2 --warmup 1)
+  HTTP_OPTS=(--rounds 10 --seconds 0.5 --warmup 1)
   ARB_OPTS=(--rounds 2 --load-seconds 2)
 else
   JMH_OPTS=(-f 1 -wi 3 -w 1s -i 10 -r 500ms)
-  HTTP_OPTS=(--rounds 7 --seconds 3 --warmup 1)
+  HTTP_OPTS=(--rounds 20 --seconds 1 --warmup 2)
   ARB_OPTS=(--rounds 3 --load-seconds 3)
 fi
 

@@ -172,7 +172,10 @@ public final class Report {
             String spread = kv.containsKey("http." + s + ".ratio.min")
                     ? String.format(Locale.ROOT, ", rounds %s..%s", kv.get("http." + s + ".ratio.min"),
                     kv.get("http." + s + ".ratio.max")) : "";
-            row("4", s + " hello, req/s, median of " + rounds + " alternating rounds" + spread,
+            String total = kv.containsKey("http." + s + ".ratio.total")
+                    ? String.format(Locale.ROOT, ", ratio of totals %.2f×", Double.valueOf(kv.get("http." + s + ".ratio.total")))
+                    : "";
+            row("4", s + " hello, req/s, median of " + rounds + " alternating rounds, servers side by side" + spread + total,
                     k("http." + s + ".forksafe.rps"), k("http." + s + ".bare.rps"), "req/s", r, "≥ 0.98×",
                     r == null ? null : r >= 0.98);
         }
