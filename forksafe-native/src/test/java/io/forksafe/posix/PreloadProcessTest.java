@@ -1,5 +1,11 @@
 package io.forksafe.posix;
 
+import static io.forksafe.posix.TestHttp.body;
+import static io.forksafe.posix.TestHttp.fields;
+import static io.forksafe.posix.TestHttp.firstResponsePerSlot;
+import static io.forksafe.posix.TestHttp.freePort;
+import static io.forksafe.posix.TestHttp.waitFor;
+
 import io.forksafe.ChildExit;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostForkParent;
@@ -140,7 +146,7 @@ class PreloadProcessTest {
             // serving: a response from the new copy
             waitFor(() -> {
                 try {
-                    return parse(get(port)).get("generation").equals("1");
+                    return fields(get(port)).get("generation").equals("1");
                 } catch (IOException e) {
                     return false;
                 }
@@ -398,7 +404,7 @@ class PreloadProcessTest {
             Thread t = new Thread(() -> {
                 while (!stop.get()) {
                     try {
-                        if (parse(get(port)).get("slot").equals("0")) {
+                        if (fields(get(port)).get("slot").equals("0")) {
                             servedByTemplate.incrementAndGet();
                         }
                     } catch (IOException e) {
@@ -424,58 +430,7 @@ class PreloadProcessTest {
 
     // --- helpers
 
-    static Map<Integer, Map<String, String>> firstResponsePerSlot(int port, int slots) throws Exception {
-        Map<Integer, Map<String, String>> bySlot = new LinkedHashMap<>();
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (bySlot.size() < slots && System.nanoTime() < deadline) {
-            Map<String, String> m = parse(get(port));
-            bySlot.putIfAbsent(Integer.parseInt(m.get("slot")), m);
-        }
-        assertThat(bySlot).as("responses from every slot").hasSize(slots);
-        return bySlot;
-    }
-
-    static Map<String, String> parse(String body) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String kv : body.strip().split(" ")) {
-            int eq = kv.indexOf('=');
-            if (eq > 0) {
-                m.put(kv.substring(0, eq), kv.substring(eq + 1));
-            }
-        }
-        return m;
-    }
-
     static String get(int port) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(5000);
-            OutputStream out = s.getOutputStream();
-            out.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = s.getInputStream();
-            String resp = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            int body = resp.indexOf("\r\n\r\n");
-            if (!resp.startsWith("HTTP/1.1 200") || body < 0) {
-                throw new IOException("bad response: " + resp);
-            }
-            return resp.substring(body + 4);
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    static void waitFor(java.util.function.BooleanSupplier cond, Duration timeout, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
-            }
-            Thread.sleep(5);
-        }
+        return body(port, "/");
     }
 }

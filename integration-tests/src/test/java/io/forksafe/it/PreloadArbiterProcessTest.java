@@ -25,10 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static io.forksafe.it.JettyPreloadProcessTest.freePort;
-import static io.forksafe.it.JettyPreloadProcessTest.get;
-import static io.forksafe.it.JettyPreloadProcessTest.parse;
-import static io.forksafe.it.JettyPreloadProcessTest.waitFor;
+import static io.forksafe.posix.TestHttp.body;
+import static io.forksafe.posix.TestHttp.fields;
+import static io.forksafe.posix.TestHttp.freePort;
+import static io.forksafe.posix.TestHttp.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -133,17 +133,17 @@ class PreloadArbiterProcessTest {
         try {
             // responses from restored copies only (the template answers too, before its checkpoint)
             copies = distinctResponders(port, 2, Duration.ofSeconds(90),
-                    b -> parse(b).get("kind").equals("RESTORE") ? parse(b).get("pid") : null);
+                    b -> fields(b).get("kind").equals("RESTORE") ? fields(b).get("pid") : null);
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; output:\n" + output(), e);
         }
         long preloadStart = (System.nanoTime() - t0) / 1_000_000;
         String copy = copies.iterator().next();
-        Result preload = killUnderLoad(port, Long.parseLong(copy), b -> parse(b).get("generation").equals("1"));
+        Result preload = killUnderLoad(port, Long.parseLong(copy), b -> fields(b).get("generation").equals("1"));
 
         Matcher m = Pattern.compile("status on http://127.0.0.1:(\\d+)/").matcher(output());
         assertThat(m.find()).as("status port printed: %s", output()).isTrue();
-        JsonNode status = new ObjectMapper().readTree(get(Integer.parseInt(m.group(1)), "/"));
+        JsonNode status = new ObjectMapper().readTree(body(Integer.parseInt(m.group(1)), "/"));
         JsonNode rows = status.path("details").path("preload").path("copies");
         List<Long> restoreMillis = new ArrayList<>();
         rows.forEach(r -> restoreMillis.add(r.path("restoreMillis").asLong()));
@@ -184,7 +184,7 @@ class PreloadArbiterProcessTest {
         Set<String> ids = new HashSet<>();
         waitFor(() -> {
             try {
-                String v = id.apply(get(port, "/"));
+                String v = id.apply(body(port, "/"));
                 if (v != null) {
                     ids.add(v);
                 }
@@ -208,9 +208,9 @@ class PreloadArbiterProcessTest {
             Thread t = new Thread(() -> {
                 while (!stop.get()) {
                     try {
-                        String body = get(port, "/");
+                        String reply = body(port, "/");
                         ok.incrementAndGet();
-                        if (fromReplacement.test(body)) {
+                        if (fromReplacement.test(reply)) {
                             replacedAt.compareAndSet(0, System.nanoTime());
                         }
                     } catch (ConnectException e) {

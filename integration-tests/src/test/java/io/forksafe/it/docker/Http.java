@@ -1,15 +1,10 @@
 package io.forksafe.it.docker;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Plain HTTP/1.1 over a fresh 127.0.0.1 connection per request, and a bounded load loop. */
+import io.forksafe.posix.TestHttp;
+
+/** Plain HTTP/1.1 over a fresh 127.0.0.1 connection per request ({@link TestHttp}), and a bounded load loop. */
 final class Http {
 
     private Http() {
@@ -36,39 +33,8 @@ final class Http {
     }
 
     static Reply get(int port, String path, int readTimeoutMillis) throws IOException {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
-            s.setSoTimeout(readTimeoutMillis);
-            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            ByteArrayOutputStream all = new ByteArrayOutputStream();
-            s.getInputStream().transferTo(all);
-            String r = all.toString(StandardCharsets.UTF_8);
-            int headerEnd = r.indexOf("\r\n\r\n");
-            if (headerEnd < 0) {
-                throw new IOException("incomplete HTTP response (" + r.length() + " bytes): " + r);
-            }
-            return new Reply(r.substring(0, r.indexOf("\r\n")),
-                    dechunk(r.substring(0, headerEnd), r.substring(headerEnd + 4)));
-        }
-    }
-
-    private static String dechunk(String headers, String body) {
-        if (!headers.toLowerCase(Locale.ROOT).contains("transfer-encoding: chunked")) {
-            return body;
-        }
-        StringBuilder out = new StringBuilder();
-        int i = 0;
-        while (i < body.length()) {
-            int eol = body.indexOf("\r\n", i);
-            int size = Integer.parseInt(body.substring(i, eol).trim(), 16);
-            if (size == 0) {
-                break;
-            }
-            out.append(body, eol + 2, eol + 2 + size);
-            i = eol + 2 + size + 2;
-        }
-        return out.toString();
+        String[] r = TestHttp.get(port, path, readTimeoutMillis);
+        return new Reply(r[0], r[1]);
     }
 
     /**
