@@ -69,6 +69,9 @@ class UwsgiWorkersTest {
                     .filter(s -> workerId(s) == 1 && s.get("pid").asLong() != pid1).findFirst().orElseThrow();
             assertWorker(replacement, 1, uwsgi.masterPid());
             assertThat(replacement.get("pid").asLong()).isNotIn(pid1, pid2);
+            assertThat(generation(bySlot.get(1))).isZero();
+            assertThat(generation(bySlot.get(2))).isZero();
+            assertThat(generation(replacement)).as("the respawned slot's generation").isEqualTo(1);
             System.out.println("uWSGI: SIGKILL of worker 1 (pid " + pid1 + ") -> replacement pid "
                     + replacement.get("pid").asLong() + " serving its status with PostFork after " + replacedMillis
                     + " ms; PostWorkerInit " + replacement.at("/details/uwsgi/readyAfterMillis").asLong()
@@ -108,6 +111,12 @@ class UwsgiWorkersTest {
             // the master re-executes itself on reload and keeps its pid: every generation names it as parent
             List<String> postForks = uwsgi.eventLines().stream().filter(l -> l.startsWith("PostFork ")).toList();
             assertThat(postForks).hasSize(6).allMatch(l -> l.contains(" parent=" + uwsgi.masterPid() + " "));
+            for (int slot = 1; slot <= 2; slot++) {
+                String prefix = "PostFork slot=" + slot + " generation=";
+                assertThat(postForks.stream().filter(l -> l.startsWith(prefix))
+                        .map(l -> l.substring(prefix.length(), l.indexOf(' ', prefix.length()))).toList())
+                        .as("slot %s: one more generation per reload", slot).containsExactly("0", "1", "2");
+            }
             System.out.println("uWSGI events file after HUP, TERM, INT:\n" + String.join("\n", uwsgi.eventLines()));
         }
     }
@@ -175,6 +184,11 @@ class UwsgiWorkersTest {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** The generation the worker's one PostFork carried. */
+    private static long generation(JsonNode status) {
+        return events(status, "PostFork").get(0).get("generation").asLong();
+    }
 
     private static void assertWorker(JsonNode s, int slot, long masterPid) {
         assertThat(s.get("status").asText()).isEqualTo("uWSGI hook configured");

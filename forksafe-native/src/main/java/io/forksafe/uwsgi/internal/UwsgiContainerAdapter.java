@@ -29,8 +29,9 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
             + "(uWSGI calls exit(); Java shutdown hooks do not run because the JVM is never destroyed and uWSGI "
             + "replaces the JVM's signal handlers). A worker killed with SIGKILL, or one that crashes, gets no "
             + "WorkerExit: nothing runs in a killed process.";
-    static final String NOTE_GENERATION = "generation is always 0: uWSGI does not tell the JVM how often a worker "
-            + "slot was respawned. A respawned worker has a new pid and the same slot.";
+    static final String NOTE_GENERATION = "generation counts the JVMs this worker slot has started under this uWSGI "
+            + "master: 0 for the first, one more after each respawn or reload. uWSGI does not tell the JVM, so forksafe "
+            + "keeps the count itself: ";
 
     // One lifecycle per registry and process; weak keys so that discarded registries are not retained.
     private static final Map<ForkRegistry, UwsgiWorkerLifecycle> LIFECYCLES = new WeakHashMap<>();
@@ -83,7 +84,6 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         registry.putSettings(settings);
         registry.note("uwsgi.master", NOTE_NO_MASTER_JVM);
         registry.note("uwsgi.workerExit", NOTE_EXIT);
-        registry.note("uwsgi.generation", NOTE_GENERATION);
         if (!identity.isNative()) {
             registry.note("uwsgi.processIdentity", "pid and parent pid come from " + identity.source());
         }
@@ -106,10 +106,16 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
                     + "workers with --jvm-class io/forksafe/uwsgi/UwsgiBootstrap or from the JWSGI application");
             return;
         }
+        boolean master = UwsgiRuntime.masterEnabled(options);
+        UwsgiGenerations.Generation generation = master && identity.parentPid() > 0
+                ? UwsgiGenerations.next(UwsgiGenerations.defaultBase(), identity.parentPid(), workerId)
+                : new UwsgiGenerations.Generation(0, "0: no uWSGI master to count under");
+        registry.note("uwsgi.generation", NOTE_GENERATION + generation.source());
+        base.put("generation", generation.value());
         WorkerInfo worker = new WorkerInfo(workerId, "worker-" + workerId, WorkerKind.PROCESS, identity.pid(),
-                identity.parentPid(), 0);
+                identity.parentPid(), generation.value());
         registry.identifyProcess(worker);
-        if (!UwsgiRuntime.masterEnabled(options)) {
+        if (!master) {
             registry.statusDetail("uwsgi", () -> base);
             registry.reportError(HOST, "run uWSGI with --master: without the master process uWSGI does not respawn "
                     + "workers and a worker's parent is not a uWSGI master, so forksafe publishes no events "

@@ -51,7 +51,8 @@ public final class EventRecorder implements ForkHookProvider {
                 EVENTS.add(m);
             }
             if (file != null) {
-                String line = m.get("event") + " slot=" + w.slot() + " pid=" + w.pid() + " parent=" + w.parentPid()
+                String line = m.get("event") + " slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid()
+                        + " parent=" + w.parentPid()
                         + " thread=" + m.get("thread") + " at=" + m.get("at")
                         + (e instanceof WorkerExit x ? " reason=" + x.reason() : "") + "\n";
                 try {
