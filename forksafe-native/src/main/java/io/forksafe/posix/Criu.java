@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  *
  * <p>Needs Linux, root (or {@code CAP_SYS_ADMIN} and {@code CAP_CHECKPOINT_RESTORE}), CRIU 4.2 or newer (older
  * versions fail on current kernels or cannot dump listening TCP sockets), {@code criu check} saying "Looks good",
- * and {@code unshare} and {@code setsid} from util-linux. The binary is {@code $FORKSAFE_CRIU}, else {@code criu} on the {@code PATH},
- * {@code /usr/local/sbin} or {@code /usr/sbin}.
+ * and {@code unshare} and {@code setsid} from util-linux. The binary is {@code $FORKSAFE_CRIU}, else {@code criu} on
+ * the {@code PATH}, {@code /usr/local/sbin} or {@code /usr/sbin}.
  *
  * <pre>{@code
  * Criu criu = Criu.requireUsable();          // throws PreloadUnavailableException naming the missing piece
