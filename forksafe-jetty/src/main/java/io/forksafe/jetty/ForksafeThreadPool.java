@@ -12,6 +12,9 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -50,6 +53,8 @@ public class ForksafeThreadPool extends QueuedThreadPool {
     private final AtomicLong threadsCreated = new AtomicLong();
     private final AtomicLong threadsRetired = new AtomicLong();
     private final AtomicLong threadsFailedToStart = new AtomicLong();
+    /** Threads from their creation to the end of their WorkerExit. */
+    private final Set<Thread> running = ConcurrentHashMap.newKeySet();
 
     /** Jetty's defaults (200 max, 8 min, 60 s idle timeout), reporting to {@link Forksafe#registry()}. */
     public ForksafeThreadPool() {
@@ -107,6 +112,7 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         SlotAllocator.Lease lease = slots.acquire();
         worker.bind(thread, WorkerInfo.thread(lease.slot(), thread.getName(), lease.generation()), lease);
         threadsCreated.incrementAndGet();
+        running.add(thread);
         created.set(worker);
         JettyEvents.publish(registry, "PreFork", () -> registry.preFork(worker.info, container));
         return thread;
@@ -128,10 +134,38 @@ public class ForksafeThreadPool extends QueuedThreadPool {
                 } else {
                     threadsFailedToStart.incrementAndGet();
                     slots.release(worker.lease);
+                    running.remove(worker.thread);
                     registry.log("Jetty pool " + getName() + " could not start thread " + worker.info.name()
                             + " (PreFork ran, PostFork will not); Jetty logs the cause");
                 }
             }
+        }
+    }
+
+    /**
+     * Stops as Jetty does, then waits, within the stop timeout, until every thread's {@code WorkerExit} hooks have
+     * run: Jetty's own join ends when its runner returns, before the hooks that follow it on the same thread. So when
+     * {@code stop()} returns, per-thread tear-down is done. With a stop timeout of 0, Jetty waits for nothing and
+     * neither does this.
+     */
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        long timeout = getStopTimeout();
+        if (timeout <= 0) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
+        for (Thread t : running) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (t == Thread.currentThread() || left <= 0) {
+                continue;
+            }
+            t.join(left);
+        }
+        if (!running.isEmpty() && !running.equals(Set.of(Thread.currentThread()))) {
+            registry.log("Jetty pool " + getName() + " stopped with " + running.size() + " thread(s) still running "
+                    + "their WorkerExit hooks after the stop timeout (" + timeout + " ms)");
         }
     }
 
@@ -197,6 +231,7 @@ public class ForksafeThreadPool extends QueuedThreadPool {
                 } finally {
                     threadsRetired.incrementAndGet();
                     slots.release(lease);
+                    running.remove(Thread.currentThread());
                 }
             }
         }

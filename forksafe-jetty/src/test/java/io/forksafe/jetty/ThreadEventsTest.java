@@ -194,6 +194,52 @@ class ThreadEventsTest {
         assertThat(registry.status().isError()).isFalse();
     }
 
+    /**
+     * Jetty's stop joins only the threads still in its set; a thread leaves that set when its runner returns, before
+     * the WorkerExit hooks that follow on the same thread. A thread retiring on idle timeout while stop() runs is such
+     * a thread: stop() must still return only once its WorkerExit hooks are done (here they take 1 s).
+     */
+    @Test
+    void stopReturnsOnlyAfterEveryThreadsWorkerExitHooksFinished() throws Exception {
+        ForkRegistry registry = new ForkRegistry("stop-waits");
+        AtomicInteger entered = new AtomicInteger();
+        AtomicInteger tornDown = new AtomicInteger();
+        CountDownLatch firstRetirement = new CountDownLatch(1);
+        registry.subscribe(WorkerExit.class, "slow-teardown", 0, e -> {
+            if (e.worker().kind() == WorkerKind.THREAD) {
+                if (entered.incrementAndGet() == 1) {
+                    firstRetirement.countDown();
+                    Thread.sleep(1000); // the idle retiree's tear-down outlasts everything stop() itself waits for
+                }
+                tornDown.incrementAndGet();
+            }
+        });
+        ForksafeThreadPool pool = ForksafeJetty.threadPool(registry, 8, 1, 100);
+        pool.setName("fs-stop");
+        pool.start();
+        CountDownLatch allBusy = new CountDownLatch(4);
+        CountDownLatch release = new CountDownLatch(1);
+        for (int i = 0; i < 4; i++) {
+            pool.execute(() -> {
+                allBusy.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        assertThat(allBusy.await(10, TimeUnit.SECONDS)).as("4 threads busy at once").isTrue();
+        release.countDown();
+        assertThat(firstRetirement.await(10, TimeUnit.SECONDS)).as("a thread retiring on idle timeout").isTrue();
+
+        pool.stop();
+
+        assertThat(tornDown.get()).as("WorkerExit hooks finished when stop() returned (%s begun)", entered.get())
+                .isEqualTo(entered.get());
+        assertThat(pool.threadsRetired()).isEqualTo(pool.threadsCreated());
+    }
+
     @Test
     void processEventsUseTheIdentityAnotherAdapterGaveTheProcess() throws Exception {
         ForkRegistry registry = new ForkRegistry("identity");
