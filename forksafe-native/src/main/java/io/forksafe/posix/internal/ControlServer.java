@@ -129,33 +129,17 @@ final class ControlServer implements AutoCloseable {
                 wake.run();
             }
             connections.remove(c);
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // closing
-            }
+            Closing.quietly(c);
         }
     }
 
     @Override
     public void close() {
         closed = true;
-        try {
-            selector.close();
-        } catch (IOException ignored) {
-            // closing
-        }
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // closing
-        }
+        Closing.quietly(selector);
+        Closing.quietly(server);
         for (SocketChannel c : connections) {
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // closing
-            }
+            Closing.quietly(c);
         }
         try {
             Files.deleteIfExists(socketPath);

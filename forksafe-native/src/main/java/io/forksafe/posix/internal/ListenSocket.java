@@ -26,7 +26,7 @@ import java.util.Set;
  * {@code /proc} is missing it falls back to {@code sun.nio.ch.SelChImpl.getFDVal()}, which needs
  * {@code --add-exports java.base/sun.nio.ch=ALL-UNNAMED}; the error says so.
  */
-public final class ListenSocket implements AutoCloseable {
+public final class ListenSocket implements java.io.Closeable {
 
     private final ServerSocketChannel channel;
     private final InetSocketAddress address;

@@ -103,11 +103,7 @@ public final class LogSink implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (fileOut != null) {
-            try {
-                fileOut.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
+            Closing.quietly(fileOut);
             fileOut = null;
         }
     }

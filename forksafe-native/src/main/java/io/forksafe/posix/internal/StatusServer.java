@@ -149,16 +149,8 @@ final class StatusServer implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        try {
-            selector.close();
-        } catch (IOException ignored) {
-            // closing
-        }
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // closing
-        }
+        Closing.quietly(selector);
+        Closing.quietly(server);
         executor.shutdownNow();
     }
 }

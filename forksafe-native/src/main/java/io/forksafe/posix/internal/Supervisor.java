@@ -339,11 +339,7 @@ public final class Supervisor {
         rollingQueue.clear();
         rollingSlot = null;
         gracefulDeadlineNanos = System.nanoTime() + config.gracefulTimeout().toNanos();
-        try {
-            listen.close(); // our copy only; the workers keep serving in-flight requests
-        } catch (IOException ignored) {
-            // closing
-        }
+        Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
         for (WorkerProcess p : new ArrayList<>(byPid.values())) {
             terminate(p, "arbiter stopping", gracefulDeadlineNanos);
         }
@@ -797,11 +793,7 @@ public final class Supervisor {
             statusServer.close();
         }
         if (listen != null) {
-            try {
-                listen.close();
-            } catch (IOException ignored) {
-                // closing
-            }
+            Closing.quietly(listen);
         }
         if (config.pidfile() != null) {
             try {
