@@ -95,6 +95,8 @@ public final class ForkRegistry {
     private volatile String environment;
     private volatile boolean errorReported;
     private volatile WorkerInfo processWorker;
+    /** This process's own PostFork (its worker is {@link #processWorker}), once published; guarded by lock. */
+    private PostFork processPostFork;
     private final AtomicLong errorsTotal = new AtomicLong();
 
     /** Creates an isolated registry named "default". */
@@ -119,7 +121,19 @@ public final class ForkRegistry {
      * Subscribes {@code hook} to events of {@code type} (use {@link ForkEvent}{@code .class} for all six) with the
      * default order.
      *
+     * <p><b>Late subscribers see their worker's copy.</b> If this process's own {@link PostFork} was already
+     * published (an arbiter worker or a restored copy runs {@code main} after its copy point), a hook for
+     * {@code PostFork} (or for all events) runs once at once, on the calling thread, for that event; the
+     * autoconfigure log says so. Each hook still sees each worker's PostFork exactly once. As with any PostFork,
+     * a failure is recorded in the status and thrown as {@link ForkHookException} (from here), which makes an
+     * arbiter worker's boot fail. Other event types are not replayed.
+     *
+     * <pre>{@code
+     * registry.subscribe(PostFork.class, e -> pool.softEvictConnections());
+     * }</pre>
+     *
      * @throws NullPointerException if {@code type} or {@code hook} is null
+     * @throws ForkHookException    if the hook ran at once for this process's PostFork and failed
      */
     public <E extends ForkEvent> Subscription subscribe(Class<E> type, ForkHook<? super E> hook) {
         return subscribe(type, null, DEFAULT_ORDER, hook);
@@ -143,17 +157,39 @@ public final class ForkRegistry {
     public <E extends ForkEvent> Subscription subscribe(Class<E> type, String name, int order, ForkHook<? super E> hook) {
         Objects.requireNonNull(type, "event type must not be null: pass e.g. PostFork.class");
         Objects.requireNonNull(hook, "hook must not be null");
+        Registration r;
+        PostFork missed;
         synchronized (lock) {
             String base = name != null && !name.isBlank() ? name.strip() : defaultName(hook);
             String unique = uniqueName(base, type);
-            Registration r = new Registration(this, type, unique, order, nextSequence++, hook);
+            r = new Registration(this, type, unique, order, nextSequence++, hook);
             Registration[] current = registrations;
             Registration[] next = Arrays.copyOf(current, current.length + 1);
             next[current.length] = r;
             Arrays.sort(next, Registration.ORDER);
             registrations = next;
             byType = index(next);
-            return r;
+            missed = type.isAssignableFrom(PostFork.class) ? processPostFork : null;
+        }
+        if (missed != null) {
+            runLate(r, missed);
+        }
+        return r;
+    }
+
+    /**
+     * Runs a hook subscribed after this process's own {@link PostFork} was published (typically in {@code main},
+     * which an arbiter or a restore runs after the copy point) once, at once, for that event: so the obvious code
+     * is right and every hook sees its worker's PostFork exactly once. The publish that took the dispatch snapshot
+     * under the same lock did not include this hook, so it cannot run twice.
+     */
+    private void runLate(Registration r, PostFork event) {
+        log("hook " + r.name + " subscribed after this process's PostFork (" + event.worker().name() + ", "
+                + event.worker().kind() + ", generation " + event.worker().generation() + "): ran it at once");
+        r.statsFor(EventType.POST_FORK).recordLateRun(Instant.now());
+        ForkHookException failure = run(r, event, EventType.POST_FORK, true, null);
+        if (failure != null) {
+            throw failure;
         }
     }
 
@@ -254,7 +290,15 @@ public final class ForkRegistry {
                 postForkDelivered.remove(event.worker().identity());
             }
         }
-        Dispatch dispatch = byType[type.ordinal()];
+        Dispatch dispatch;
+        if (type == EventType.POST_FORK && isThisProcess(event.worker())) {
+            synchronized (lock) { // pairs with subscribe: a hook added now either is in this snapshot or runs late
+                processPostFork = (PostFork) event;
+                dispatch = byType[type.ordinal()];
+            }
+        } else {
+            dispatch = byType[type.ordinal()];
+        }
         Registration[] snapshot = dispatch.hooks;
         long n = typeCounters[type.ordinal()].dispatched(event.at());
         // Durations are sampled (one publish in 64 per type), so bookkeeping stays off the clock.
@@ -330,6 +374,11 @@ public final class ForkRegistry {
         }
         f.addSuppressed(t);
         return f;
+    }
+
+    private boolean isThisProcess(WorkerInfo worker) {
+        WorkerInfo me = processWorker;
+        return me != null && worker.kind() != WorkerKind.THREAD && worker.identity().equals(me.identity());
     }
 
     private boolean firstPostFork(WorkerInfo worker) {

@@ -91,6 +91,14 @@ public final class HookStats {
         }
     }
 
+    /** One run outside a dispatch: a hook subscribed after its process's PostFork ran once for it at once. */
+    public synchronized void recordLateRun(Instant at) {
+        retiredRuns++;
+        if (retiredLastRun == null || at.isAfter(retiredLastRun)) {
+            retiredLastRun = at;
+        }
+    }
+
     /** A sampled duration of a successful run. */
     public void recordDuration(long durationNanos) {
         lastDurationNanos = durationNanos;
