@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import static io.forksafe.jetty.JettyTestSupport.get;
 import static io.forksafe.jetty.JettyTestSupport.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The arbiter contract, in-process: with FORKSAFE_ARBITER_PID set and a listening socket as the inherited channel,
@@ -93,20 +94,22 @@ class ArbiterAdoptionTest {
     }
 
     @Test
-    void arbiterPidWithoutAListeningSocketIsAnErrorAndTheConnectorBindsItsOwnPort() throws Exception {
+    void arbiterPidWithoutAListeningSocketIsABootError() {
         ForkRegistry registry = new ForkRegistry("arbiter-missing");
         server = newServer(registry, 0);
         ForksafeJetty.installer().registry(registry)
                 .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "4242")::get)
                 .inheritedChannel(() -> null)
                 .install(server);
-        server.start();
-        int port = ((ServerConnector) server.getConnectors()[0]).getLocalPort();
-        JsonNode status = json(get(client, URI.create("http://127.0.0.1:" + port + "/forksafe/status")).body());
-        assertThat(status.path("status").asText()).startsWith("Jetty error: ")
-                .contains("FORKSAFE_ARBITER_PID=4242 is set but System.inheritedChannel() is null",
-                        "binds its own port instead", "unset FORKSAFE_ARBITER_PID");
-        assertThat(status.path("notes").has("jetty.arbiter")).isFalse();
+        assertThatThrownBy(server::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("FORKSAFE_ARBITER_PID=4242 is set but System.inheritedChannel() is null")
+                .hasMessageContaining("unset FORKSAFE_ARBITER_PID");
+        assertThat(server.isFailed()).isTrue();
+        assertThat(((ServerConnector) server.getConnectors()[0]).getLocalPort()).as("never bound a port of its own")
+                .isLessThanOrEqualTo(0);
+        assertThat(registry.status().status()).startsWith("Jetty error: ").contains("has no socket to serve");
+        assertThat(registry.status().executedHooks()).noneMatch(h -> h.event().equals("PostWorkerInit"));
+        server = null;
     }
 
     @Test
@@ -131,8 +134,10 @@ class ArbiterAdoptionTest {
     }
 
     @Test
-    void arbiterSocketButNoServerConnectorIsAnError() throws Exception {
+    void arbiterSocketButNoServerConnectorIsABootError_neverReady() throws Exception {
         ForkRegistry registry = new ForkRegistry("arbiter-no-connector");
+        AtomicInteger ready = new AtomicInteger();
+        registry.subscribe(io.forksafe.PostWorkerInit.class, e -> ready.incrementAndGet());
         arbiterSocket = ServerSocketChannel.open();
         arbiterSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         server = new Server(ForksafeJetty.threadPool(registry, 16, 2, 60_000));
@@ -140,9 +145,13 @@ class ArbiterAdoptionTest {
                 .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "7")::get)
                 .inheritedChannel(() -> arbiterSocket)
                 .install(server);
-        server.start();
+        assertThatThrownBy(server::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("has no ServerConnector to adopt it")
+                .hasMessageContaining("server.addConnector(new ServerConnector(server))");
         assertThat(registry.status().status()).startsWith("Jetty error: ")
-                .contains("has no ServerConnector to adopt it", "server.addConnector(new ServerConnector(server))");
+                .contains("has no ServerConnector to adopt it");
+        assertThat(ready).hasValue(0);
+        server = null;
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.forksafe.jetty.internal;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.jetty.ForksafeThreadPool;
+import io.forksafe.spi.GracefulStop;
 
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.NetworkConnector;
@@ -43,6 +44,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
     private volatile String adoptedChannel;
     private volatile ServerConnector adoptedConnector;
     private volatile String virtualThreads = "not used";
+    private volatile String stopDefaults = "not applied yet (the server has not started)";
 
     private ForksafeLifeCycleListener(ForkRegistry registry, Server server, Function<String, String> environment,
                                       Callable<Channel> inheritedChannel, String key) {
@@ -123,6 +125,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         registry.log("attempting to autoconfigure Jetty");
         registry.log("Jetty available (" + container + "), server starting with pool " + describePool());
         registry.putSettings(settings());
+        applyStopDefaults();
         adoptArbiterChannel();
         checkVirtualThreads();
         checkConnectorExecutors();
@@ -169,6 +172,11 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
 
     // ------------------------------------------------------------------ arbiter workers
 
+    /**
+     * Under the arbiter the shared socket is the only one this worker may serve: a worker that cannot adopt it would
+     * report ready and serve nothing (or bind its own port, which the arbiter holds). So every failure here is a boot
+     * error: the start fails with the fix, the worker exits with code 3, and the arbiter halts with the message.
+     */
     private void adoptArbiterChannel() {
         String arbiterPid = environment.apply(ARBITER_PID_ENV);
         if (arbiterPid == null || arbiterPid.isBlank()) {
@@ -178,17 +186,15 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         try {
             channel = inheritedChannel.call();
         } catch (Exception e) {
-            registry.reportError(HOST, ARBITER_PID_ENV + "=" + arbiterPid + " is set but the inherited channel "
-                    + "could not be read (" + e + "); the connector binds its own port instead. Start this worker "
-                    + "through the forksafe arbiter, or unset " + ARBITER_PID_ENV);
-            return;
+            throw bootError(ARBITER_PID_ENV + "=" + arbiterPid + " is set but the inherited channel could not be read ("
+                    + e + "), so this worker has no socket to serve. Start it through the forksafe arbiter, or unset "
+                    + ARBITER_PID_ENV);
         }
         if (!(channel instanceof ServerSocketChannel listening)) {
-            registry.reportError(HOST, ARBITER_PID_ENV + "=" + arbiterPid + " is set but System.inheritedChannel() "
-                    + "is " + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
-                    + "ServerSocketChannel; the connector binds its own port instead. Start this worker through the "
-                    + "forksafe arbiter, or unset " + ARBITER_PID_ENV);
-            return;
+            throw bootError(ARBITER_PID_ENV + "=" + arbiterPid + " is set but System.inheritedChannel() is "
+                    + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
+                    + "ServerSocketChannel, so this worker has no socket to serve. Start it through the forksafe "
+                    + "arbiter (it passes its socket as fd 0), or unset " + ARBITER_PID_ENV);
         }
         ServerConnector target = null;
         for (Connector c : server.getConnectors()) {
@@ -199,18 +205,15 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         }
         String address = localAddress(listening);
         if (target == null) {
-            registry.reportError(HOST, "the forksafe arbiter (pid " + arbiterPid + ") passed its listening socket "
-                    + address + " but the server has no ServerConnector to adopt it. Add one before start, e.g. "
-                    + "server.addConnector(new ServerConnector(server))");
-            return;
+            throw bootError("the forksafe arbiter (pid " + arbiterPid + ") passed its listening socket " + address
+                    + " but the server has no ServerConnector to adopt it, so it would serve nothing. Add one before "
+                    + "start, e.g. server.addConnector(new ServerConnector(server))");
         }
         try {
             target.setInheritChannel(true);
             target.open(listening);
         } catch (IOException | RuntimeException e) {
-            registry.reportError(HOST, "connector " + target + " could not adopt the arbiter's socket " + address
-                    + ": " + e);
-            return;
+            throw bootError("connector " + target + " could not adopt the arbiter's socket " + address + ": " + e);
         }
         adoptedChannel = address;
         adoptedConnector = target;
@@ -219,6 +222,40 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
                 + hostPort(target);
         registry.log(line);
         registry.note(key + ".arbiter", line);
+    }
+
+    private IllegalStateException bootError(String reason) {
+        registry.reportError(HOST, reason);
+        return new IllegalStateException("forksafe-jetty: " + reason);
+    }
+
+    /**
+     * Graceful stop unless the user chose otherwise: the server stops when the JVM does (SIGTERM from the arbiter, a
+     * container stop), waiting for in-flight requests, so that requests are not cut and WorkerExit runs. Jetty's
+     * defaults (no stop at shutdown, stop timeout 0) cut both.
+     */
+    private void applyStopDefaults() {
+        if (!GracefulStop.enabled(registry)) {
+            stopDefaults = "left as configured (" + GracefulStop.SETTING + "=false): stopAtShutdown="
+                    + server.getStopAtShutdown() + ", stopTimeout=" + server.getStopTimeout() + " ms";
+            return;
+        }
+        List<String> applied = new ArrayList<>();
+        if (!server.getStopAtShutdown()) {
+            server.setStopAtShutdown(true);
+            applied.add("stopAtShutdown=true");
+        }
+        if (server.getStopTimeout() <= 0) {
+            long millis = GracefulStop.defaultMillis(environment);
+            server.setStopTimeout(millis);
+            applied.add("stopTimeout=" + millis + " ms from " + GracefulStop.describe(environment));
+        }
+        stopDefaults = (applied.isEmpty() ? "yours: " : "forksafe set " + String.join(", ", applied) + "; now ")
+                + "stopAtShutdown=" + server.getStopAtShutdown() + ", stopTimeout=" + server.getStopTimeout() + " ms";
+        if (!applied.isEmpty()) {
+            registry.log("Jetty graceful stop: " + stopDefaults + " (turn off with " + GracefulStop.SETTING
+                    + "=false)");
+        }
     }
 
     private static String localAddress(ServerSocketChannel channel) {
@@ -319,6 +356,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
             m.put("threadPool", poolMap);
         }
         m.put("virtualThreads", virtualThreads);
+        m.put("gracefulStop", stopDefaults);
         List<Map<String, Object>> connectors = new ArrayList<>();
         for (Connector c : server.getConnectors()) {
             Map<String, Object> cm = new LinkedHashMap<>();
