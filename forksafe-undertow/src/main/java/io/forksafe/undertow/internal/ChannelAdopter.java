@@ -96,7 +96,27 @@ final class ChannelAdopter {
         return f;
     }
 
+    /** The channel's local address as {@code host:port}, for messages. */
+    static String describe(ServerSocketChannel channel) {
+        try {
+            java.net.SocketAddress a = channel.getLocalAddress();
+            if (a instanceof InetSocketAddress isa) {
+                String host = isa.getAddress() != null ? isa.getAddress().getHostAddress() : isa.getHostString();
+                return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + isa.getPort();
+            }
+            return String.valueOf(a);
+        } catch (IOException e) {
+            return "(address unknown: " + e.getMessage() + ")";
+        }
+    }
+
     static Adopted adopt(Undertow server, XnioWorker worker, ServerSocketChannel channel) throws IOException {
+        return adopt(server, worker, channel, null);
+    }
+
+    /** Serves {@code channel} with {@code handler}, or with the server's root handler if it is null. */
+    static Adopted adopt(Undertow server, XnioWorker worker, ServerSocketChannel channel, HttpHandler handler)
+            throws IOException {
         if (!channel.isOpen()) {
             throw new IOException("the channel to serve is closed; pass an open, bound ServerSocketChannel");
         }
@@ -111,7 +131,7 @@ final class ChannelAdopter {
         ByteBufferPool buffers;
         ByteBufferPool own = null;
         try {
-            root = UndertowFields.rootHandler(server);
+            root = handler != null ? handler : UndertowFields.rootHandler(server);
             serverOptions = UndertowFields.serverOptions(server);
             socketOptions = UndertowFields.socketOptions(server);
             buffers = UndertowFields.byteBufferPool(server);

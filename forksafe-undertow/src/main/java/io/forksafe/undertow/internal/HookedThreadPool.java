@@ -198,6 +198,11 @@ public final class HookedThreadPool extends AbstractExecutorService {
      *
      * @return true if all threads ended within the timeout
      */
+    /** Whether the calling thread is one of this pool's task threads. */
+    boolean isPoolThread() {
+        return Thread.currentThread() instanceof WorkerThread own && own.pool == this;
+    }
+
     public boolean shutdownAndJoin(long timeoutMillis) throws InterruptedException {
         shutdown();
         if (Thread.currentThread() instanceof WorkerThread own && own.pool == this) {

@@ -2,6 +2,7 @@ package io.forksafe.undertow.internal;
 
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
+import io.forksafe.spi.GracefulStop;
 import io.undertow.Undertow;
 import org.xnio.OptionMap;
 import org.xnio.Options;
@@ -50,6 +51,10 @@ public final class Installation {
     private final List<String> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile State state = State.INSTALLED;
     private volatile String problem;
+    private final InFlightRequests requests = new InFlightRequests();
+    private volatile String gracefulStop = "not started";
+    private volatile String replacedListener;
+    private Thread stopAtShutdown;
 
     private Installation(ForkRegistry registry, ContainerInfo container, String name, HookedThreadPool pool,
                          XnioWorker worker, int ioThreads, boolean explicitPoolSize) {
@@ -220,10 +225,15 @@ public final class Installation {
     }
 
     private void adoptNow(Undertow server, ServerSocketChannel channel) throws IOException {
+        adoptNow(server, channel, null);
+    }
+
+    private void adoptNow(Undertow server, ServerSocketChannel channel, io.undertow.server.HttpHandler handler)
+            throws IOException {
         if (isAdopted(channel)) {
             return;
         }
-        ChannelAdopter.Adopted a = ChannelAdopter.adopt(server, worker, channel);
+        ChannelAdopter.Adopted a = ChannelAdopter.adopt(server, worker, channel, handler);
         adopted.add(a);
         listeners.add("http://" + hostAndPort(a.address()) + " (adopted socket)");
         registry.log(HOST + ": serving adopted socket " + hostAndPort(a.address()) + " on worker " + worker.getName());
@@ -237,6 +247,13 @@ public final class Installation {
                     + "server from a new ForksafeUndertow.install(builder) to restart");
         }
         checkSizes(server);
+        UndertowFields.RemovedListener replaced = inherited == null ? null : replaceListener(server, inherited);
+        try {
+            UndertowFields.wrapHandlers(server, requests::wrap);
+        } catch (UndertowFields.Unreadable e) {
+            registry.note("undertow.gracefulStop", "requests in flight are not counted (" + e.getMessage() + "): a "
+                    + "stop does not wait for them");
+        }
         try {
             server.start();
             List<ServerSocketChannel> toAdopt = new ArrayList<>(channelsToAdopt);
@@ -245,7 +262,8 @@ public final class Installation {
                 toAdopt.add(inherited);
             }
             for (ServerSocketChannel c : toAdopt) {
-                adoptNow(server, c);
+                boolean ownHandler = c == inherited && replaced != null && replaced.rootHandler() != null;
+                adoptNow(server, c, ownHandler ? requests.wrap(replaced.rootHandler()) : null);
             }
         } catch (IOException | RuntimeException e) {
             state = State.FAILED;
@@ -260,6 +278,7 @@ public final class Installation {
             listeners.add(li.getProtcol() + "://" + (a instanceof InetSocketAddress isa ? hostAndPort(isa) : a));
         }
         state = State.STARTED;
+        registerStopAtShutdown(server);
         registry.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
         HookedThreadPool.publishQuietly(() -> registry.postWorkerInit(registry.processWorker(), container),
                 "PostWorkerInit", registry.processWorker());
@@ -286,15 +305,63 @@ public final class Installation {
     }
 
     /**
-     * Publishes the process WorkerExit, stops the server, closes adopted sockets, then shuts down the XNIO worker and
-     * the task pool forksafe created and waits for their threads (each task thread publishes its WorkerExit).
+     * Under the arbiter the inherited socket is the one to serve, and the arbiter holds the port: the builder's first
+     * HTTP listener (as the README's {@code addHttpListener(8080, ...)}) is taken out before start and its handler
+     * serves the inherited socket instead, so the same code runs stand-alone and as an arbiter worker.
+     */
+    private UndertowFields.RemovedListener replaceListener(Undertow server, ServerSocketChannel inherited) {
+        String shared = ChannelAdopter.describe(inherited);
+        UndertowFields.RemovedListener removed;
+        try {
+            removed = UndertowFields.removeFirstHttpListener(server);
+        } catch (UndertowFields.Unreadable e) {
+            throw fail(registry, "cannot replace the builder's HTTP listener by the arbiter's socket " + shared + " ("
+                    + e.getMessage() + "); remove addHttpListener(...) when running under the arbiter");
+        }
+        if (removed != null) {
+            replacedListener = "the builder's HTTP listener " + removed.address() + " is served by the forksafe "
+                    + "arbiter's socket " + shared + " instead (not bound)";
+            registry.log(HOST + ": " + replacedListener);
+            registry.note("undertow.arbiter", replacedListener);
+        }
+        return removed;
+    }
+
+    /** A stand-alone or arbiter worker stops gracefully on SIGTERM, as with {@code ForksafeUndertow.stop}. */
+    private void registerStopAtShutdown(Undertow server) {
+        if (!GracefulStop.enabled(registry)) {
+            gracefulStop = "off (" + GracefulStop.SETTING + "=false): call ForksafeUndertow.stop(server) yourself";
+            return;
+        }
+        long timeout = GracefulStop.defaultMillis(System::getenv);
+        gracefulStop = "on JVM shutdown, waiting up to " + timeout + " ms (" + GracefulStop.describe(System::getenv)
+                + ") for requests in flight";
+        Thread hook = new Thread(() -> stop(server), "forksafe-undertow-stop-" + name);
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+            stopAtShutdown = hook;
+        } catch (IllegalStateException e) {
+            gracefulStop = "not registered: the JVM is already shutting down";
+        }
+    }
+
+    /**
+     * Stops gracefully: stops accepting (adopted sockets stay open for the other workers), waits for the requests in
+     * flight (up to the graceful timeout; each answered with {@code Connection: close}), publishes the process
+     * WorkerExit, stops the server, then shuts down the XNIO worker and the task pool forksafe created and waits for
+     * their threads (each task thread publishes its WorkerExit).
      */
     public synchronized void stop(Undertow server) {
         if (state == State.STOPPED) {
             return;
         }
+        unregisterStopAtShutdown();
         boolean wasStarted = state == State.STARTED;
+        String drained = "";
         if (wasStarted) {
+            requests.startDraining();
+            closeQuietly(server); // stop accepting; connections already accepted go on
+            drained = drain();
             HookedThreadPool.publishQuietly(() -> registry.workerExit(registry.processWorker(), container,
                     "server stopping"), "WorkerExit", registry.processWorker());
         }
@@ -302,9 +369,38 @@ public final class Installation {
         boolean clean = shutDownWorkerAndPool();
         state = State.STOPPED;
         forget(this);
-        registry.log(HOST + ": server on worker " + worker.getName() + " stopped; worker and " + pool.threadsCreated()
-                + " task thread(s) shut down" + (clean ? "" : " (some threads did not end within "
-                + SHUTDOWN_TIMEOUT_MILLIS + " ms)"));
+        registry.log(HOST + ": server on worker " + worker.getName() + " stopped" + drained + "; worker and "
+                + pool.threadsCreated() + " task thread(s) shut down" + (clean ? "" : " (some threads did not end "
+                + "within " + SHUTDOWN_TIMEOUT_MILLIS + " ms)"));
+    }
+
+    private String drain() {
+        long timeout = GracefulStop.enabled(registry) ? GracefulStop.defaultMillis(System::getenv) : 0;
+        if (timeout <= 0 || pool.isPoolThread()) {
+            return ""; // no wait asked for, or stop() runs inside a request, which is itself in flight
+        }
+        long t0 = System.nanoTime();
+        try {
+            long left = requests.awaitDrained(timeout);
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+            return left == 0 ? " after its requests in flight finished (" + millis + " ms)"
+                    : " with " + left + " request(s) still in flight after the graceful timeout of " + timeout + " ms";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return " (interrupted while waiting for requests in flight)";
+        }
+    }
+
+    private void unregisterStopAtShutdown() {
+        Thread hook = stopAtShutdown;
+        stopAtShutdown = null;
+        if (hook != null && hook != Thread.currentThread()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook runs and finds the server stopped
+            }
+        }
     }
 
     private void closeQuietly(Undertow server) {
@@ -375,6 +471,11 @@ public final class Installation {
         m.put("ioThreads", ioThreads);
         m.put("ioThreadEvents", "none: XNIO has no thread-factory hook for I/O threads");
         m.put("listeners", List.copyOf(listeners));
+        m.put("gracefulStop", gracefulStop);
+        m.put("requestsInFlight", requests.inFlight());
+        if (replacedListener != null) {
+            m.put("replacedListener", replacedListener);
+        }
         m.put("taskPool", pool.describe());
         if (problem != null) {
             m.put("problem", problem);

@@ -86,4 +86,61 @@ final class UndertowFields {
     static io.undertow.connector.ByteBufferPool byteBufferPool(Undertow server) throws Unreadable {
         return (io.undertow.connector.ByteBufferPool) read(server, Undertow.class, "byteBufferPool");
     }
+
+    /** Writes a private (possibly final) instance field of {@code type}. */
+    static void write(Object target, Class<?> type, String field, Object value) throws Unreadable {
+        try {
+            Field f = type.getDeclaredField(field);
+            f.setAccessible(true);
+            f.set(target, value);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new Unreadable(type.getSimpleName() + "." + field + " (write)", e);
+        }
+    }
+
+    /** The server's root handler and every listener's own one, each replaced by {@code wrap} of it. */
+    static void wrapHandlers(Undertow server, java.util.function.UnaryOperator<HttpHandler> wrap) throws Unreadable {
+        HttpHandler root = rootHandler(server);
+        if (root != null) {
+            write(server, Undertow.class, "rootHandler", wrap.apply(root));
+        }
+        for (Object listener : listeners(server)) {
+            HttpHandler own = (HttpHandler) read(listener, listener.getClass(), "rootHandler");
+            if (own != null) {
+                write(listener, listener.getClass(), "rootHandler", wrap.apply(own));
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static java.util.List<Object> listeners(Undertow server) throws Unreadable {
+        return (java.util.List<Object>) read(server, Undertow.class, "listeners");
+    }
+
+    /** A builder listener that was taken out of the server before it started. */
+    record RemovedListener(String host, int port, HttpHandler rootHandler) {
+        String address() {
+            return (host == null ? "0.0.0.0" : host) + ":" + port;
+        }
+    }
+
+    /**
+     * Takes the server's first HTTP listener out of its configuration (before {@code start()}, so it is never bound),
+     * or returns null if it has none.
+     */
+    static RemovedListener removeFirstHttpListener(Undertow server) throws Unreadable {
+        java.util.List<Object> all = listeners(server);
+        for (java.util.Iterator<Object> it = all.iterator(); it.hasNext(); ) {
+            Object listener = it.next();
+            Object type = read(listener, listener.getClass(), "type");
+            if (type == Undertow.ListenerType.HTTP) {
+                RemovedListener removed = new RemovedListener((String) read(listener, listener.getClass(), "host"),
+                        (Integer) read(listener, listener.getClass(), "port"),
+                        (HttpHandler) read(listener, listener.getClass(), "rootHandler"));
+                it.remove();
+                return removed;
+            }
+        }
+        return null;
+    }
 }
