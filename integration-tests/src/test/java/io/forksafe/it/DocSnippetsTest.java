@@ -186,12 +186,12 @@ class DocSnippetsTest {
                 "void use() { System.out.println(ID); }");
         Snippet statements = snippet("import java.util.UUID;", "UUID id = UUID.randomUUID();");
 
-        Unit w = wrap(whole, 0);
+        Unit w = wrap(whole);
         assertThat(w.kind()).isEqualTo(Kind.WHOLE_UNIT);
         assertThat(w.className()).isEqualTo("Hooks");
         assertThat(w.source()).doesNotContain("import io.forksafe.*;").contains("package docsnippets.");
-        assertThat(wrap(members, 1).kind()).isEqualTo(Kind.MEMBERS);
-        Unit s = wrap(statements, 2);
+        assertThat(wrap(members).kind()).isEqualTo(Kind.MEMBERS);
+        Unit s = wrap(statements);
         assertThat(s.kind()).isEqualTo(Kind.STATEMENTS);
         assertThat(s.source()).contains("import io.forksafe.*;", "import java.util.UUID;",
                 "void snippet() throws Exception {");
@@ -284,7 +284,7 @@ class DocSnippetsTest {
     // ------------------------------------------------------------------ wrapping
 
     /** The compilation unit for one snippet, following the rules in the class Javadoc. */
-    static Unit wrap(Snippet s, int index) {
+    static Unit wrap(Snippet s) {
         String pkg = "docsnippets." + s.file().replaceAll("\\.md$", "").replaceAll("[^A-Za-z0-9]", "_")
                 .toLowerCase(Locale.ROOT) + "_l" + s.fenceLine();
         List<String> code = s.code();
@@ -377,8 +377,8 @@ class DocSnippetsTest {
         deleteRecursively(classDir);
         Files.createDirectories(classDir);
         Map<Path, Unit> units = new LinkedHashMap<>();
-        for (int i = 0; i < snippets.size(); i++) {
-            Unit u = wrap(snippets.get(i), i);
+        for (Snippet snippet : snippets) {
+            Unit u = wrap(snippet);
             Path file = sourceDir.resolve(u.relativePath()).toAbsolutePath().normalize();
             Files.createDirectories(file.getParent());
             Files.writeString(file, u.source(), StandardCharsets.UTF_8);
