@@ -576,7 +576,7 @@ public final class ForkRegistry {
         });
         Map<String, Long> counters = new LinkedHashMap<>(workers.counters());
         counters.put("duplicatePostForksIgnored", duplicatePostForks.get());
-        return new ForksafeStatus(status, environment, log.snapshot(), hooks, ProcessHandle.current().pid(),
+        return new ForksafeStatus(status, environment, log.snapshot(), hooks, processWorker().pid(),
                 workers.live(), workers.recentlyEnded(), counters, Redaction.redact(currentSettings),
                 new TreeMap<>(notes), errors.snapshot(), detailValues, Instant.now());
     }

@@ -26,6 +26,17 @@ class StatusTest {
         assertThat(s.pid()).isEqualTo(ProcessHandle.current().pid());
     }
 
+    /**
+     * A restored copy (preload) is told its host pid: ProcessHandle in the copy still says the template's pid (the JDK
+     * caches it, and the copy runs in its own pid namespace), so the status reports the identified worker's pid.
+     */
+    @Test
+    void pidIsTheIdentifiedWorkersPidNotProcessHandles() {
+        ForkRegistry registry = new ForkRegistry();
+        registry.identifyProcess(new WorkerInfo(1, "worker-1", WorkerKind.RESTORE, 424242, 4242, 1));
+        assertThat(registry.status().pid()).isEqualTo(424242);
+    }
+
     /** A hook's first run is always timed, also for a hook subscribed later; after that, one publish in 64 is. */
     @Test
     void durationsAreTimedOnAHooksFirstRunThenSampled() throws Exception {
