@@ -83,6 +83,31 @@ class GracefulStopAndListenerTest {
     }
 
     @Test
+    void onTheArbitersSocketToo_aStopWaitsForTheRequestInFlight() throws Exception {
+        ForkRegistry registry = new ForkRegistry("drain-shared");
+        shared = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        int sharedPort = ((InetSocketAddress) shared.getLocalAddress()).getPort();
+        CountDownLatch entered = new CountDownLatch(1);
+        server = ForksafeUndertow.install(Undertow.builder(), registry)
+                .addHttpListener(0, "127.0.0.1")
+                .setHandler(new BlockingHandler(exchange -> {
+                    entered.countDown();
+                    Thread.sleep(1_500);
+                    exchange.getResponseSender().send("done");
+                }))
+                .build();
+        Installation.of(server).start(server, shared);
+        CompletableFuture<HttpResponse<String>> slow = getAsync(client, "http://127.0.0.1:" + sharedPort + "/slow");
+        assertThat(entered.await(20, TimeUnit.SECONDS)).isTrue();
+        ForksafeUndertow.stop(server);
+        server = null;
+        HttpResponse<String> r = slow.get(20, TimeUnit.SECONDS);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("done");
+        assertThat(shared.isOpen()).as("the shared socket stays open for the other workers").isTrue();
+    }
+
+    @Test
     void underTheArbiterTheBuildersHttpListenerIsServedByTheInheritedSocketInstead() throws Exception {
         ForkRegistry registry = new ForkRegistry("replace");
         shared = ServerSocketChannel.open().bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));

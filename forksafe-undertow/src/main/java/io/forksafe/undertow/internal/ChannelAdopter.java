@@ -42,13 +42,14 @@ final class ChannelAdopter {
                    InetSocketAddress address) {
 
         /**
-         * Stops serving the socket without closing it: the caller owns it. Closing matters twice over: the socket may
-         * be shared (other servers, other worker processes keep accepting from its queue), and closing the JDK's
-         * inherited channel makes the JDK redirect stdin, stdout and stderr to /dev/null.
+         * Stops accepting from the socket without closing it: the caller owns it. Closing matters twice over: the
+         * socket may be shared (other servers, other worker processes keep accepting from its queue), and closing the
+         * JDK's inherited channel makes the JDK redirect stdin, stdout and stderr to /dev/null. Connections already
+         * accepted go on; call it once.
          *
          * @return null, or why the socket had to be closed after all
          */
-        String release() {
+        String stopAccepting() {
             String problem = null;
             try {
                 server.suspendAccepts();
@@ -61,10 +62,14 @@ final class ChannelAdopter {
                     // already closed
                 }
             }
+            return problem;
+        }
+
+        /** Frees the buffers of the connections this socket accepted: only once none of them runs any more. */
+        void closeBuffers() {
             if (ownBuffers != null) {
                 ownBuffers.close();
             }
-            return problem;
         }
     }
 

@@ -55,6 +55,7 @@ public final class Installation {
     private volatile String gracefulStop = "not started";
     private volatile String replacedListener;
     private Thread stopAtShutdown;
+    private boolean acceptingStopped;
 
     private Installation(ForkRegistry registry, ContainerInfo container, String name, HookedThreadPool pool,
                          XnioWorker worker, int ioThreads, boolean explicitPoolSize) {
@@ -360,7 +361,7 @@ public final class Installation {
         String drained = "";
         if (wasStarted) {
             requests.startDraining();
-            closeQuietly(server); // stop accepting; connections already accepted go on
+            stopAccepting(server); // connections already accepted go on
             drained = drain();
             HookedThreadPool.publishQuietly(() -> registry.workerExit(registry.processWorker(), container,
                     "server stopping"), "WorkerExit", registry.processWorker());
@@ -403,19 +404,32 @@ public final class Installation {
         }
     }
 
-    private void closeQuietly(Undertow server) {
+    /** Stops accepting (each adopted socket stays open) and stops the server's own listeners; once. */
+    private void stopAccepting(Undertow server) {
+        if (acceptingStopped) {
+            return;
+        }
+        acceptingStopped = true;
         for (ChannelAdopter.Adopted a : adopted) {
-            String problem = a.release();
+            String problem = a.stopAccepting();
             if (problem != null) {
                 registry.log(HOST + ": " + problem);
             }
         }
-        adopted.clear();
         try {
             server.stop();
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "forksafe: Undertow stop failed", e);
         }
+    }
+
+    /** Stops accepting if not done yet, then frees what the adopted sockets' connections used. */
+    private void closeQuietly(Undertow server) {
+        stopAccepting(server);
+        for (ChannelAdopter.Adopted a : adopted) {
+            a.closeBuffers();
+        }
+        adopted.clear();
     }
 
     private boolean shutDownWorkerAndPool() {
