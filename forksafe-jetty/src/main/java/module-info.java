@@ -1,8 +1,9 @@
 /**
  * forksafe for Jetty 12: worker threads and server lifecycle as forksafe events, and the status as a Jetty handler.
  *
- * <p>Only {@code io.forksafe.jetty} is exported. Jetty itself is {@code requires static}: applications bring their
- * own Jetty 12, and the autoconfigure adapter reports "Jetty not available" without it.
+ * <p>Only {@code io.forksafe.jetty} is exported. The artifact depends on jetty-server, but the descriptor keeps Jetty
+ * {@code requires static}: an application that leaves Jetty out still loads the autoconfigure adapter, which then
+ * reports "Jetty not available".
  */
 module io.forksafe.jetty {
     requires transitive io.forksafe.core;

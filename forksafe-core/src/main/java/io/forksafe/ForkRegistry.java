@@ -1,6 +1,7 @@
 package io.forksafe;
 
 import io.forksafe.internal.BoundedLog;
+import io.forksafe.internal.HookNames;
 import io.forksafe.internal.HookStats;
 import io.forksafe.internal.Redaction;
 import io.forksafe.internal.ServiceLoading;
@@ -150,17 +151,21 @@ public final class ForkRegistry {
     }
 
     /**
-     * Subscribes with an explicit name for the status (null: derived from the hook's class).
+     * Subscribes with an explicit name for the status. With a null or blank name, a hook of a named class is named
+     * after its class, and a lambda, method reference or anonymous class after where it was subscribed: the first
+     * caller outside forksafe and the JDK, as {@code com.example.AppMain.main(AppMain.java:12)}. Names are unique per
+     * event type: a second hook with the same name gets {@code #2}, and so on.
      *
      * @throws NullPointerException if {@code type} or {@code hook} is null
      */
     public <E extends ForkEvent> Subscription subscribe(Class<E> type, String name, int order, ForkHook<? super E> hook) {
         Objects.requireNonNull(type, "event type must not be null: pass e.g. PostFork.class");
         Objects.requireNonNull(hook, "hook must not be null");
+        // outside the lock: a default name walks the stack
+        String base = name != null && !name.isBlank() ? name.strip() : defaultName(hook);
         Registration r;
         PostFork missed;
         synchronized (lock) {
-            String base = name != null && !name.isBlank() ? name.strip() : defaultName(hook);
             String unique = uniqueName(base, type);
             r = new Registration(this, type, unique, order, nextSequence++, hook);
             Registration[] current = registrations;
@@ -244,10 +249,9 @@ public final class ForkRegistry {
         }
     }
 
+    /** A named hook class keeps its name; a lambda is named after where it was subscribed (see HookNames). */
     static String defaultName(Object hook) {
-        String n = hook.getClass().getName();
-        int hidden = n.indexOf('/');
-        return hidden > 0 ? n.substring(0, hidden) : n;
+        return HookNames.of(hook);
     }
 
     private void remove(Registration r) {

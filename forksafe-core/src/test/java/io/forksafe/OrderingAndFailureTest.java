@@ -149,11 +149,15 @@ class OrderingAndFailureTest {
 
     @Test
     void defaultNamesAreStableAndUniquePerEventType() {
-        ForkHook<PostFork> hook = e -> { };
-        Subscription one = registry.subscribe(PostFork.class, hook);
-        Subscription two = registry.subscribe(PostFork.class, hook);
-        assertThat(one.name()).doesNotContain("/0x");
-        assertThat(two.name()).isEqualTo(one.name() + "#2");
+        List<Subscription> subscribed = new ArrayList<>();
+        for (int i = 0; i < 2; i++) { // one place, so one base name
+            subscribed.add(registry.subscribe(PostFork.class, e -> { }));
+        }
+        Subscription one = subscribed.get(0);
+        assertThat(one.name()).doesNotContain("/0x", "$$Lambda");
+        assertThat(subscribed.get(1).name()).isEqualTo(one.name() + "#2");
+        assertThat(registry.subscribe(PreFork.class, one.name(), 0, e -> { }).name())
+                .as("unique per event type").isEqualTo(one.name());
     }
 
     @Test

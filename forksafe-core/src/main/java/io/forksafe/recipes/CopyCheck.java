@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The fix for each finding: create the value after the copy (in a {@link io.forksafe.PostFork} hook, lazily per
  * request, or with {@link io.forksafe.ForkLocal}); for generators use {@link ForkSafeRandom} or
- * {@link SecureRandomReseed}.
+ * {@link RandomReseed}.
  */
 public final class CopyCheck implements AutoCloseable {
 
@@ -146,7 +146,7 @@ public final class CopyCheck implements AutoCloseable {
                 String text = type.getSimpleName() + " '" + name + "' was made before a copy (copy " + createdInCopy
                         + ") and used after it (copy " + now + ") at " + fresh.firstUseLocation
                         + ": every copy of the process shares this value. Make it after the copy (PostFork hook, "
-                        + "ForkLocal, or per request); for generators use ForkSafeRandom or SecureRandomReseed";
+                        + "ForkLocal, or per request); for generators use ForkSafeRandom or RandomReseed";
                 registry.note("copyCheck." + name, text);
                 registry.log("copyCheck warning: " + text);
             }

@@ -8,7 +8,7 @@ import java.util.Random;
  * A drop-in {@link Random} for values that must differ between copies of the process (retry jitter, sampling,
  * non-secret ids): the first time it is used after a restore (as counted by a {@link CopyCheck}), it reseeds itself
  * from operating-system entropy, so copies restored from one snapshot do not repeat each other's sequences. Thread-safe like {@code Random}. Not for
- * secrets: use {@link java.security.SecureRandom} (and {@link SecureRandomReseed}) for those.
+ * secrets: use {@link java.security.SecureRandom} (and {@link RandomReseed}) for those.
  *
  * <pre>{@code
  * static final CopyCheck CHECK = CopyCheck.install(Forksafe.registry());
@@ -32,7 +32,7 @@ public final class ForkSafeRandom extends Random {
     }
 
     private static long freshSeed() {
-        return ByteBuffer.wrap(SecureRandomReseed.osEntropy(Long.BYTES)).getLong();
+        return ByteBuffer.wrap(RandomReseed.osEntropy(Long.BYTES)).getLong();
     }
 
     @Override

@@ -1,13 +1,13 @@
 /**
  * Ready-made fixes for the objects that every application has to fix after a copy of the process (a CRaC or
  * SnapStart restore, a forking host): connection pools ({@link io.forksafe.recipes.HikariPoolRecipe}), random
- * generators ({@link io.forksafe.recipes.SecureRandomReseed}, {@link io.forksafe.recipes.ForkSafeRandom}), and a
+ * generators ({@link io.forksafe.recipes.RandomReseed}, {@link io.forksafe.recipes.ForkSafeRandom}), and a
  * check that reports random values, UUIDs and timestamps captured before a copy and used after it
  * ({@link io.forksafe.recipes.CopyCheck}). Per-copy clients use {@link io.forksafe.ForkLocal}.
  *
  * <pre>{@code
  * HikariPoolRecipe.install(pool);
- * SecureRandomReseed.install(Forksafe.registry(), tokenRandom);
+ * RandomReseed.install(Forksafe.registry(), tokenRandom);
  * }</pre>
  */
 package io.forksafe.recipes;

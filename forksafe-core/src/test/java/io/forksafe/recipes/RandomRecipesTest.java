@@ -7,12 +7,14 @@ import io.forksafe.testing.ForkSimulator;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,12 +47,78 @@ class RandomRecipesTest {
 
         // Each restored copy runs the recipe in its own process; here copy B is restored with the recipe.
         ForkRegistry copyB = new ForkRegistry("copy-b");
-        SecureRandomReseed reseed = SecureRandomReseed.install(copyB, b);
+        RandomReseed reseed = RandomReseed.install(copyB, b);
         ForkSimulator.of(copyB).simulateRestore(0);
 
         assertThat(reseed.reseeds()).isEqualTo(1);
         assertThat(next(a)).isNotEqualTo(next(b));
-        assertThat(copyB.status().details().get("SecureRandomReseed").toString()).contains("reseeds=1");
+        assertThat(copyB.status().details().get("RandomReseed").toString()).contains("reseeds=1");
+    }
+
+    @Test
+    void twoCopiesOfOneSameSeededJavaUtilRandomDivergeAfterTheEvent() {
+        // Control: two copies of a java.util.Random in one state repeat each other.
+        assertThat(new Random(42).longs(4).toArray()).isEqualTo(new Random(42).longs(4).toArray());
+
+        // Each copy is its own process with its own registry; both run the recipe on their PostFork.
+        Random inCopyA = new Random(42);
+        Random inCopyB = new Random(42);
+        ForkRegistry copyA = new ForkRegistry("copy-a");
+        ForkRegistry copyB = new ForkRegistry("copy-b");
+        RandomReseed.install(copyA, inCopyA);
+        RandomReseed reseedB = RandomReseed.install(copyB, inCopyB);
+        ForkSimulator.of(copyA).simulateWorker(WorkerKind.PROCESS, 1);
+        ForkSimulator.of(copyB).simulateWorker(WorkerKind.PROCESS, 2);
+
+        assertThat(reseedB.reseeds()).isEqualTo(1);
+        long[] a = inCopyA.longs(4).toArray();
+        assertThat(a).isNotEqualTo(inCopyB.longs(4).toArray())
+                .isNotEqualTo(new Random(42).longs(4).toArray());
+    }
+
+    @Test
+    void aPlainRandomRestartsFromALongOfTheEntropySource() {
+        byte[] entropy = {1, 2, 3, 4, 5, 6, 7, 8};
+        Random random = new Random(42);
+        ForkRegistry registry = new ForkRegistry("plain-random");
+        RandomReseed.install(registry, n -> Arrays.copyOf(entropy, n), random);
+        ForkSimulator.of(registry).simulateRestore(0);
+
+        Random expected = new Random(ByteBuffer.wrap(entropy).getLong());
+        assertThat(random.longs(4).toArray()).isEqualTo(expected.longs(4).toArray());
+    }
+
+    @Test
+    void aSecureRandomsStateIsAddedToNotReplaced() throws Exception {
+        byte[] entropy = new byte[RandomReseed.SEED_BYTES];
+        Arrays.fill(entropy, (byte) 9);
+        SecureRandom reseeded = sameStateAs("snapshot");
+        ForkRegistry registry = new ForkRegistry("secure-random");
+        RandomReseed.install(registry, n -> Arrays.copyOf(entropy, n), reseeded);
+        ForkSimulator.of(registry).simulateRestore(0);
+
+        SecureRandom supplemented = sameStateAs("snapshot");
+        supplemented.setSeed(entropy);                  // the old state plus the fresh bytes
+        SecureRandom replaced = SecureRandom.getInstance("SHA1PRNG");
+        replaced.setSeed(entropy);                      // the fresh bytes alone
+        byte[] out = next(reseeded);
+        assertThat(out).isEqualTo(next(supplemented)).isNotEqualTo(next(replaced))
+                .isNotEqualTo(next(sameStateAs("snapshot")));
+    }
+
+    @Test
+    void threadLocalRandomIsRefusedAtInstallWithTheFix() {
+        ForkRegistry registry = new ForkRegistry("tlr");
+        assertThatThrownBy(() -> RandomReseed.install(registry, new Random(), ThreadLocalRandom.current()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cannot reseed ThreadLocalRandom")
+                .hasMessageContaining("new SecureRandom()");
+        assertThat(registry.subscriptions()).as("nothing half-installed").isEmpty();
+
+        RandomReseed reseed = RandomReseed.install(registry);
+        assertThatThrownBy(() -> reseed.add(ThreadLocalRandom.current()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> reseed.add(null)).isInstanceOf(NullPointerException.class);
     }
 
     @Test
@@ -58,7 +126,7 @@ class RandomRecipesTest {
         ForkRegistry registry = new ForkRegistry("reseed");
         AtomicInteger entropyCalls = new AtomicInteger();
         SecureRandom r = sameStateAs("x");
-        SecureRandomReseed reseed = SecureRandomReseed.install(registry, n -> {
+        RandomReseed reseed = RandomReseed.install(registry, n -> {
             entropyCalls.incrementAndGet();
             byte[] b = new byte[n];
             Arrays.fill(b, (byte) 7);
@@ -84,14 +152,14 @@ class RandomRecipesTest {
     @Test
     void emptyEntropyFailsLoudly() {
         ForkRegistry registry = new ForkRegistry("no-entropy");
-        SecureRandomReseed.install(registry, n -> new byte[0], new SecureRandom());
+        RandomReseed.install(registry, n -> new byte[0], new SecureRandom());
         assertThatThrownBy(() -> ForkSimulator.of(registry).simulateRestore(0))
                 .hasStackTraceContaining("the generators were NOT reseeded");
     }
 
     @Test
     void osEntropyGivesFreshBytes() {
-        assertThat(SecureRandomReseed.osEntropy(32)).hasSize(32).isNotEqualTo(SecureRandomReseed.osEntropy(32));
+        assertThat(RandomReseed.osEntropy(32)).hasSize(32).isNotEqualTo(RandomReseed.osEntropy(32));
     }
 
     @Test

@@ -7,7 +7,7 @@ import io.forksafe.ForkLocal;
 import io.forksafe.ForkRegistry;
 import io.forksafe.recipes.CopyCheck;
 import io.forksafe.recipes.HikariPoolRecipe;
-import io.forksafe.recipes.SecureRandomReseed;
+import io.forksafe.recipes.RandomReseed;
 
 import org.crac.Context;
 import org.crac.Core;
@@ -142,7 +142,7 @@ class CompatKnownPackagesTest {
                     }
                 });
         SecureRandom tokens = new SecureRandom();
-        SecureRandomReseed reseed = SecureRandomReseed.install(registry, tokens);
+        RandomReseed reseed = RandomReseed.install(registry, tokens);
         CopyCheck check = CopyCheck.install(registry);
         CopyCheck.Captured<UUID> instanceId = check.capture("instance-id", UUID.randomUUID());
 

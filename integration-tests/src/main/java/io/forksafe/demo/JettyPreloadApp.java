@@ -5,13 +5,12 @@ import io.forksafe.ForkEvent;
 import io.forksafe.ForkLocal;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
-import io.forksafe.PostFork;
 import io.forksafe.PreFork;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.jetty.ForksafeJetty;
 import io.forksafe.posix.PreloadWorker;
-import io.forksafe.recipes.SecureRandomReseed;
+import io.forksafe.recipes.RandomReseed;
 
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
@@ -38,8 +37,9 @@ import java.util.function.Supplier;
  * serves on {@code /} the {@link Random} value and {@link UUID} it drew at start-up, the next value of that Random and
  * which worker answered.
  *
- * <p>{@code --fix}: the start-up values live in a {@link ForkLocal} and the Random is reseeded in a {@code PostFork}
- * hook, so every copy has its own. Without it the copies are exact clones and serve identical values (the trap).
+ * <p>{@code --fix}: the start-up values live in a {@link ForkLocal} and the Random is reseeded by
+ * {@link RandomReseed} on {@code PostFork}, so every copy has its own. Without it the copies are exact clones and
+ * serve identical values (the trap).
  *
  * <p>The hooks every preloaded Jetty app needs, shown here: a {@code PreFork} hook that closes the connector's open
  * connections (CRIU refuses to dump established TCP connections, and they must not be cloned anyway), and the
@@ -77,8 +77,7 @@ public final class JettyPreloadApp {
         Random random = new Random();
         Supplier<String> startup;
         if (fix) {
-            registry.subscribe(PostFork.class, "reseed-random", SecureRandomReseed.ORDER,
-                    e -> random.setSeed(ByteBuffer.wrap(SecureRandomReseed.osEntropy(8)).getLong()));
+            RandomReseed.install(registry, random);
             ForkLocal<String> values = ForkLocal.of(registry, "startup-values",
                     () -> random.nextLong() + "," + UUID.randomUUID());
             values.get();

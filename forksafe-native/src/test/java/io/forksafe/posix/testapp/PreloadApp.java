@@ -7,7 +7,7 @@ import io.forksafe.Forksafe;
 import io.forksafe.PostFork;
 import io.forksafe.WorkerInfo;
 import io.forksafe.posix.PreloadWorker;
-import io.forksafe.recipes.SecureRandomReseed;
+import io.forksafe.recipes.RandomReseed;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Random;
 import java.util.UUID;
@@ -29,7 +28,7 @@ import java.util.function.Supplier;
  * {@link UUID} at start-up (before the checkpoint) and serves them, with the next value of the same Random.
  *
  * <p>{@code PreloadApp <port> none}: no hooks (the trap: copies are clones). {@code PreloadApp <port> hooks}: the
- * start-up values live in {@link ForkLocal}s and the Random is reseeded in a PostFork hook (the fix).
+ * start-up values live in {@link ForkLocal}s and the Random is reseeded by {@link RandomReseed} (the fix).
  * {@code fail-prefork} and {@code fail-postfork}: a hook that throws in the template's PreFork, or in a copy's PostFork.
  * {@code PreloadApp <port> <mode> pool <jdbc url>} also opens a HikariCP pool at start-up (with
  * {@code HikariPoolRecipe} in hooks mode) and serves the H2 session id of a connection borrowed from it.
@@ -68,8 +67,7 @@ public final class PreloadApp {
         Random random = new Random();
         Supplier<String> startup;
         if (hooks) {
-            registry.subscribe(PostFork.class, "reseed-random", SecureRandomReseed.ORDER,
-                    e -> random.setSeed(bytesToLong(SecureRandomReseed.osEntropy(8))));
+            RandomReseed.install(registry, random);
             ForkLocal<String> values = ForkLocal.of(registry, "startup-values",
                     () -> random.nextLong() + " " + UUID.randomUUID());
             values.get(); // drawn at start-up, before the checkpoint
@@ -152,9 +150,5 @@ public final class PreloadApp {
         } catch (java.sql.SQLException e) {
             return "error:" + e.getMessage().replace(' ', '_').split("\n")[0];
         }
-    }
-
-    private static long bytesToLong(byte[] b) {
-        return ByteBuffer.wrap(b).order(ByteOrder.BIG_ENDIAN).getLong();
     }
 }
