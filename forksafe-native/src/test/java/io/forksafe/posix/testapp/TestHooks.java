@@ -10,8 +10,9 @@ import io.forksafe.spi.ForkHookProvider;
  * Zero-code hooks for the process tests, loaded in the arbiter and in every worker: "testapp.counter" counts every
  * event (visible per event type in the status JSON), and with {@code TESTAPP_FAIL_POSTFORK=true} a PostFork hook
  * throws, which must make the worker exit with the boot-error code. With {@code TESTAPP_REPORT_ERROR=true} the worker
- * reports a configuration error (while its providers load, before it connects to the arbiter), and with
- * {@code TESTAPP_FAIL_POSTWORKERINIT=true} a PostWorkerInit hook throws; both texts are hostile (quotes, a newline,
+ * reports a configuration error (while its providers load, before it connects to the arbiter; in a preload template,
+ * before the checkpoint), and with {@code TESTAPP_FAIL_POSTWORKERINIT=true} a PostWorkerInit hook throws in a worker
+ * (slot 1 or more: arbiter workers and preload copies, not the template); both texts are hostile (quotes, a newline,
  * {@code <script>}, {@code %}, commas), as {@link #HOSTILE}.
  */
 public final class TestHooks implements ForkHookProvider {
@@ -27,12 +28,14 @@ public final class TestHooks implements ForkHookProvider {
                 throw new IllegalStateException("testapp: PostFork hook fails on purpose (TESTAPP_FAIL_POSTFORK=true)");
             });
         }
-        if ("true".equals(System.getenv("TESTAPP_REPORT_ERROR")) && System.getenv("FORKSAFE_WORKER_SLOT") != null) {
+        if ("true".equals(System.getenv("TESTAPP_REPORT_ERROR"))) {
             registry.reportError("testapp", HOSTILE);
         }
         if ("true".equals(System.getenv("TESTAPP_FAIL_POSTWORKERINIT"))) {
             registry.subscribe(PostWorkerInit.class, "testapp.failing-init", 0, e -> {
-                throw new IllegalStateException("testapp: PostWorkerInit fails on purpose: " + HOSTILE);
+                if (e.worker().slot() > 0) { // not in a preload template (slot 0), which must get warm
+                    throw new IllegalStateException("testapp: PostWorkerInit fails on purpose: " + HOSTILE);
+                }
             });
         }
     }
