@@ -35,7 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * heartbeats to the arbiter, reports readiness when {@link PostWorkerInit} is published for this process (the Jetty
  * and Undertow adapters publish it once their server serves; call {@link #ready()} otherwise) and publishes
  * {@link WorkerExit} at shutdown (unless an adapter published PostWorkerInit: that adapter then publishes WorkerExit
- * when its server stops). If the arbiter disappears, the worker exits.
+ * when its server stops). If the arbiter disappears, the worker exits. It also sends the arbiter its configuration
+ * errors and failing hooks whenever they change (at each heartbeat, after each event, at exit), which the arbiter
+ * shows in that worker's row of its status and in its own {@code errors}.
  *
  * <p>The arbiter launches workers through a bootstrap that calls {@link #attach(ForkRegistry)} before the
  * application's {@code main}; the {@code arbiter} container adapter does the same from
