@@ -363,22 +363,13 @@ public final class Preloader implements AutoCloseable {
         m.put("imageBytes", imageBytes);
         m.put("copies", slots.values().stream().sorted(Comparator.comparingInt(s -> s.slot)).map(s -> {
             Copy c = s.snapshot();
-            WorkerReport r = s.report;
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("slot", c.slot());
             row.put("generation", c.generation());
             row.put("pid", c.hostPid());
             row.put("state", c.state().name().toLowerCase(java.util.Locale.ROOT));
             row.put("restoreMillis", c.restoreMillis());
-            row.put("errors", r.errors());
-            row.put("hookFailures", r.hookFailures().stream().map(h -> {
-                Map<String, Object> f = new LinkedHashMap<>();
-                f.put("subscriber", h.subscriber());
-                f.put("event", h.event());
-                f.put("failures", h.failures());
-                f.put("lastError", h.lastError());
-                return f;
-            }).toList());
+            s.report.putInto(row);
             return row;
         }).toList());
         return m;

@@ -747,16 +747,7 @@ public final class Supervisor {
 
     /** {@code errors} and {@code hookFailures} as the worker last reported them (one printable line each). */
     private static void putReport(Map<String, Object> row, WorkerProcess p) {
-        WorkerReport r = p == null ? WorkerReport.NONE : p.report;
-        row.put("errors", r.errors());
-        row.put("hookFailures", r.hookFailures().stream().map(h -> {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("subscriber", h.subscriber());
-            f.put("event", h.event());
-            f.put("failures", h.failures());
-            f.put("lastError", h.lastError());
-            return f;
-        }).toList());
+        (p == null ? WorkerReport.NONE : p.report).putInto(row);
     }
 
     /** A snapshot of the worker table for the API. */
