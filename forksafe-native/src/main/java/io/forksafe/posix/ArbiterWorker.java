@@ -10,6 +10,7 @@ import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.posix.internal.ControlProtocol;
 import io.forksafe.posix.internal.Supervisor;
+import io.forksafe.posix.internal.WorkerReporter;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -33,7 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * heartbeats to the arbiter, reports readiness when {@link PostWorkerInit} is published for this process (the Jetty
  * and Undertow adapters publish it once their server serves; call {@link #ready()} otherwise) and publishes
  * {@link WorkerExit} at shutdown (unless an adapter published PostWorkerInit: that adapter then publishes WorkerExit
- * when its server stops). If the arbiter disappears, the worker exits.
+ * when its server stops). If the arbiter disappears, the worker exits. It also sends the arbiter its configuration
+ * errors and failing hooks whenever they change (at each heartbeat, after each event, at exit), which the arbiter
+ * shows in that worker's row of its status and in its own {@code errors}.
  *
  * <p>The arbiter launches workers through a bootstrap that calls {@link #attach(ForkRegistry)} before the
  * application's {@code main}; the {@code arbiter} container adapter does the same from
@@ -57,6 +61,12 @@ public final class ArbiterWorker {
     public static final String ENV_GENERATION = ControlProtocol.ENV_GENERATION;
     /** Environment variable set in every worker: the arbiter's control socket (a Unix-domain socket path). */
     public static final String ENV_CONTROL = ControlProtocol.ENV_CONTROL;
+    /**
+     * Environment variable set in every worker: the arbiter's graceful timeout ({@code --graceful-timeout}) in
+     * milliseconds. A server's own stop timeout should fit within it: the arbiter kills a worker that is still
+     * running when it ends.
+     */
+    public static final String ENV_GRACEFUL_MILLIS = ControlProtocol.ENV_GRACEFUL_MILLIS;
     /** Exit code of a worker whose boot failed; the arbiter halts instead of respawning (gunicorn's 3). */
     public static final int BOOT_ERROR_EXIT_CODE = ControlProtocol.BOOT_ERROR_EXIT;
 
@@ -76,12 +86,16 @@ public final class ArbiterWorker {
     private volatile ContainerInfo readyContainer;
     private volatile java.util.function.BooleanSupplier liveness = () -> true;
     private final AtomicLong skippedBeats = new AtomicLong();
+    private final WorkerReporter reporter;
+    private final Object wakeup = new Object();
+    private boolean reportDue; // guarded by wakeup
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
         this.worker = worker;
         this.controlPath = controlPath;
         this.heartbeatMillis = heartbeatMillis;
+        this.reporter = new WorkerReporter(registry, this::send);
     }
 
     /**
@@ -180,6 +194,9 @@ public final class ArbiterWorker {
                 send("exiting " + e.reason());
             }
         });
+        // After every event (last in order, so earlier hooks' failures are counted): the errors and failing hooks
+        // reach the arbiter now rather than at the next heartbeat.
+        registry.subscribe(ForkEvent.class, "forksafe.arbiter.report", Integer.MAX_VALUE, e -> requestReport());
         Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "forksafe-arbiter-worker-exit"));
         if (controlPath == null || controlPath.isBlank()) {
             controlError = ENV_CONTROL + " is not set";
@@ -187,6 +204,7 @@ public final class ArbiterWorker {
             try {
                 control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
                 send("hello " + worker.pid() + " " + worker.slot() + " " + worker.generation());
+                reporter.reportIfChanged(); // errors reported before the channel connected
                 daemon(this::heartbeatLoop, "forksafe-arbiter-heartbeat");
                 daemon(this::watchArbiter, "forksafe-arbiter-watch");
             } catch (IOException | RuntimeException e) {
@@ -210,24 +228,47 @@ public final class ArbiterWorker {
         t.start();
     }
 
+    /** A heartbeat every interval; the errors and failing hooks are checked then and whenever an event ran. */
     private void heartbeatLoop() {
+        long nextBeat = System.nanoTime();
         while (control != null && control.isOpen()) {
-            boolean alive;
-            try {
-                alive = liveness.getAsBoolean();
-            } catch (RuntimeException e) {
-                alive = false;
+            if (System.nanoTime() - nextBeat >= 0) {
+                beat();
+                nextBeat = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(heartbeatMillis);
             }
-            if (!alive) {
-                skippedBeats.incrementAndGet();
-            } else if (send("beat")) {
-                heartbeats.incrementAndGet();
+            reporter.reportIfChanged();
+            synchronized (wakeup) {
+                try {
+                    long left;
+                    while (!reportDue && (left = nextBeat - System.nanoTime()) > 0) {
+                        wakeup.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                reportDue = false;
             }
-            try {
-                Thread.sleep(heartbeatMillis);
-            } catch (InterruptedException e) {
-                return;
-            }
+        }
+    }
+
+    private void beat() {
+        boolean alive;
+        try {
+            alive = liveness.getAsBoolean();
+        } catch (RuntimeException e) {
+            alive = false;
+        }
+        if (!alive) {
+            skippedBeats.incrementAndGet();
+        } else if (send("beat")) {
+            heartbeats.incrementAndGet();
+        }
+    }
+
+    private void requestReport() {
+        synchronized (wakeup) {
+            reportDue = true;
+            wakeup.notifyAll();
         }
     }
 
@@ -273,6 +314,7 @@ public final class ArbiterWorker {
      */
     private void onShutdown() {
         shuttingDown = true;
+        reporter.reportIfChanged(); // a worker dying at boot (exit code 3) reports what went wrong first
         ContainerInfo owner = readyContainer;
         if (owner != null && !owner.equals(Supervisor.CONTAINER)) {
             return;
@@ -283,6 +325,7 @@ public final class ArbiterWorker {
             } catch (RuntimeException e) {
                 System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
             }
+            reporter.reportIfChanged();
         }
     }
 

@@ -7,6 +7,7 @@ import io.forksafe.PostWorkerInit;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.posix.internal.PreloadProtocol;
+import io.forksafe.posix.internal.WorkerReporter;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -68,12 +69,15 @@ public final class PreloadWorker {
     private volatile boolean exitPublished;
     private volatile String lastError;
     private volatile long restoreToPostForkMillis = -1;
+    /** A restored copy's errors and failing hooks, for the preloader (the template reports none). */
+    private final WorkerReporter reporter;
 
     private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
         this.registry = registry;
         this.container = container;
         this.controlPath = controlPath;
         this.parentPid = parentPid;
+        this.reporter = new WorkerReporter(registry, this::sent);
     }
 
     /**
@@ -152,6 +156,9 @@ public final class PreloadWorker {
                 } catch (RuntimeException e) {
                     System.err.println("forksafe preload: a WorkerExit hook failed: " + e.getMessage());
                 }
+            }
+            if (isRestoredCopy()) {
+                reporter.reportIfChanged();
             }
         }, "forksafe-preload-exit"));
         registry.postFork(worker, container);
@@ -296,6 +303,7 @@ public final class PreloadWorker {
         try {
             registry.postFork(copy, container);
         } catch (ForkHookException e) {
+            reporter.reportIfChanged(); // the errors and the failing PostFork hook reach the preloader's status
             send("boot-error " + describe(e));
             System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + describe(e));
             Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
@@ -304,8 +312,30 @@ public final class PreloadWorker {
         restoreToPostForkMillis = (System.nanoTime() - restoredAt) / 1_000_000;
         setServing(true);
         // The restored server socket already listens; the copy serves as soon as the gate opens.
-        registry.postWorkerInit(copy, container);
+        try {
+            registry.postWorkerInit(copy, container);
+        } catch (ForkHookException e) {
+            // not a boot error: the copy serves; the failure is in its status and reaches the preloader's
+            System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "
+                    + describe(e));
+        }
+        reporter.reportIfChanged(); // errors reported before or during the restore, failing hooks so far
         watchPreloader(copy);
+        Thread t = new Thread(this::reportLoop, "forksafe-preload-report");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** A copy has no heartbeat: its errors and failing hooks are checked every second instead. */
+    private void reportLoop() {
+        while (control != null && control.isOpen()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            reporter.reportIfChanged();
+        }
     }
 
     /** The preloader never writes after the identity: end of stream means it is gone, and an orphan exits. */
@@ -351,9 +381,13 @@ public final class PreloadWorker {
     }
 
     private void send(String line) {
+        sent(line);
+    }
+
+    private boolean sent(String line) {
         SocketChannel c = control;
         if (c == null) {
-            return;
+            return false;
         }
         ByteBuffer buf = ByteBuffer.wrap((line.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
         synchronized (sendLock) {
@@ -361,8 +395,10 @@ public final class PreloadWorker {
                 while (buf.hasRemaining()) {
                     c.write(buf);
                 }
+                return true;
             } catch (IOException e) {
                 lastError = "control channel: " + e;
+                return false;
             }
         }
     }

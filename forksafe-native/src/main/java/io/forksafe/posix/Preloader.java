@@ -4,7 +4,9 @@ import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
+import io.forksafe.posix.internal.ControlProtocol;
 import io.forksafe.posix.internal.PreloadProtocol;
+import io.forksafe.posix.internal.WorkerReport;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -206,6 +208,8 @@ public final class Preloader implements AutoCloseable {
         pb.environment().putAll(config.env);
         pb.environment().put(PreloadProtocol.ENV_CONTROL, sock.toString());
         pb.environment().put(PreloadProtocol.ENV_PARENT_PID, String.valueOf(ProcessHandle.current().pid()));
+        // The copies inherit the template's environment, so they see it too (the timeout cannot change later).
+        pb.environment().put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout.toMillis()));
         // The JDK closes every descriptor above 2 in the child; CRIU refuses external files it cannot restore.
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return pb.start();
@@ -348,7 +352,8 @@ public final class Preloader implements AutoCloseable {
 
     /**
      * Figures of this run, also the {@code details.preload} section of the status: CRIU version, template cold
-     * start to ready, dump time, image size, and each copy (slot, generation, pid, state, restore to ready).
+     * start to ready, dump time, image size, and each copy (slot, generation, pid, state, restore to ready, and the
+     * errors and failing hooks it last reported).
      */
     public Map<String, Object> figures() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -356,13 +361,15 @@ public final class Preloader implements AutoCloseable {
         m.put("templateColdStartMillis", coldStartMillis);
         m.put("dumpMillis", dumpMillis);
         m.put("imageBytes", imageBytes);
-        m.put("copies", copies().stream().map(c -> {
+        m.put("copies", slots.values().stream().sorted(Comparator.comparingInt(s -> s.slot)).map(s -> {
+            Copy c = s.snapshot();
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("slot", c.slot());
             row.put("generation", c.generation());
             row.put("pid", c.hostPid());
             row.put("state", c.state().name().toLowerCase(java.util.Locale.ROOT));
             row.put("restoreMillis", c.restoreMillis());
+            s.report.putInto(row);
             return row;
         }).toList());
         return m;
@@ -472,6 +479,8 @@ public final class Preloader implements AutoCloseable {
                         copy.state = State.READY;
                         copy.readyOnce = true;
                         copy.ready.complete(null);
+                    } else if (line.startsWith("errors") || line.startsWith("hook-failures")) {
+                        report(copy, line);
                     } else if (line.startsWith("boot-error")) {
                         copy.ready.completeExceptionally(new IllegalStateException("restored copy worker-"
                                 + copy.slot + ": PostFork failed: " + line.substring("boot-error".length()).strip()));
@@ -481,6 +490,26 @@ public final class Preloader implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             if (copy != null) {
                 copy.ready.completeExceptionally(e);
+            }
+        }
+    }
+
+    /** A copy's report line (untrusted); each new error also becomes an error of the preloader's own status. */
+    private void report(Slot copy, String line) {
+        try {
+            copy.report = copy.report.apply(line);
+        } catch (IllegalArgumentException malformed) {
+            return;
+        }
+        for (String e : copy.report.errors()) {
+            boolean added;
+            synchronized (copy.forwarded) {
+                added = copy.forwarded.size() < WorkerReport.MAX_ITEMS && copy.forwarded.add(e);
+            }
+            if (added) {
+                registry.reportError("worker-" + copy.slot + " (pid " + copy.hostPid + ")", e);
+                System.err.println("[preload pid " + ProcessHandle.current().pid() + "] worker-" + copy.slot
+                        + " (pid " + copy.hostPid + ", generation " + copy.generation + ") reports an error: " + e);
             }
         }
     }
@@ -756,6 +785,8 @@ public final class Preloader implements AutoCloseable {
         final java.util.concurrent.atomic.AtomicBoolean exitHandled = new java.util.concurrent.atomic.AtomicBoolean();
         final CompletableFuture<Void> exitDone = new CompletableFuture<>();
         final List<Thread> pumps = new ArrayList<>();
+        volatile WorkerReport report = WorkerReport.NONE;
+        final java.util.Set<String> forwarded = new java.util.HashSet<>();
 
         Slot(int slot, long generation) {
             this.slot = slot;

@@ -178,6 +178,48 @@ class PreloadProcessTest {
     }
 
     @Test
+    void aCopysErrorsAndFailingHooksReachThePreloadersStatus() throws Exception {
+        int port = freePort();
+        ForkRegistry registry = new ForkRegistry("preloader-errors");
+        String error = "testapp error: " + io.forksafe.posix.internal.WorkerReport.oneLine(
+                io.forksafe.posix.testapp.TestHooks.HOSTILE);
+        try (Preloader p = Preloader.builder()
+                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"))
+                .mainClass(PreloadApp.class.getName()).args(String.valueOf(port), "hooks")
+                .env("TESTAPP_REPORT_ERROR", "true").env("TESTAPP_FAIL_POSTWORKERINIT", "true")
+                .gracefulTimeout(Duration.ofSeconds(4))
+                .bootTimeout(Duration.ofSeconds(60)).registry(registry).build().start()) {
+            p.keep(1);
+            var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            waitFor(() -> {
+                try {
+                    var copy = mapper.readTree(registry.status().toJson()).path("details").path("preload")
+                            .path("copies").get(0);
+                    return copy.path("errors").size() == 1 && copy.path("hookFailures").size() == 1;
+                } catch (IOException e) {
+                    return false;
+                }
+            }, Duration.ofSeconds(20), "the copy's report");
+            var status = mapper.readTree(registry.status().toJson());
+            var copy = status.path("details").path("preload").path("copies").get(0);
+            assertThat(copy.path("errors").get(0).asText()).isEqualTo(error);
+            var h = copy.path("hookFailures").get(0);
+            assertThat(h.path("subscriber").asText()).isEqualTo("testapp.failing-init");
+            assertThat(h.path("event").asText()).isEqualTo("PostWorkerInit");
+            assertThat(h.path("failures").asLong()).isEqualTo(1);
+            assertThat(h.path("lastError").asText()).contains("fails on purpose").doesNotContain("\n");
+            long pid = p.copies().get(0).hostPid();
+            List<String> errors = new ArrayList<>();
+            status.path("errors").forEach(e -> errors.add(e.asText()));
+            assertThat(errors).contains("worker-1 (pid " + pid + ") error: " + error);
+            // the copy serves anyway, and sees the preloader's graceful timeout
+            assertThat(fields(body(port, "/")).get("slot")).isEqualTo("1");
+            String environ = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/environ"));
+            assertThat(List.of(environ.split("\0"))).contains(ArbiterWorker.ENV_GRACEFUL_MILLIS + "=4000");
+        }
+    }
+
+    @Test
     void aPoolOpenedInTheTemplateIsNotReusedAcrossCopiesAfterPostFork() throws Exception {
         org.h2.tools.Server h2 = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
         try (java.sql.Connection admin = java.sql.DriverManager.getConnection(

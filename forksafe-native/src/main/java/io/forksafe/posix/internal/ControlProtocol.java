@@ -10,7 +10,12 @@ package io.forksafe.posix.internal;
  * ready                             PostWorkerInit was published for this process
  * event &lt;EventName&gt;                a forksafe event ran in the worker
  * exiting &lt;reason&gt;                  WorkerExit is being published
+ * errors [&lt;text&gt; ...]              the worker's configuration errors, all of them (see {@link WorkerReport})
+ * hook-failures [&lt;s&gt;,&lt;e&gt;,&lt;n&gt;,&lt;err&gt; ...]  its hooks that failed, all of them (see {@link WorkerReport})
  * </pre>
+ *
+ * The two report lines are sent when they change (checked at each heartbeat, after each event and at exit); each
+ * replaces the previous one of its kind. Their fields are percent-encoded, so no message can break a line.
  */
 public final class ControlProtocol {
 
@@ -26,6 +31,9 @@ public final class ControlProtocol {
     public static final String ENV_HEARTBEAT_MILLIS = "FORKSAFE_ARBITER_HEARTBEAT_MS";
     /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
     public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
+
+    /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
+    public static final String ENV_GRACEFUL_MILLIS = "FORKSAFE_ARBITER_GRACEFUL_MS";
 
     /** Exit code of a worker that failed during boot (PostFork hook or main before readiness); as gunicorn. */
     public static final int BOOT_ERROR_EXIT = 3;

@@ -21,7 +21,8 @@ import java.util.function.LongFunction;
 
 /**
  * The arbiter's end of the control channel (see {@link ControlProtocol}): accepts one connection per worker,
- * matches it to the spawned worker by the pid in its hello line, and records heartbeats, readiness and events.
+ * matches it to the spawned worker by the pid in its hello line, and records heartbeats, readiness, events and the
+ * worker's reported errors and hook failures.
  */
 final class ControlServer implements AutoCloseable {
 
@@ -31,16 +32,18 @@ final class ControlServer implements AutoCloseable {
     private final LongFunction<WorkerProcess> lookup;
     private final Runnable wake;
     private final BiConsumer<WorkerProcess, String> onEvent;
+    private final java.util.function.Consumer<WorkerProcess> onReport;
     private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private final Selector selector;
     private volatile boolean closed;
 
-    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent)
-            throws IOException {
+    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent,
+                  java.util.function.Consumer<WorkerProcess> onReport) throws IOException {
         this.lookup = lookup;
         this.wake = wake;
         this.onEvent = onEvent;
+        this.onReport = onReport;
         this.dir = Files.createTempDirectory("forksafe-arbiter-");
         try {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
@@ -117,6 +120,13 @@ final class ControlServer implements AutoCloseable {
                     onEvent.accept(w, line.substring(6));
                 } else if (line.startsWith("exiting")) {
                     w.event("exiting");
+                } else if (WorkerReport.isReportLine(line)) {
+                    try {
+                        w.report = w.report.apply(line);
+                    } catch (IllegalArgumentException malformed) {
+                        continue; // untrusted input: a malformed report changes nothing
+                    }
+                    onReport.accept(w);
                 }
             }
         } catch (InterruptedException e) {
@@ -126,6 +136,7 @@ final class ControlServer implements AutoCloseable {
         } finally {
             if (w != null) {
                 w.controlClosed = true;
+                w.controlDone.countDown();
                 wake.run();
             }
             connections.remove(c);

@@ -62,6 +62,8 @@ public final class Supervisor {
         int neverConnected;
         int spawnFailures;
         long nextSpawnAtNanos;
+        /** The slot's last ended worker, kept for its reported errors and hook failures (one per slot). */
+        WorkerProcess ended;
 
         Slot(int number) {
             this.number = number;
@@ -129,7 +131,7 @@ public final class Supervisor {
                     if (config.printEvents()) {
                         say(w.label() + " event " + event);
                     }
-                });
+                }, this::forwardErrors);
                 if (config.statusPort() != null) {
                     statusServer = StatusServer.start(registry, config.statusPort());
                 }
@@ -413,12 +415,39 @@ public final class Supervisor {
         env.put(ControlProtocol.ENV_GENERATION, String.valueOf(generation));
         env.put(ControlProtocol.ENV_CONTROL, control.path().toString());
         env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
+        env.put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
         env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(listen.address()));
         return env;
     }
 
     private WorkerProcess lookup(long workerPid) {
         return byPid.get(workerPid);
+    }
+
+    /**
+     * On the control thread, when a worker reported its errors: each new one becomes an error of the arbiter's own
+     * status ("worker-1 (pid N) error: ..."), so the arbiter's top-level errors show that a worker is misconfigured.
+     */
+    private void forwardErrors(WorkerProcess w) {
+        for (String e : w.unforwardedErrors()) {
+            registry.reportError(WorkerProcess.name(w.slot) + " (pid " + w.pid + ")", e);
+            say(w.label() + " reports an error: " + e);
+        }
+    }
+
+    /**
+     * A dead worker's last report lines may still be unread on its control connection; they end with its EOF,
+     * which follows its death at once, so this waits briefly for the reader to reach it.
+     */
+    private static void awaitLastReport(WorkerProcess p) {
+        if (!p.connected) {
+            return;
+        }
+        try {
+            p.controlDone.await(500, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ------------------------------------------------------------------ supervising
@@ -442,6 +471,7 @@ public final class Supervisor {
     }
 
     private void exited(WorkerProcess p, int status) {
+        awaitLastReport(p);
         long now = System.nanoTime();
         p.state = WorkerProcess.State.EXITED;
         p.exitStatus = status;
@@ -450,6 +480,7 @@ public final class Supervisor {
         Slot s = slots.get(p.slot);
         if (s != null) {
             s.lastExitStatus = status;
+            s.ended = p;
         }
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
@@ -701,7 +732,22 @@ public final class Supervisor {
         w.put("lastExitStatus", s == null ? null : s.lastExitStatus);
         w.put("bootMillis", p == null || p.readyAtNanos == 0 ? null : (p.readyAtNanos - p.spawnedAtNanos) / 1_000_000);
         w.put("events", p == null ? List.of() : p.events());
+        putReport(w, p);
+        WorkerProcess ended = s == null ? null : s.ended;
+        if (role.equals("current") && ended != null && ended != p) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("pid", ended.pid);
+            e.put("generation", ended.generation);
+            e.put("exitStatus", ended.exitStatus);
+            putReport(e, ended);
+            w.put("previous", e);
+        }
         return w;
+    }
+
+    /** {@code errors} and {@code hookFailures} as the worker last reported them (one printable line each). */
+    private static void putReport(Map<String, Object> row, WorkerProcess p) {
+        (p == null ? WorkerReport.NONE : p.report).putInto(row);
     }
 
     /** A snapshot of the worker table for the API. */

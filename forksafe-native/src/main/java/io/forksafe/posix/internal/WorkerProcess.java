@@ -44,6 +44,12 @@ final class WorkerProcess {
     boolean killed;
     int exitStatus = Integer.MIN_VALUE;
     private final List<String> events = new ArrayList<>();
+    /** The last errors and hook failures the worker reported (replaced by each report line). */
+    volatile WorkerReport report = WorkerReport.NONE;
+    /** Errors already copied into the arbiter's own status, so a repeated report adds nothing. */
+    private final java.util.Set<String> forwarded = new java.util.HashSet<>();
+    /** Counted down when the control connection has been read to its end. */
+    final java.util.concurrent.CountDownLatch controlDone = new java.util.concurrent.CountDownLatch(1);
 
     WorkerProcess(int slot, long generation, long pid, long arbiterPid) {
         this.slot = slot;
@@ -75,6 +81,17 @@ final class WorkerProcess {
 
     synchronized List<String> events() {
         return List.copyOf(events);
+    }
+
+    /** The reported errors not yet copied into the arbiter's status (at most {@link WorkerReport#MAX_ITEMS} ever). */
+    synchronized List<String> unforwardedErrors() {
+        List<String> out = new ArrayList<>();
+        for (String e : report.errors()) {
+            if (forwarded.size() < WorkerReport.MAX_ITEMS && forwarded.add(e)) {
+                out.add(e);
+            }
+        }
+        return out;
     }
 
     long heartbeatAgeMillis() {

@@ -104,7 +104,12 @@ public final class TinyHttpWorker {
         if (READY_VIA_API) {
             ArbiterWorker.attach(registry).ready(); // as a server without a forksafe adapter would
         } else {
-            registry.postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
+            try {
+                registry.postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
+            } catch (io.forksafe.ForkHookException e) {
+                // as an adapter does: the failure is in the status (and reaches the arbiter); the server serves
+                System.err.println("tiny worker: a PostWorkerInit hook failed: " + e.getMessage());
+            }
         }
         System.out.println("tiny worker serving: slot " + me.slot() + " generation " + me.generation());
     }
