@@ -96,6 +96,7 @@ public final class ForkRegistry {
     private volatile String environment;
     private volatile boolean errorReported;
     private volatile WorkerInfo processWorker;
+    private volatile WorkerInfo unidentifiedProcess;
     /** This process's own PostFork (its worker is {@link #processWorker}), once published; guarded by lock. */
     private PostFork processPostFork;
     private final AtomicLong errorsTotal = new AtomicLong();
@@ -439,7 +440,15 @@ public final class ForkRegistry {
      */
     public WorkerInfo processWorker() {
         WorkerInfo w = processWorker;
-        return w != null ? w : WorkerInfo.currentProcess(0, "main", 0);
+        if (w != null) {
+            return w;
+        }
+        WorkerInfo main = unidentifiedProcess;
+        if (main == null) { // read once: ProcessHandle.parent() reads /proc, and thread pools ask on every new thread
+            main = WorkerInfo.currentProcess(0, "main", 0);
+            unidentifiedProcess = main;
+        }
+        return main;
     }
 
     /** Records who this process is as a worker; see {@link #processWorker()}. */

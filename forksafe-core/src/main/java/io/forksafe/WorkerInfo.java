@@ -39,9 +39,25 @@ public record WorkerInfo(int slot, String name, WorkerKind kind, long pid, long 
         return new WorkerInfo(slot, name, WorkerKind.PROCESS, self.pid(), parent, generation);
     }
 
-    /** A worker thread of this JVM: pid and parent pid are both this process. */
+    /**
+     * A worker thread of this JVM: pid and parent pid are both {@code ProcessHandle.current().pid()}. In a restored
+     * copy that is the template's pid (the JDK caches it), so adapters use {@link #childThread} of
+     * {@code registry.processWorker()} instead.
+     */
     public static WorkerInfo thread(int slot, String threadName, long generation) {
         long pid = ProcessHandle.current().pid();
+        return new WorkerInfo(slot, threadName, WorkerKind.THREAD, pid, pid, generation);
+    }
+
+    /**
+     * A worker thread of this process worker: pid and parent pid are this worker's pid, which in a restored copy is
+     * the copy's own (as its host adapter identified it), not the template's.
+     *
+     * <pre>{@code
+     * WorkerInfo info = registry.processWorker().childThread(slot, thread.getName(), generation);
+     * }</pre>
+     */
+    public WorkerInfo childThread(int slot, String threadName, long generation) {
         return new WorkerInfo(slot, threadName, WorkerKind.THREAD, pid, pid, generation);
     }
 

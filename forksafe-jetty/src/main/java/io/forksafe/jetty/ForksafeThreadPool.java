@@ -110,7 +110,8 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         // a plain QueuedThreadPool gives its threads.
         thread.setContextClassLoader(QueuedThreadPool.class.getClassLoader());
         SlotAllocator.Lease lease = slots.acquire();
-        worker.bind(thread, WorkerInfo.thread(lease.slot(), thread.getName(), lease.generation()), lease);
+        worker.bind(thread, registry.processWorker().childThread(lease.slot(), thread.getName(),
+                lease.generation()), lease);
         threadsCreated.incrementAndGet();
         running.add(thread);
         created.set(worker);

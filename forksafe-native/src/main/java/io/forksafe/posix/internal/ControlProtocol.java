@@ -33,7 +33,7 @@ public final class ControlProtocol {
     public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
 
     /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
-    public static final String ENV_GRACEFUL_MILLIS = "FORKSAFE_ARBITER_GRACEFUL_MS";
+    public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.GracefulStop.ARBITER_GRACEFUL_ENV;
 
     /** Exit code of a worker that failed during boot (PostFork hook or main before readiness); as gunicorn. */
     public static final int BOOT_ERROR_EXIT = 3;

@@ -276,7 +276,8 @@ public final class HookedThreadPool extends AbstractExecutorService {
                 }
             }
             SlotAllocator.Lease lease = slots.acquire();
-            WorkerInfo info = WorkerInfo.thread(lease.slot(), namePrefix + " task-" + lease.slot(), lease.generation());
+            WorkerInfo info = registry.processWorker().childThread(lease.slot(), namePrefix + " task-" + lease.slot(),
+                    lease.generation());
             publishQuietly(() -> registry.preFork(info, container), "PreFork", info);
             WorkerThread t = new WorkerThread(pool, r, info, lease, registry, container, slots);
             t.setDaemon(daemon);
