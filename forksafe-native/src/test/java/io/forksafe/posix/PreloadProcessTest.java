@@ -93,6 +93,8 @@ class PreloadProcessTest {
             assertThat(a.get("startup").split(",")[1]).isNotEqualTo(b.get("startup").split(",")[1]);
             assertThat(a.get("next")).isNotEqualTo(b.get("next"));
             assertThat(List.of(a.get("generation"), b.get("generation"))).containsOnly("0");
+            // a hook subscribed in main, after the template's PostFork, saw each copy's own PostFork exactly once
+            assertThat(List.of(a.get("postForksSeenInMain"), b.get("postForksSeenInMain"))).containsOnly("1");
             assertThat(p.copies()).extracting(Preloader.Copy::hostPid)
                     .containsExactlyInAnyOrder(Long.parseLong(a.get("pid")), Long.parseLong(b.get("pid")));
         }

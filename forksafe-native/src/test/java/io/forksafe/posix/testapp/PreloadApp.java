@@ -35,6 +35,9 @@ import java.util.function.Supplier;
  */
 public final class PreloadApp {
 
+    /** PostForks seen by a hook subscribed in main, per worker identity. */
+    private static final java.util.Map<String, Integer> LATE_POST_FORKS = new java.util.concurrent.ConcurrentHashMap<>();
+
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);
         boolean hooks = args[1].equals("hooks");
@@ -48,6 +51,10 @@ public final class PreloadApp {
                 + e.type().displayName() + " " + e.worker().name() + " kind=" + e.worker().kind() + " generation="
                 + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
+        // Subscribed in main, after this process's PostFork was published: it must still see each worker's own
+        // PostFork exactly once (the template's at once, each copy's at its restore).
+        registry.subscribe(PostFork.class, "subscribed-in-main", 0,
+                e -> LATE_POST_FORKS.merge(e.worker().identity(), 1, Integer::sum));
 
         if (args[1].equals("exit-early")) {
             System.err.println("PreloadApp: giving up before serving");
@@ -128,7 +135,8 @@ public final class PreloadApp {
             WorkerInfo w = preload.worker();
             String body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
                     + w.kind() + " startup=" + startup.get().replace(' ', ',') + " next=" + random.nextLong()
-                    + " db=" + db.get() + "\n";
+                    + " db=" + db.get() + " postForksSeenInMain=" + LATE_POST_FORKS.getOrDefault(w.identity(), 0)
+                    + "\n";
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: "
                     + b.length + "\r\n\r\n";
