@@ -20,13 +20,13 @@ case "$mode" in
     app=io.forksafe.demo.JettyWorkerApp
     [ "$mode" = arbiter-undertow ] && app=io.forksafe.demo.UndertowWorkerApp
     echo "forksafe demo: 2 workers on http://127.0.0.1:8080/  status: http://127.0.0.1:9090/  (Ctrl-C to stop)" >&2
-    exec java -cp "$CP" io.forksafe.posix.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
+    exec java -cp "$CP" io.forksafe.arbiter.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
          --print-events "$@" -- "$app" ;;
   preload|preload-trap)
     fix=--fix
     [ "$mode" = preload-trap ] && fix=
     echo "forksafe demo: 2 restored copies on http://127.0.0.1:8080/  status: http://127.0.0.1:9090/  (Ctrl-C to stop)" >&2
-    exec java -cp "$CP" io.forksafe.posix.ArbiterMain --preload --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
+    exec java -cp "$CP" io.forksafe.arbiter.ArbiterMain --preload --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
          --print-events --jvm-opts "-XX:+UseSerialGC -XX:TieredStopAtLevel=1" "$@" -- io.forksafe.demo.JettyPreloadApp $fix ;;
   jetty)    exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@" ;;
   undertow) exec java -cp "$CP" io.forksafe.demo.UndertowDemo "$@" ;;

@@ -27,7 +27,7 @@ mkdir -p "$OUT"
 rm -f "$OUT"/jmh.json "$OUT"/http.txt "$OUT"/arbiter.txt "$OUT"/table.md
 
 HAS_ARBITER=0
-if [ -f forksafe-native/src/main/java/io/forksafe/posix/ArbiterMain.java ] \
+if [ -f forksafe-native/src/main/java/io/forksafe/arbiter/ArbiterMain.java ] \
    && [ -f integration-tests/src/main/java/io/forksafe/demo/JettyWorkerApp.java ]; then
   HAS_ARBITER=1
 fi

@@ -8,16 +8,16 @@ module io.forksafe.nativeos {
     requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
     requires jdk.httpserver;      // PreloadMain --status-port
 
-    // the pre-fork arbiter (io.forksafe.posix.Arbiter)
+    // the pre-fork arbiter (io.forksafe.arbiter.Arbiter; implementation in io.forksafe.arbiter.internal, not exported)
     requires org.jnrproject.constants;
     requires jdk.unsupported;
     requires static java.management;
 
-    exports io.forksafe.posix;
+    exports io.forksafe.arbiter;
     exports io.forksafe.uwsgi;
 
     // uWSGI's forked workers, and the arbiter's worker side (autoconfigured in JVMs the arbiter spawned)
     provides io.forksafe.spi.ContainerAdapter with
             io.forksafe.uwsgi.internal.UwsgiContainerAdapter,
-            io.forksafe.posix.internal.ArbiterWorkerAdapter;
+            io.forksafe.arbiter.internal.ArbiterWorkerAdapter;
 }

@@ -177,7 +177,7 @@ public final class ArbiterBench {
     }
 
     private Proc arbiter(int workers, Path archive) throws Exception {
-        List<String> args = new ArrayList<>(List.of("io.forksafe.posix.ArbiterMain", "--workers",
+        List<String> args = new ArrayList<>(List.of("io.forksafe.arbiter.ArbiterMain", "--workers",
                 String.valueOf(workers), "--bind", "127.0.0.1:0", "--status-port", "0",
                 "--jvm-opts", String.join(" ", JVM), "--classpath", appClasspath));
         if (archive != null) {

@@ -9,7 +9,7 @@ import io.forksafe.PreFork;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.jetty.ForksafeJetty;
-import io.forksafe.posix.PreloadWorker;
+import io.forksafe.arbiter.PreloadWorker;
 import io.forksafe.recipes.RandomReseed;
 
 import org.eclipse.jetty.io.EndPoint;

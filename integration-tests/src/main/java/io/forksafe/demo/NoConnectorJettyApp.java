@@ -9,7 +9,7 @@ import org.eclipse.jetty.server.Server;
  * serve the shared socket with, so its start must fail (boot error, exit 3) instead of reporting ready.
  *
  * <pre>{@code
- * java -cp ... io.forksafe.posix.ArbiterMain --workers 2 --bind 127.0.0.1:8080 -- io.forksafe.demo.NoConnectorJettyApp
+ * java -cp ... io.forksafe.arbiter.ArbiterMain --workers 2 --bind 127.0.0.1:8080 -- io.forksafe.demo.NoConnectorJettyApp
  * }</pre>
  */
 public final class NoConnectorJettyApp {

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.forksafe.posix.TestHttp;
+import io.forksafe.arbiter.TestHttp;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -15,7 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A real arbiter ({@code io.forksafe.posix.ArbiterMain}) running an app from the integration-tests class path as its
+ * A real arbiter ({@code io.forksafe.arbiter.ArbiterMain}) running an app from the integration-tests class path as its
  * workers, on 127.0.0.1 with an ephemeral port and status port: what a test needs to drive it and read its status.
  */
 final class ArbiterProcess implements AutoCloseable {
@@ -39,7 +39,7 @@ final class ArbiterProcess implements AutoCloseable {
     static ArbiterProcess start(List<String> options, String app, String... appArgs) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary()));
         cmd.addAll(List.of(FAST.split(" ")));
-        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.posix.ArbiterMain",
+        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.arbiter.ArbiterMain",
                 "--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", FAST));
         cmd.addAll(options);
         cmd.add("--");

@@ -1,7 +1,7 @@
 package io.forksafe.it;
 
-import io.forksafe.posix.LoadLoop;
-import io.forksafe.posix.TestHttp;
+import io.forksafe.arbiter.LoadLoop;
+import io.forksafe.arbiter.TestHttp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The forksafe arbiter ({@code io.forksafe.posix.ArbiterMain}) running the real demo workers, Jetty
+ * The forksafe arbiter ({@code io.forksafe.arbiter.ArbiterMain}) running the real demo workers, Jetty
  * ({@code io.forksafe.demo.JettyWorkerApp}) and Undertow ({@code io.forksafe.demo.UndertowWorkerApp}), on one shared
  * port: every process is real, every request goes over 127.0.0.1.
  */
@@ -200,7 +200,7 @@ class ArbiterWorkersProcessTest {
     private void startArbiter(String app) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary()));
         cmd.addAll(List.of(FAST.split(" ")));
-        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.posix.ArbiterMain",
+        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.arbiter.ArbiterMain",
                 "--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", FAST, "--", app));
         arbiter = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Thread reader = new Thread(() -> {

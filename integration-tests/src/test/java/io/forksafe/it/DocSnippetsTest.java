@@ -74,7 +74,7 @@ class DocSnippetsTest {
             "io.forksafe.testing.*",
             "io.forksafe.jetty.*",
             "io.forksafe.undertow.*",
-            "io.forksafe.posix.*",
+            "io.forksafe.arbiter.*",
             "io.forksafe.uwsgi.*",
             "io.forksafe.crac.*",
             "java.util.*",

@@ -1,15 +1,15 @@
 package io.forksafe.it;
 
-import static io.forksafe.posix.TestHttp.body;
-import static io.forksafe.posix.TestHttp.fields;
-import static io.forksafe.posix.TestHttp.firstResponsePerSlot;
-import static io.forksafe.posix.TestHttp.freePort;
-import static io.forksafe.posix.TestHttp.waitFor;
+import static io.forksafe.arbiter.TestHttp.body;
+import static io.forksafe.arbiter.TestHttp.fields;
+import static io.forksafe.arbiter.TestHttp.firstResponsePerSlot;
+import static io.forksafe.arbiter.TestHttp.freePort;
+import static io.forksafe.arbiter.TestHttp.waitFor;
 
 import io.forksafe.ForkRegistry;
 import io.forksafe.demo.JettyPreloadApp;
-import io.forksafe.posix.Criu;
-import io.forksafe.posix.Preloader;
+import io.forksafe.arbiter.Criu;
+import io.forksafe.arbiter.Preloader;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package io.forksafe.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.forksafe.posix.Criu;
+import io.forksafe.arbiter.Criu;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,10 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static io.forksafe.posix.TestHttp.body;
-import static io.forksafe.posix.TestHttp.fields;
-import static io.forksafe.posix.TestHttp.freePort;
-import static io.forksafe.posix.TestHttp.waitFor;
+import static io.forksafe.arbiter.TestHttp.body;
+import static io.forksafe.arbiter.TestHttp.fields;
+import static io.forksafe.arbiter.TestHttp.freePort;
+import static io.forksafe.arbiter.TestHttp.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -58,7 +58,7 @@ class PreloadArbiterProcessTest {
 
     private Process arbiter(Map<String, String> env, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary(), "-cp", ProcessSupport.demoClasspath(),
-                "io.forksafe.posix.ArbiterMain"));
+                "io.forksafe.arbiter.ArbiterMain"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(env);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.forksafe.posix.TestHttp;
+import io.forksafe.arbiter.TestHttp;
 
 import java.io.IOException;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
-import io.forksafe.posix.ProcessIdentity;
+import io.forksafe.arbiter.ProcessIdentity;
 import io.forksafe.spi.ContainerAdapter;
 
 import java.util.LinkedHashMap;

@@ -19,7 +19,7 @@ import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * The forksafe arbiter ({@code io.forksafe.posix.ArbiterMain}) as the entrypoint, so PID 1, of a container of the
+ * The forksafe arbiter ({@code io.forksafe.arbiter.ArbiterMain}) as the entrypoint, so PID 1, of a container of the
  * {@link LocalImage}, on the host network: the arbiter binds a free port on 127.0.0.1 and serves its status on another,
  * and the test reaches both from the host. Every output line of the container is kept for assertions and messages.
  */
@@ -45,7 +45,7 @@ final class ArbiterContainer implements AutoCloseable {
     ArbiterContainer(LocalImage image, String app, List<String> arbiterOptions, String workerJvmOpts, long memoryBytes) {
         List<String> entrypoint = new ArrayList<>(List.of(LocalImage.JAVA));
         entrypoint.addAll(List.of(FAST_JVM.split(" ")));
-        entrypoint.addAll(List.of("-Xmx64m", "-cp", image.classPath(), "io.forksafe.posix.ArbiterMain",
+        entrypoint.addAll(List.of("-Xmx64m", "-cp", image.classPath(), "io.forksafe.arbiter.ArbiterMain",
                 "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", workerJvmOpts));
         entrypoint.addAll(arbiterOptions);
         entrypoint.add("--");

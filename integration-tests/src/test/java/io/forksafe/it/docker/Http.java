@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.forksafe.posix.TestHttp;
+import io.forksafe.arbiter.TestHttp;
 
 /** Plain HTTP/1.1 over a fresh 127.0.0.1 connection per request ({@link TestHttp}), and a bounded load loop. */
 final class Http {

@@ -1,0 +1,163 @@
+package io.forksafe.arbiter;
+
+import io.forksafe.ForkRegistry;
+import io.forksafe.Forksafe;
+import io.forksafe.arbiter.internal.Signals;
+import io.forksafe.arbiter.internal.Supervisor;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A pre-fork arbiter for JVM workers (gunicorn's model, uFork's shape): it binds the listening socket once,
+ * <b>spawns</b> worker JVMs with {@code posix_spawnp} (a JVM cannot {@code fork()}), passes each the socket as its
+ * fd 0 ({@link System#inheritedChannel()}) and supervises them: heartbeats and timeouts, respawn with backoff, halt
+ * on a boot error, graceful stop, rolling restart, scaling by one. It publishes {@code PreFork},
+ * {@code PostForkParent} and {@code ChildExit} in this process; the workers publish {@code PostFork},
+ * {@code PostWorkerInit} and {@code WorkerExit} in theirs (see {@link ArbiterWorker}).
+ *
+ * <p>It is a library object: build, {@link #start()}, {@link #stop()}, {@link #join()} from any {@code main} or
+ * from {@code jshell}; {@link ArbiterMain} is the command line.
+ *
+ * <pre>{@code
+ * Arbiter arbiter = Arbiter.create(ArbiterConfig.builder()
+ *         .workers(2).bind("127.0.0.1:8080").app("com.example.AppMain").statusPort(0).build());
+ * arbiter.start();
+ * System.out.println(arbiter.workers());
+ * arbiter.stop();
+ * int exitCode = arbiter.join();
+ * }</pre>
+ */
+public final class Arbiter {
+
+    /**
+     * One worker as the arbiter sees it.
+     *
+     * @param slot               stable slot, from 1
+     * @param pid                the worker JVM's pid
+     * @param generation         how many workers this slot had before, from 0
+     * @param state              booting, ready, stopping, aborting or exited
+     * @param restarts           how often the slot's worker was replaced after dying
+     * @param heartbeatAgeMillis milliseconds since the last heartbeat, -1 before the worker connected
+     * @param lastExitStatus     the slot's last exit status (exit code, or 128 + signal), or null
+     */
+    public record WorkerStatus(int slot, long pid, long generation, String state, int restarts,
+                               long heartbeatAgeMillis, Integer lastExitStatus) {
+    }
+
+    private final ArbiterConfig config;
+    private final Supervisor supervisor;
+
+    private Arbiter(ArbiterConfig config, ForkRegistry registry) {
+        this.config = config;
+        this.supervisor = new Supervisor(config, registry);
+    }
+
+    /** An arbiter publishing to the global registry ({@link Forksafe#registry()}). */
+    public static Arbiter create(ArbiterConfig config) {
+        return create(config, Forksafe.registry());
+    }
+
+    /** An arbiter publishing to {@code registry}. */
+    public static Arbiter create(ArbiterConfig config, ForkRegistry registry) {
+        return new Arbiter(Objects.requireNonNull(config, "config must not be null"),
+                Objects.requireNonNull(registry, "registry must not be null"));
+    }
+
+    /**
+     * Binds the socket and starts the workers (returns at once; workers become ready in the background).
+     *
+     * @throws java.net.BindException if the address (or the status port) is in use, naming it
+     * @throws IOException            if the pid file or log file cannot be written
+     * @throws IllegalStateException  if native POSIX access is unavailable or it was already started
+     */
+    public Arbiter start() throws IOException {
+        supervisor.start();
+        return this;
+    }
+
+    /**
+     * Routes SIGTERM/SIGINT to {@link #stop()}, SIGHUP to {@link #reload()}, SIGTTIN/SIGTTOU to
+     * {@link #increment()}/{@link #decrement()}. Not done by {@link #start()}: a library should not take a
+     * process's signals unasked.
+     *
+     * @return for each signal, "handled" or why not
+     */
+    public Map<String, String> installSignalHandlers() {
+        return Signals.install(supervisor);
+    }
+
+    /** Graceful stop: workers get SIGTERM, finish in-flight requests, and are killed after the graceful timeout. */
+    public void stop() {
+        supervisor.requestStop();
+    }
+
+    /** Rolling restart: each slot's new generation is ready before its old worker is stopped gracefully. */
+    public void reload() {
+        supervisor.requestReload();
+    }
+
+    /** One worker more. */
+    public void increment() {
+        supervisor.requestIncrease();
+    }
+
+    /** One worker fewer (never below one). */
+    public void decrement() {
+        supervisor.requestDecrease();
+    }
+
+    /** Waits until stopped; returns the exit code: 0, 3 after a worker boot error, 1 after another failure. */
+    public int join() throws InterruptedException {
+        return supervisor.join();
+    }
+
+    /** Waits at most {@code timeout}; returns whether the arbiter stopped. */
+    public boolean join(Duration timeout) throws InterruptedException {
+        return supervisor.join(timeout);
+    }
+
+    /** Whether it has stopped. */
+    public boolean isStopped() {
+        return supervisor.stopped();
+    }
+
+    /** Why it halted on its own (for example a worker boot error), or null. */
+    public String haltReason() {
+        return supervisor.haltReason();
+    }
+
+    /** The listening address (the real port when 0 was configured), or null before {@link #start()}. */
+    public InetSocketAddress address() {
+        return supervisor.address();
+    }
+
+    /** The loopback status endpoint's address, or null when not configured. */
+    public InetSocketAddress statusAddress() {
+        return supervisor.statusAddress();
+    }
+
+    /** The number of workers it keeps running now. */
+    public int targetWorkers() {
+        return supervisor.targetWorkers();
+    }
+
+    /** A snapshot of the workers (during a rolling restart a slot can list two). */
+    public List<WorkerStatus> workers() {
+        return supervisor.workers();
+    }
+
+    /** The configuration. */
+    public ArbiterConfig config() {
+        return config;
+    }
+
+    @Override
+    public String toString() {
+        return "Arbiter[" + config + ", address=" + address() + "]";
+    }
+}

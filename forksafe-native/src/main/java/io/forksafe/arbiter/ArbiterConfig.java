@@ -1,0 +1,556 @@
+package io.forksafe.arbiter;
+
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Immutable configuration of an {@link Arbiter}: what to run, how many workers, where to listen and how to
+ * supervise. Built with {@link #builder()}; {@link Builder#build()} checks every value and names the fix.
+ *
+ * <pre>{@code
+ * ArbiterConfig config = ArbiterConfig.builder()
+ *         .workers(2)
+ *         .bind("127.0.0.1:8080")
+ *         .app("com.example.AppMain", "--port-from-arbiter")
+ *         .timeout(Duration.ofSeconds(30))
+ *         .build();
+ * }</pre>
+ */
+public final class ArbiterConfig {
+
+    private final int workers;
+    private final InetSocketAddress bind;
+    private final int backlog;
+    private final String mainClass;
+    private final List<String> args;
+    private final String javaCommand;
+    private final List<String> jvmOptions;
+    private final String classpath;
+    private final Map<String, String> environment;
+    private final Duration timeout;
+    private final Duration bootTimeout;
+    private final Duration gracefulTimeout;
+    private final Duration abortGrace;
+    private final Duration maxBackoff;
+    private final Integer statusPort;
+    private final Path statusFile;
+    private final Path pidfile;
+    private final Path logFile;
+    private final long logMaxBytes;
+    private final int logMaxFiles;
+    private final boolean printEvents;
+    private final boolean preload;
+    private final Path cdsArchive;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    private ArbiterConfig(Builder b) {
+        this.workers = b.workers;
+        this.bind = b.bind;
+        this.backlog = b.backlog;
+        this.mainClass = b.mainClass;
+        this.args = List.copyOf(b.args);
+        this.javaCommand = b.javaCommand != null ? b.javaCommand : currentJava();
+        List<String> opts = new ArrayList<>(b.jvmOptions != null ? b.jvmOptions : inheritedJvmOptions());
+        opts.addAll(b.extraJvmOptions);
+        this.jvmOptions = List.copyOf(opts);
+        this.classpath = b.classpath != null ? b.classpath : System.getProperty("java.class.path", "");
+        this.environment = Collections.unmodifiableMap(new LinkedHashMap<>(b.environment));
+        this.timeout = b.timeout;
+        this.bootTimeout = b.bootTimeout;
+        this.gracefulTimeout = b.gracefulTimeout;
+        this.abortGrace = b.abortGrace;
+        this.maxBackoff = b.maxBackoff;
+        this.statusPort = b.statusPort;
+        this.statusFile = b.statusFile;
+        this.pidfile = b.pidfile;
+        this.logFile = b.logFile;
+        this.logMaxBytes = b.logMaxBytes;
+        this.logMaxFiles = b.logMaxFiles;
+        this.printEvents = b.printEvents;
+        this.preload = b.preload;
+        this.cdsArchive = b.cdsArchive;
+        this.out = b.out != null ? b.out : System.out;
+        this.err = b.err != null ? b.err : System.err;
+    }
+
+    /** A builder with gunicorn-like defaults: 1 worker, timeout 30 s, graceful timeout 30 s, boot timeout 60 s. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** How many workers to keep running. */
+    public int workers() {
+        return workers;
+    }
+
+    /** The address the arbiter listens on (port 0: an ephemeral port, see {@link Arbiter#address()}). */
+    public InetSocketAddress bind() {
+        return bind;
+    }
+
+    /** The listen backlog. */
+    public int backlog() {
+        return backlog;
+    }
+
+    /** The worker application's main class. */
+    public String mainClass() {
+        return mainClass;
+    }
+
+    /** The worker application's arguments. */
+    public List<String> args() {
+        return args;
+    }
+
+    /** The java binary workers run (default: this JVM's). */
+    public String javaCommand() {
+        return javaCommand;
+    }
+
+    /** The workers' JVM options (default: this JVM's, without debugger agents). */
+    public List<String> jvmOptions() {
+        return jvmOptions;
+    }
+
+    /** The workers' class path (default: this JVM's). */
+    public String classpath() {
+        return classpath;
+    }
+
+    /** The workers' shared AppCDS archive, or null; see {@link Builder#cdsArchive(Path)}. */
+    public Path cdsArchive() {
+        return cdsArchive;
+    }
+
+    /** Extra environment variables for workers (on top of the arbiter's own environment). */
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    /** A ready worker silent for longer than this is aborted and replaced. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** A worker not ready within this after spawning is aborted and replaced. */
+    public Duration bootTimeout() {
+        return bootTimeout;
+    }
+
+    /** How long stopping workers may take to finish in-flight requests before they are killed. */
+    public Duration gracefulTimeout() {
+        return gracefulTimeout;
+    }
+
+    /** Between the abort signal (SIGQUIT: thread dump) and SIGKILL for a timed-out worker. */
+    public Duration abortGrace() {
+        return abortGrace;
+    }
+
+    /** The longest delay before respawning a slot whose workers keep crashing. */
+    public Duration maxBackoff() {
+        return maxBackoff;
+    }
+
+    /** The heartbeat interval workers use: a fifth of the timeout, between 100 ms and 2 s. */
+    public Duration heartbeatInterval() {
+        long ms = Math.max(100, Math.min(2000, timeout.toMillis() / 5));
+        return Duration.ofMillis(ms);
+    }
+
+    /** The loopback port of the status endpoint (0: ephemeral), or null for none. */
+    public Integer statusPort() {
+        return statusPort;
+    }
+
+    /** A file the status JSON is written to every second, or null. */
+    public Path statusFile() {
+        return statusFile;
+    }
+
+    /** The pid file, or null. */
+    public Path pidfile() {
+        return pidfile;
+    }
+
+    /** The log file (rotated by size), or null. */
+    public Path logFile() {
+        return logFile;
+    }
+
+    /** Size at which the log file is rotated. */
+    public long logMaxBytes() {
+        return logMaxBytes;
+    }
+
+    /** How many rotated log files are kept. */
+    public int logMaxFiles() {
+        return logMaxFiles;
+    }
+
+    /** Whether the arbiter prints every forksafe event: its own, and those its workers report (process events). */
+    public boolean printEvents() {
+        return printEvents;
+    }
+
+    /**
+     * Whether workers are restored copies of one warmed template (CRIU checkpoint/restore, {@code --preload}) rather
+     * than spawned cold; see docs/preload.md.
+     */
+    public boolean preload() {
+        return preload;
+    }
+
+    /** Where worker stdout lines are echoed. */
+    public PrintStream out() {
+        return out;
+    }
+
+    /** Where worker stderr lines and the arbiter's messages go. */
+    public PrintStream err() {
+        return err;
+    }
+
+    static String currentJava() {
+        return ProcessHandle.current().info().command()
+                .orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    static List<String> inheritedJvmOptions() {
+        List<String> raw;
+        try {
+            raw = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+        } catch (LinkageError | RuntimeException e) {
+            return List.of(); // java.management absent: workers get default options
+        }
+        List<String> kept = new ArrayList<>();
+        for (String o : raw) {
+            // A debugger agent would make every worker fight for the same port.
+            if (o.startsWith("-agentlib:jdwp") || o.startsWith("-Xrunjdwp") || o.equals("-Xdebug")) {
+                continue;
+            }
+            kept.add(o);
+        }
+        return kept;
+    }
+
+    @Override
+    public String toString() {
+        return "ArbiterConfig[workers=" + workers + ", bind=" + bind + ", main=" + mainClass + " " + args
+                + ", timeout=" + timeout + ", gracefulTimeout=" + gracefulTimeout + "]";
+    }
+
+    /** Builds an {@link ArbiterConfig}; setters return {@code this}. */
+    public static final class Builder {
+        private int workers = 1;
+        private InetSocketAddress bind;
+        private int backlog = 2048;
+        private String mainClass;
+        private List<String> args = List.of();
+        private String javaCommand;
+        private List<String> jvmOptions;
+        private final List<String> extraJvmOptions = new ArrayList<>();
+        private String classpath;
+        private final Map<String, String> environment = new LinkedHashMap<>();
+        private Duration timeout = Duration.ofSeconds(30);
+        private Duration bootTimeout = Duration.ofSeconds(60);
+        private Duration gracefulTimeout = Duration.ofSeconds(30);
+        private Duration abortGrace = Duration.ofMillis(500);
+        private Duration maxBackoff = Duration.ofSeconds(10);
+        private Integer statusPort;
+        private Path statusFile;
+        private Path pidfile;
+        private Path logFile;
+        private long logMaxBytes = 10L * 1024 * 1024;
+        private int logMaxFiles = 5;
+        private boolean printEvents;
+        private boolean preload;
+        private Path cdsArchive;
+        private PrintStream out;
+        private PrintStream err;
+
+        private Builder() {
+        }
+
+        /** How many workers (at least 1). */
+        public Builder workers(int n) {
+            this.workers = n;
+            return this;
+        }
+
+        /** Listen on {@code "host:port"} ({@code "[::1]:8080"} for IPv6; port 0 for an ephemeral port). */
+        public Builder bind(String hostPort) {
+            this.bind = parseBind(hostPort);
+            return this;
+        }
+
+        /** Listen on {@code address}. */
+        public Builder bind(InetSocketAddress address) {
+            this.bind = Objects.requireNonNull(address, "bind address must not be null");
+            return this;
+        }
+
+        /** The listen backlog (default 2048). */
+        public Builder backlog(int backlog) {
+            this.backlog = backlog;
+            return this;
+        }
+
+        /** The worker application: its main class and arguments. */
+        public Builder app(String mainClass, String... args) {
+            return app(mainClass, List.of(args));
+        }
+
+        /** The worker application: its main class and arguments. */
+        public Builder app(String mainClass, List<String> args) {
+            this.mainClass = mainClass;
+            this.args = List.copyOf(args);
+            return this;
+        }
+
+        /** The java binary for workers (default: this JVM's). */
+        public Builder javaCommand(String java) {
+            this.javaCommand = java;
+            return this;
+        }
+
+        /** Replaces the inherited JVM options of workers. */
+        public Builder jvmOptions(List<String> options) {
+            this.jvmOptions = List.copyOf(options);
+            return this;
+        }
+
+        /** Adds a JVM option for workers after the inherited (or replaced) ones. */
+        public Builder addJvmOption(String option) {
+            this.extraJvmOptions.add(Objects.requireNonNull(option, "option must not be null"));
+            return this;
+        }
+
+        /** The workers' class path (default: this JVM's). */
+        public Builder classpath(String classpath) {
+            this.classpath = classpath;
+            return this;
+        }
+
+        /** Adds an environment variable for workers. */
+        public Builder environment(String name, String value) {
+            this.environment.put(Objects.requireNonNull(name, "name must not be null"),
+                    Objects.requireNonNull(value, "value must not be null"));
+            return this;
+        }
+
+        /** Heartbeat timeout of a ready worker (default 30 s). */
+        public Builder timeout(Duration d) {
+            this.timeout = d;
+            return this;
+        }
+
+        /** How long a worker may take to become ready (default 60 s). */
+        public Builder bootTimeout(Duration d) {
+            this.bootTimeout = d;
+            return this;
+        }
+
+        /** How long stopping workers may finish in-flight work before SIGKILL (default 30 s). */
+        public Builder gracefulTimeout(Duration d) {
+            this.gracefulTimeout = d;
+            return this;
+        }
+
+        /** Delay between SIGQUIT (thread dump) and SIGKILL for a timed-out worker (default 500 ms). */
+        public Builder abortGrace(Duration d) {
+            this.abortGrace = d;
+            return this;
+        }
+
+        /** Upper bound of the respawn backoff for a crashing slot (default 10 s). */
+        public Builder maxBackoff(Duration d) {
+            this.maxBackoff = d;
+            return this;
+        }
+
+        /** Serve the forksafe status JSON on this loopback port (0: ephemeral). */
+        public Builder statusPort(int port) {
+            this.statusPort = port;
+            return this;
+        }
+
+        /** Write the status JSON to this file every second. */
+        public Builder statusFile(Path file) {
+            this.statusFile = file;
+            return this;
+        }
+
+        /** Write the arbiter's pid to this file while it runs. */
+        public Builder pidfile(Path file) {
+            this.pidfile = file;
+            return this;
+        }
+
+        /** Also write every echoed line to this file, rotated at {@code maxBytes}, keeping {@code maxFiles}. */
+        public Builder logFile(Path file, long maxBytes, int maxFiles) {
+            this.logFile = file;
+            this.logMaxBytes = maxBytes;
+            this.logMaxFiles = maxFiles;
+            return this;
+        }
+
+        /** Print every forksafe event: the arbiter's own, and the process events each worker reports. */
+        public Builder printEvents(boolean print) {
+            this.printEvents = print;
+            return this;
+        }
+
+        /**
+         * Preload mode: boot one template worker, checkpoint it with CRIU when it is ready and restore one copy per
+         * slot ({@code --preload}); see docs/preload.md.
+         */
+        public Builder preload(boolean preload) {
+            this.preload = preload;
+            return this;
+        }
+
+        /**
+         * Workers share a JDK dynamic AppCDS archive at {@code file} (JDK 13+): while it does not exist, one worker
+         * records it ({@code -XX:ArchiveClassesAtExit}) and the arbiter moves it into place once that worker exited
+         * (graceful stop, rolling restart); workers spawned after that map it ({@code -XX:SharedArchiveFile}).
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().cdsArchive(Path.of("/var/cache/app/workers.jsa"))
+         * }</pre>
+         */
+        public Builder cdsArchive(Path file) {
+            this.cdsArchive = file;
+            return this;
+        }
+
+        /** Console streams for echoed output (default System.out and System.err). */
+        public Builder console(PrintStream out, PrintStream err) {
+            this.out = out;
+            this.err = err;
+            return this;
+        }
+
+        /**
+         * Checks the values and builds the configuration.
+         *
+         * @throws IllegalArgumentException naming the bad value and the fix
+         */
+        public ArbiterConfig build() {
+            if (workers < 1) {
+                throw new IllegalArgumentException("workers must be at least 1, got " + workers);
+            }
+            if (bind == null) {
+                throw new IllegalArgumentException("no listening address: set bind(\"127.0.0.1:8080\") (--bind)");
+            }
+            if (mainClass == null || mainClass.isBlank()) {
+                throw new IllegalArgumentException("no worker main class: set app(\"com.example.AppMain\", args...) "
+                        + "(on the command line: -- com.example.AppMain args...)");
+            }
+            if (backlog < 1) {
+                throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
+            }
+            positive("timeout", timeout);
+            positive("boot timeout", bootTimeout);
+            positive("graceful timeout", gracefulTimeout);
+            positive("abort grace", abortGrace);
+            positive("max backoff", maxBackoff);
+            if (statusPort != null && (statusPort < 0 || statusPort > 65535)) {
+                throw new IllegalArgumentException("status port must be 0..65535, got " + statusPort);
+            }
+            if (logFile != null && (logMaxBytes < 1024 || logMaxFiles < 0)) {
+                throw new IllegalArgumentException("log rotation needs max size >= 1024 bytes and max files >= 0, got "
+                        + logMaxBytes + " and " + logMaxFiles);
+            }
+            ArbiterConfig config = new ArbiterConfig(this);
+            if (config.cdsArchive != null) {
+                for (String o : config.jvmOptions) {
+                    if (o.equals("-Xshare:off") || o.startsWith("-XX:SharedArchiveFile=")
+                            || o.startsWith("-XX:ArchiveClassesAtExit=")) {
+                        throw new IllegalArgumentException("the AppCDS archive option (--cds-archive) cannot be "
+                                + "combined with the worker JVM option " + o + ": remove one of them");
+                    }
+                }
+                for (String entry : config.classpath.split(java.io.File.pathSeparator)) {
+                    if (!entry.isEmpty() && nonEmptyDirectory(Path.of(entry))) {
+                        throw new IllegalArgumentException("an AppCDS archive (--cds-archive) holds classes from JAR "
+                                + "files only, and the workers' class path has the directory " + entry
+                                + ": package it as a jar (mvn package) or drop --cds-archive");
+                    }
+                }
+                Path dir = config.cdsArchive.toAbsolutePath().getParent();
+                if (dir == null || !java.nio.file.Files.isDirectory(dir)) {
+                    throw new IllegalArgumentException("AppCDS archive directory " + dir
+                            + " does not exist: create it or choose another --cds-archive path");
+                }
+            }
+            return config;
+        }
+
+        private static boolean nonEmptyDirectory(Path p) {
+            if (!java.nio.file.Files.isDirectory(p)) {
+                return false;
+            }
+            try (java.util.stream.Stream<Path> children = java.nio.file.Files.list(p)) {
+                return children.findAny().isPresent();
+            } catch (java.io.IOException e) {
+                return true;
+            }
+        }
+
+        private static void positive(String what, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, got " + d);
+            }
+        }
+    }
+
+    /**
+     * Parses {@code "host:port"}, {@code "[v6]:port"} or {@code ":port"} (loopback).
+     *
+     * @throws IllegalArgumentException naming the expected form
+     */
+    static InetSocketAddress parseBind(String hostPort) {
+        if (hostPort == null || hostPort.isBlank()) {
+            throw new IllegalArgumentException("bind address is empty: use host:port, e.g. 127.0.0.1:8080");
+        }
+        String s = hostPort.strip();
+        int colon = s.lastIndexOf(':');
+        if (colon < 0 || (s.indexOf(':') != colon && !s.startsWith("["))) {
+            throw new IllegalArgumentException("bad bind address '" + hostPort
+                    + "': use host:port, e.g. 127.0.0.1:8080 or [::1]:8080");
+        }
+        String host = s.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad port in bind address '" + hostPort + "': use a number 0..65535");
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range in bind address '" + hostPort + "': use 0..65535");
+        }
+        try {
+            InetAddress addr = host.isEmpty() ? InetAddress.getLoopbackAddress() : InetAddress.getByName(host);
+            return new InetSocketAddress(addr, port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("unknown host in bind address '" + hostPort
+                    + "': use an IP address or a resolvable name");
+        }
+    }
+}

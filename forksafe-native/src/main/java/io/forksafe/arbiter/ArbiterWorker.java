@@ -1,0 +1,412 @@
+package io.forksafe.arbiter;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkEvent;
+import io.forksafe.ForkHookException;
+import io.forksafe.ForkRegistry;
+import io.forksafe.PostWorkerInit;
+import io.forksafe.WorkerExit;
+import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
+import io.forksafe.arbiter.internal.ControlProtocol;
+import io.forksafe.arbiter.internal.Supervisor;
+import io.forksafe.arbiter.internal.WorkerReporter;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channel;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.WeakHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The worker side of the {@link Arbiter}: in a JVM the arbiter spawned (environment {@code FORKSAFE_ARBITER_PID}),
+ * it identifies the process as worker {@code (slot, generation)}, publishes {@link io.forksafe.PostFork}, sends
+ * heartbeats to the arbiter, reports readiness when {@link PostWorkerInit} is published for this process (the Jetty
+ * and Undertow adapters publish it once their server serves; call {@link #ready()} otherwise) and publishes
+ * {@link WorkerExit} at shutdown (unless an adapter published PostWorkerInit: that adapter then publishes WorkerExit
+ * when its server stops). If the arbiter disappears, the worker exits. It also sends the arbiter its configuration
+ * errors and failing hooks whenever they change (at each heartbeat, after each event, at exit), which the arbiter
+ * shows in that worker's row of its status and in its own {@code errors}.
+ *
+ * <p>The arbiter launches workers through a bootstrap that calls {@link #attach(ForkRegistry)} before the
+ * application's {@code main}; the {@code arbiter} container adapter does the same from
+ * {@code Forksafe.autoconfigure()}. Attaching twice returns the same instance.
+ *
+ * <pre>{@code
+ * if (ArbiterWorker.isArbiterWorker()) {
+ *     ServerSocketChannel shared = ArbiterWorker.inheritedServerChannel(); // the arbiter's socket, fd 0
+ *     // ... serve on it, then:
+ *     ArbiterWorker.attach(Forksafe.registry()).ready();
+ * }
+ * }</pre>
+ */
+public final class ArbiterWorker {
+
+    /** Environment variable set in every worker: the arbiter's pid. */
+    public static final String ENV_ARBITER_PID = ControlProtocol.ENV_ARBITER_PID;
+    /** Environment variable set in every worker: its stable slot, from 1. */
+    public static final String ENV_SLOT = ControlProtocol.ENV_SLOT;
+    /** Environment variable set in every worker: its generation in the slot, from 0. */
+    public static final String ENV_GENERATION = ControlProtocol.ENV_GENERATION;
+    /** Environment variable set in every worker: the arbiter's control socket (a Unix-domain socket path). */
+    public static final String ENV_CONTROL = ControlProtocol.ENV_CONTROL;
+    /**
+     * Environment variable set in every worker: the arbiter's graceful timeout ({@code --graceful-timeout}) in
+     * milliseconds. A server's own stop timeout should fit within it: the arbiter kills a worker that is still
+     * running when it ends.
+     */
+    public static final String ENV_GRACEFUL_MILLIS = ControlProtocol.ENV_GRACEFUL_MILLIS;
+    /** Exit code of a worker whose boot failed; the arbiter halts instead of respawning (gunicorn's 3). */
+    public static final int BOOT_ERROR_EXIT_CODE = ControlProtocol.BOOT_ERROR_EXIT;
+
+    private static final Map<ForkRegistry, ArbiterWorker> ATTACHED = new WeakHashMap<>();
+
+    private final ForkRegistry registry;
+    private final WorkerInfo worker;
+    private final String controlPath;
+    private final long heartbeatMillis;
+    private final Object sendLock = new Object();
+    private final AtomicBoolean readySent = new AtomicBoolean();
+    private final AtomicBoolean exitPublished = new AtomicBoolean();
+    private final AtomicLong heartbeats = new AtomicLong();
+    private volatile SocketChannel control;
+    private volatile boolean shuttingDown;
+    private volatile String controlError;
+    private volatile ContainerInfo readyContainer;
+    private volatile java.util.function.BooleanSupplier liveness = () -> true;
+    private final AtomicLong skippedBeats = new AtomicLong();
+    private final WorkerReporter reporter;
+    private final Object wakeup = new Object();
+    private boolean reportDue; // guarded by wakeup
+
+    private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
+        this.registry = registry;
+        this.worker = worker;
+        this.controlPath = controlPath;
+        this.heartbeatMillis = heartbeatMillis;
+        this.reporter = new WorkerReporter(registry, this::send);
+    }
+
+    /**
+     * Whether this JVM was spawned by the forksafe arbiter: both {@code FORKSAFE_ARBITER_PID} and
+     * {@code FORKSAFE_ARBITER_CONTROL} are set. {@code FORKSAFE_ARBITER_PID} alone is only the socket contract (a
+     * listening socket as fd 0, which the Jetty and Undertow adapters adopt), as another launcher may provide it.
+     */
+    public static boolean isArbiterWorker() {
+        return System.getenv(ENV_ARBITER_PID) != null && System.getenv(ENV_CONTROL) != null;
+    }
+
+    /**
+     * The listening socket the arbiter passed as fd 0, for servers that adopt a channel.
+     *
+     * @throws IOException if this JVM did not inherit a listening TCP socket (it was not spawned by the arbiter)
+     */
+    public static ServerSocketChannel inheritedServerChannel() throws IOException {
+        Channel ch = System.inheritedChannel();
+        if (ch instanceof ServerSocketChannel ssc) {
+            return ssc;
+        }
+        throw new IOException("no inherited listening socket (System.inheritedChannel() is " + ch
+                + "): start this application through the forksafe arbiter (io.forksafe.arbiter.ArbiterMain)");
+    }
+
+    /**
+     * Makes this JVM the arbiter's worker in {@code registry}: identifies it, connects the control channel, starts
+     * heartbeats and publishes {@link io.forksafe.PostFork}. Idempotent per registry.
+     *
+     * @throws IllegalStateException if this JVM was not spawned by an arbiter, or its environment is malformed
+     * @throws ForkHookException     if a PostFork hook failed (the caller should exit with
+     *                               {@link #BOOT_ERROR_EXIT_CODE})
+     */
+    public static ArbiterWorker attach(ForkRegistry registry) {
+        Objects.requireNonNull(registry, "registry must not be null");
+        ArbiterWorker w;
+        synchronized (ATTACHED) {
+            w = ATTACHED.get(registry);
+            if (w != null) {
+                return w;
+            }
+            w = create(registry);
+            ATTACHED.put(registry, w);
+        }
+        w.connect();
+        w.registry.postFork(w.worker, Supervisor.CONTAINER);
+        return w;
+    }
+
+    private static ArbiterWorker create(ForkRegistry registry) {
+        String arbiterPid = System.getenv(ENV_ARBITER_PID);
+        if (arbiterPid == null) {
+            throw new IllegalStateException("not an arbiter worker: " + ENV_ARBITER_PID + " is not set; start the "
+                    + "application with io.forksafe.arbiter.ArbiterMain or Arbiter.start()");
+        }
+        try {
+            int slot = Integer.parseInt(env(ENV_SLOT, "1"));
+            long generation = Long.parseLong(env(ENV_GENERATION, "0"));
+            long heartbeat = Long.parseLong(env(ControlProtocol.ENV_HEARTBEAT_MILLIS, "1000"));
+            WorkerInfo info = new WorkerInfo(slot, "worker-" + slot, WorkerKind.PROCESS, ProcessHandle.current().pid(),
+                    Long.parseLong(arbiterPid), generation);
+            return new ArbiterWorker(registry, info, System.getenv(ENV_CONTROL), Math.max(50, heartbeat));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("malformed arbiter environment (" + e.getMessage() + "): "
+                    + ENV_ARBITER_PID + ", " + ENV_SLOT + " and " + ENV_GENERATION + " must be numbers set by the arbiter", e);
+        }
+    }
+
+    private static String env(String name, String fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? fallback : v.strip();
+    }
+
+    private void connect() {
+        registry.identifyProcess(worker);
+        registry.putSettings(Map.of("forksafe.arbiter.pid", String.valueOf(worker.parentPid()),
+                "forksafe.arbiter.slot", String.valueOf(worker.slot()),
+                "forksafe.arbiter.generation", String.valueOf(worker.generation())));
+        registry.statusDetail("arbiterWorker", this::statusDetail);
+        registry.subscribe(ForkEvent.class, "forksafe.arbiter.events", Integer.MIN_VALUE, e -> {
+            if (e.worker().kind() == WorkerKind.PROCESS) {
+                send("event " + e.type().displayName());
+            }
+        });
+        registry.subscribe(PostWorkerInit.class, "forksafe.arbiter.readiness", Integer.MAX_VALUE, e -> {
+            if (isThisProcess(e.worker())) {
+                readyContainer = e.container();
+                if (readySent.compareAndSet(false, true)) {
+                    send("ready");
+                }
+            }
+        });
+        registry.subscribe(WorkerExit.class, "forksafe.arbiter.exit", Integer.MAX_VALUE, e -> {
+            if (isThisProcess(e.worker())) {
+                exitPublished.set(true);
+                send("exiting " + e.reason());
+            }
+        });
+        // After every event (last in order, so earlier hooks' failures are counted): the errors and failing hooks
+        // reach the arbiter now rather than at the next heartbeat.
+        registry.subscribe(ForkEvent.class, "forksafe.arbiter.report", Integer.MAX_VALUE, e -> requestReport());
+        Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "forksafe-arbiter-worker-exit"));
+        if (controlPath == null || controlPath.isBlank()) {
+            controlError = ENV_CONTROL + " is not set";
+        } else {
+            try {
+                control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
+                send("hello " + worker.pid() + " " + worker.slot() + " " + worker.generation());
+                reporter.reportIfChanged(); // errors reported before the channel connected
+                daemon(this::heartbeatLoop, "forksafe-arbiter-heartbeat");
+                daemon(this::watchArbiter, "forksafe-arbiter-watch");
+            } catch (IOException | RuntimeException e) {
+                controlError = e.toString();
+            }
+        }
+        if (controlError != null) {
+            registry.reportError("arbiter worker", "cannot reach the arbiter's control socket (" + controlError
+                    + "): no heartbeats or readiness reach the arbiter, which will replace this worker at its boot "
+                    + "timeout; start workers only through the arbiter");
+        }
+    }
+
+    private boolean isThisProcess(WorkerInfo w) {
+        return w.kind() == WorkerKind.PROCESS && w.pid() == worker.pid();
+    }
+
+    private static void daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** A heartbeat every interval; the errors and failing hooks are checked then and whenever an event ran. */
+    private void heartbeatLoop() {
+        long nextBeat = System.nanoTime();
+        while (control != null && control.isOpen()) {
+            if (System.nanoTime() - nextBeat >= 0) {
+                beat();
+                nextBeat = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(heartbeatMillis);
+            }
+            reporter.reportIfChanged();
+            synchronized (wakeup) {
+                try {
+                    long left;
+                    while (!reportDue && (left = nextBeat - System.nanoTime()) > 0) {
+                        wakeup.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+                reportDue = false;
+            }
+        }
+    }
+
+    private void beat() {
+        boolean alive;
+        try {
+            alive = liveness.getAsBoolean();
+        } catch (RuntimeException e) {
+            alive = false;
+        }
+        if (!alive) {
+            skippedBeats.incrementAndGet();
+        } else if (send("beat")) {
+            heartbeats.incrementAndGet();
+        }
+    }
+
+    private void requestReport() {
+        synchronized (wakeup) {
+            reportDue = true;
+            wakeup.notifyAll();
+        }
+    }
+
+    /** The arbiter never writes: end-of-stream means it is gone, and an orphaned worker exits. */
+    private void watchArbiter() {
+        try (InputStream in = Channels.newInputStream(control)) {
+            while (in.read() >= 0) {
+                // nothing is expected
+            }
+        } catch (IOException ignored) {
+            // treated as gone
+        }
+        if (!shuttingDown) {
+            System.err.println("forksafe arbiter worker " + worker.name() + ": the arbiter (pid " + worker.parentPid()
+                    + ") is gone; exiting");
+            Thread exit = new Thread(() -> System.exit(0), "forksafe-arbiter-orphan-exit");
+            exit.start();
+        }
+    }
+
+    private boolean send(String line) {
+        SocketChannel c = control;
+        if (c == null) {
+            return false;
+        }
+        ByteBuffer buf = ByteBuffer.wrap((line.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
+        synchronized (sendLock) {
+            try {
+                while (buf.hasRemaining()) {
+                    c.write(buf);
+                }
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * At JVM shutdown: publishes WorkerExit for this process, unless a container adapter published this process's
+     * PostWorkerInit. Then that adapter owns the process's life cycle and publishes WorkerExit itself when its
+     * server stops, exactly as in a stand-alone run, and a second one from here would duplicate it.
+     */
+    private void onShutdown() {
+        shuttingDown = true;
+        reporter.reportIfChanged(); // a worker dying at boot (exit code 3) reports what went wrong first
+        ContainerInfo owner = readyContainer;
+        if (owner != null && !owner.equals(Supervisor.CONTAINER)) {
+            return;
+        }
+        if (exitPublished.compareAndSet(false, true)) {
+            try {
+                registry.workerExit(worker, Supervisor.CONTAINER, "jvm shutdown");
+            } catch (RuntimeException e) {
+                System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
+            }
+            reporter.reportIfChanged();
+        }
+    }
+
+    /**
+     * For servers without a forksafe adapter: publishes {@link PostWorkerInit} for this process (container
+     * {@code forksafe-arbiter}), which tells the arbiter that this worker serves. With the Jetty or Undertow adapter
+     * this happens by itself when the server has started. Idempotent.
+     */
+    public void ready() {
+        if (!readySent.get() && readyContainer == null) {
+            registry.postWorkerInit(worker, Supervisor.CONTAINER);
+        }
+        if (readySent.compareAndSet(false, true)) {
+            send("ready");
+        }
+    }
+
+    /**
+     * Sends heartbeats only while {@code check} returns true. By default a heartbeat proves that the JVM runs (it
+     * is not stopped, swapped out or stuck in a GC pause); a check can tie it to the application, for example
+     * "the request executor made progress in the last 10 s", so that the arbiter replaces a worker that is alive
+     * but stuck. A check that throws counts as false.
+     *
+     * <pre>{@code
+     * ArbiterWorker.attach(Forksafe.registry()).livenessCheck(() -> executor.lastProgressAgeMillis() < 10_000);
+     * }</pre>
+     */
+    public ArbiterWorker livenessCheck(java.util.function.BooleanSupplier check) {
+        this.liveness = Objects.requireNonNull(check, "check must not be null");
+        return this;
+    }
+
+    /** Whether readiness was reported. */
+    public boolean isReady() {
+        return readySent.get();
+    }
+
+    /** This worker as the arbiter knows it (slot, generation, pid, the arbiter's pid as parent). */
+    public WorkerInfo worker() {
+        return worker;
+    }
+
+    /** The stable slot, from 1. */
+    public int slot() {
+        return worker.slot();
+    }
+
+    /** The generation in the slot, from 0. */
+    public long generation() {
+        return worker.generation();
+    }
+
+    /** The arbiter's pid. */
+    public long arbiterPid() {
+        return worker.parentPid();
+    }
+
+    /** The container the worker-side events report. */
+    public static ContainerInfo container() {
+        return Supervisor.CONTAINER;
+    }
+
+    private Map<String, Object> statusDetail() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("slot", worker.slot());
+        m.put("generation", worker.generation());
+        m.put("pid", worker.pid());
+        m.put("arbiterPid", worker.parentPid());
+        m.put("control", controlPath);
+        m.put("connected", control != null && control.isOpen());
+        m.put("controlError", controlError);
+        m.put("heartbeatIntervalMillis", heartbeatMillis);
+        m.put("heartbeatsSent", heartbeats.get());
+        m.put("heartbeatsSkippedByLivenessCheck", skippedBeats.get());
+        m.put("ready", readySent.get());
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "ArbiterWorker[" + worker.name() + ", pid " + worker.pid() + ", generation " + worker.generation()
+                + ", arbiter " + worker.parentPid() + "]";
+    }
+}

@@ -1,0 +1,425 @@
+package io.forksafe.arbiter;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkHookException;
+import io.forksafe.ForkRegistry;
+import io.forksafe.PostWorkerInit;
+import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
+import io.forksafe.arbiter.internal.PreloadProtocol;
+import io.forksafe.arbiter.internal.WorkerReporter;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The template side of the preload mode: a worker JVM that a {@link Preloader} checkpoints once and restores as many
+ * copies as it needs (CRIU). Every copy starts as an exact clone of the template: same heap, same random-generator
+ * state, same "unique" IDs, same pooled connections. The events below make the copies correct:
+ *
+ * <ol>
+ *   <li>at {@link #attach}: {@code PostFork} for the template itself (kind PROCESS, slot 0, name "template");</li>
+ *   <li>when the app publishes {@code PostWorkerInit} for this process, the template reports "ready";</li>
+ *   <li>asked to checkpoint: {@code PreFork} (kind RESTORE) so that hooks quiesce: close pools and client
+ *       connections, stop background work. Then the template closes its control connection and waits;</li>
+ *   <li>in each restored copy: {@code PostFork} (kind RESTORE, the copy's own slot, a new generation, its real host
+ *       pid, the preloader's pid as parent), then {@code PostWorkerInit}; then the copy reports "ready";</li>
+ *   <li>at JVM shutdown: {@code WorkerExit} ("jvm shutdown"), unless an adapter already published it.</li>
+ * </ol>
+ *
+ * <p>Requests must not be served between the restore and the end of the copy's {@code PostFork} hooks, or they would
+ * see the template's state: request handlers (or the acceptor) call {@link #awaitServing(Duration)}, which returns at
+ * once in normal operation and blocks only from {@code PreFork} until the copy's hooks ran.
+ *
+ * <pre>{@code
+ * ForkRegistry registry = Forksafe.registry();
+ * PreloadWorker preload = PreloadWorker.isTemplate() ? PreloadWorker.attach(registry, container) : null;
+ * ... start the server (listening with SO_REUSEPORT), then:
+ * registry.postWorkerInit(registry.processWorker(), container);   // the template is warm: checkpoint may follow
+ * }</pre>
+ */
+public final class PreloadWorker {
+
+    private static final Map<ForkRegistry, PreloadWorker> ATTACHED = new WeakHashMap<>();
+
+    private final ForkRegistry registry;
+    private final ContainerInfo container;
+    private final String controlPath;
+    private final long parentPid;
+    private final Object gate = new Object();
+    private final Object sendLock = new Object();
+    private final AtomicLong restores = new AtomicLong();
+    private volatile WorkerInfo worker;
+    private volatile SocketChannel control;
+    private volatile boolean serving = true;
+    private volatile boolean readySent;
+    private volatile boolean readinessDeferred;
+    private volatile boolean exitPublished;
+    private volatile String lastError;
+    private volatile long restoreToPostForkMillis = -1;
+    /** A restored copy's errors and failing hooks, for the preloader (the template reports none). */
+    private final WorkerReporter reporter;
+
+    private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
+        this.registry = registry;
+        this.container = container;
+        this.controlPath = controlPath;
+        this.parentPid = parentPid;
+        this.reporter = new WorkerReporter(registry, this::sent);
+    }
+
+    /**
+     * The address the preloader asked the template to listen on ({@link Preloader.Builder#bind(String)},
+     * {@code --bind}), if any. Bind it with {@code SO_REUSEPORT}.
+     *
+     * @throws IllegalStateException if the variable is malformed
+     */
+    public static java.util.Optional<java.net.InetSocketAddress> bindAddress() {
+        String v = System.getenv(PreloadProtocol.ENV_BIND);
+        if (v == null || v.isBlank()) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(Preloader.parseBind(v));
+    }
+
+    /** Whether this JVM was started by a {@link Preloader} as its template. */
+    public static boolean isTemplate() {
+        return System.getenv(PreloadProtocol.ENV_CONTROL) != null;
+    }
+
+    /**
+     * Makes this JVM the preloader's template in {@code registry}: identifies it (slot 0, "template"), publishes
+     * {@code PostFork} for it and connects the control channel. Idempotent per registry.
+     *
+     * @throws IllegalStateException if this JVM was not started by a preloader
+     */
+    public static PreloadWorker attach(ForkRegistry registry, ContainerInfo container) {
+        Objects.requireNonNull(registry, "registry must not be null");
+        Objects.requireNonNull(container, "container must not be null");
+        String control = System.getenv(PreloadProtocol.ENV_CONTROL);
+        if (control == null || control.isBlank()) {
+            throw new IllegalStateException("not a preload template: " + PreloadProtocol.ENV_CONTROL + " is not set; "
+                    + "start the application through io.forksafe.arbiter.Preloader (the arbiter's --preload)");
+        }
+        PreloadWorker w;
+        synchronized (ATTACHED) {
+            w = ATTACHED.get(registry);
+            if (w != null) {
+                return w;
+            }
+            long parent;
+            try {
+                parent = Long.parseLong(System.getenv().getOrDefault(PreloadProtocol.ENV_PARENT_PID, "-1").strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalStateException("malformed " + PreloadProtocol.ENV_PARENT_PID + ": must be the "
+                        + "preloader's pid", e);
+            }
+            w = new PreloadWorker(registry, container, control, parent);
+            ATTACHED.put(registry, w);
+        }
+        w.start();
+        return w;
+    }
+
+    private void start() {
+        worker = new WorkerInfo(0, "template", WorkerKind.PROCESS, ProcessHandle.current().pid(), parentPid, 0);
+        registry.identifyProcess(worker);
+        registry.statusDetail("preload", this::statusDetail);
+        registry.subscribe(PostWorkerInit.class, "forksafe.preload.readiness", Integer.MAX_VALUE, e -> {
+            if (e.worker().equals(worker) && !(readinessDeferred && !isRestoredCopy())) {
+                sendReady();
+            }
+        });
+        registry.subscribe(io.forksafe.WorkerExit.class, "forksafe.preload.exit", Integer.MAX_VALUE, e -> {
+            if (e.worker().equals(worker)) {
+                exitPublished = true;
+            }
+        });
+        // WorkerExit at JVM shutdown, unless an adapter (Jetty's) already published it for this process.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!exitPublished) {
+                exitPublished = true;
+                try {
+                    registry.workerExit(worker, container, "jvm shutdown");
+                } catch (RuntimeException e) {
+                    System.err.println("forksafe preload: a WorkerExit hook failed: " + e.getMessage());
+                }
+            }
+            if (isRestoredCopy()) {
+                reporter.reportIfChanged();
+            }
+        }, "forksafe-preload-exit"));
+        registry.postFork(worker, container);
+        try {
+            control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
+            send("template " + worker.pid());
+        } catch (IOException e) {
+            lastError = "cannot reach the preloader's control socket " + controlPath + ": " + e;
+            registry.reportError("preload", lastError);
+            return;
+        }
+        Thread t = new Thread(this::templateLoop, "forksafe-preload-control");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Blocks while the process is being checkpointed or a restored copy's {@code PostFork} hooks run; returns at
+     * once otherwise. Call it before handling a request.
+     *
+     * @return false if {@code timeout} passed first
+     */
+    public boolean awaitServing(Duration timeout) throws InterruptedException {
+        if (serving) {
+            return true;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (gate) {
+            while (!serving) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                gate.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The template reports "ready" only when {@link #ready()} is called, not at {@code PostWorkerInit}: for apps that
+     * warm themselves up (requests to their own server, caches) after the server started. Copies still report ready
+     * at their {@code PostWorkerInit}.
+     */
+    public PreloadWorker deferReadiness() {
+        readinessDeferred = true;
+        return this;
+    }
+
+    /** Tells the preloader that the template is warm: it may now be checkpointed. */
+    public void ready() {
+        sendReady();
+    }
+
+    /** This process as a worker: the template (slot 0) before the checkpoint, the copy after a restore. */
+    public WorkerInfo worker() {
+        return worker;
+    }
+
+    /** Whether this process is a restored copy. */
+    public boolean isRestoredCopy() {
+        return worker.kind() == WorkerKind.RESTORE;
+    }
+
+    private void templateLoop() {
+        try {
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(control),
+                    StandardCharsets.UTF_8));
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.equals("checkpoint")) {
+                    checkpointAndWait();
+                    return;
+                }
+            }
+            // The preloader went away before asking for a checkpoint: nothing more to do here.
+        } catch (IOException e) {
+            lastError = "control channel: " + e;
+        }
+    }
+
+    private void checkpointAndWait() throws IOException {
+        setServing(false);
+        WorkerInfo quiescing = new WorkerInfo(0, "template", WorkerKind.RESTORE, worker.pid(), parentPid, 0);
+        String ns = PreloadProtocol.pidNamespace("/proc/self/ns/pid");
+        try {
+            registry.preFork(quiescing, container);
+        } catch (ForkHookException e) {
+            send("prefork-failed " + describe(e));
+            setServing(true);
+            return;
+        }
+        send("quiesced");
+        SocketChannel c = control;
+        control = null;
+        c.close();
+        // CRIU dumps (and stops) this process now. Each restored copy continues here, in its own pid namespace.
+        long polls = 0;
+        while (ns.equals(PreloadProtocol.pidNamespace("/proc/self/ns/pid"))) {
+            if (++polls % 200 == 0 && !ProcessHandle.of(parentPid).map(ProcessHandle::isAlive).orElse(false)) {
+                // The preloader died before (or while) dumping us: nobody will restore or stop this template.
+                System.err.println("forksafe preload: the preloader (pid " + parentPid + ") is gone before the "
+                        + "checkpoint; the template exits");
+                Runtime.getRuntime().halt(1);
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+        long restoredAt = System.nanoTime();
+        restores.incrementAndGet();
+        afterRestore(restoredAt);
+    }
+
+    private void afterRestore(long restoredAt) {
+        WorkerInfo copy;
+        try {
+            String ns = PreloadProtocol.pidNamespace("/proc/self/ns/pid");
+            SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
+            control = c;
+            readySent = false;
+            send("restored " + ns);
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c),
+                    StandardCharsets.UTF_8));
+            String line = in.readLine();
+            if (line == null || !line.startsWith("identity ")) {
+                throw new IOException("expected 'identity ...' from the preloader, got " + line);
+            }
+            String[] f = line.split(" ");
+            int slot = Integer.parseInt(f[1]);
+            copy = new WorkerInfo(slot, "worker-" + slot, WorkerKind.RESTORE, Long.parseLong(f[3]),
+                    Long.parseLong(f[4]), Long.parseLong(f[2]));
+        } catch (IOException | RuntimeException e) {
+            System.err.println("forksafe preload: a restored copy cannot learn its identity (" + e + "); exiting");
+            Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
+            return;
+        }
+        worker = copy;
+        registry.identifyProcess(copy);
+        try {
+            registry.postFork(copy, container);
+        } catch (ForkHookException e) {
+            reporter.reportIfChanged(); // the errors and the failing PostFork hook reach the preloader's status
+            send("boot-error " + describe(e));
+            System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + describe(e));
+            Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
+            return;
+        }
+        restoreToPostForkMillis = (System.nanoTime() - restoredAt) / 1_000_000;
+        setServing(true);
+        // The restored server socket already listens; the copy serves as soon as the gate opens.
+        try {
+            registry.postWorkerInit(copy, container);
+        } catch (ForkHookException e) {
+            // not a boot error: the copy serves; the failure is in its status and reaches the preloader's
+            System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "
+                    + describe(e));
+        }
+        reporter.reportIfChanged(); // errors reported before or during the restore, failing hooks so far
+        watchPreloader(copy);
+        Thread t = new Thread(this::reportLoop, "forksafe-preload-report");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** A copy has no heartbeat: its errors and failing hooks are checked every second instead. */
+    private void reportLoop() {
+        while (control != null && control.isOpen()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            reporter.reportIfChanged();
+        }
+    }
+
+    /** The preloader never writes after the identity: end of stream means it is gone, and an orphan exits. */
+    private void watchPreloader(WorkerInfo copy) {
+        Thread t = new Thread(() -> {
+            try {
+                SocketChannel c = control;
+                while (c != null && c.read(ByteBuffer.allocate(64)) >= 0) {
+                    // nothing is expected
+                }
+            } catch (IOException ignored) {
+                // gone
+            }
+            System.err.println("forksafe preload " + copy.name() + ": the preloader (pid " + parentPid
+                    + ") is gone; exiting");
+            System.exit(0);
+        }, "forksafe-preload-watch");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The aggregate's message with each hook failure, for one line on the control channel. */
+    private static String describe(ForkHookException e) {
+        StringBuilder b = new StringBuilder(e.getMessage());
+        for (Throwable t : e.failures()) {
+            b.append("; ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return b.toString();
+    }
+
+    private void setServing(boolean value) {
+        synchronized (gate) {
+            serving = value;
+            gate.notifyAll();
+        }
+    }
+
+    private synchronized void sendReady() {
+        if (!readySent) {
+            readySent = true;
+            send("ready");
+        }
+    }
+
+    private void send(String line) {
+        sent(line);
+    }
+
+    private boolean sent(String line) {
+        SocketChannel c = control;
+        if (c == null) {
+            return false;
+        }
+        ByteBuffer buf = ByteBuffer.wrap((line.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
+        synchronized (sendLock) {
+            try {
+                while (buf.hasRemaining()) {
+                    c.write(buf);
+                }
+                return true;
+            } catch (IOException e) {
+                lastError = "control channel: " + e;
+                return false;
+            }
+        }
+    }
+
+    private Map<String, Object> statusDetail() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        WorkerInfo w = worker;
+        m.put("role", w.kind() == WorkerKind.RESTORE ? "copy" : "template");
+        m.put("slot", w.slot());
+        m.put("generation", w.generation());
+        m.put("pid", w.pid());
+        m.put("preloaderPid", parentPid);
+        m.put("restores", restores.get());
+        m.put("restoreToPostForkMillis", restoreToPostForkMillis);
+        m.put("serving", serving);
+        m.put("lastError", lastError);
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "PreloadWorker[" + worker + "]";
+    }
+}

@@ -1,0 +1,43 @@
+package io.forksafe.arbiter.internal;
+
+/**
+ * The worker-to-arbiter control channel: a Unix-domain stream socket in a private (0700) directory, one text line
+ * per message. The arbiter never writes; a worker sees end-of-stream only when the arbiter is gone.
+ *
+ * <pre>
+ * hello &lt;pid&gt; &lt;slot&gt; &lt;generation&gt;   first line
+ * beat                              every heartbeat interval
+ * ready                             PostWorkerInit was published for this process
+ * event &lt;EventName&gt;                a forksafe event ran in the worker
+ * exiting &lt;reason&gt;                  WorkerExit is being published
+ * errors [&lt;text&gt; ...]              the worker's configuration errors, all of them (see {@link WorkerReport})
+ * hook-failures [&lt;s&gt;,&lt;e&gt;,&lt;n&gt;,&lt;err&gt; ...]  its hooks that failed, all of them (see {@link WorkerReport})
+ * </pre>
+ *
+ * The two report lines are sent when they change (checked at each heartbeat, after each event and at exit); each
+ * replaces the previous one of its kind. Their fields are percent-encoded, so no message can break a line.
+ */
+public final class ControlProtocol {
+
+    /** Environment variable: the arbiter's pid; its presence makes a JVM an arbiter worker. */
+    public static final String ENV_ARBITER_PID = "FORKSAFE_ARBITER_PID";
+    /** Environment variable: the worker's stable slot (1..n). */
+    public static final String ENV_SLOT = "FORKSAFE_WORKER_SLOT";
+    /** Environment variable: the worker's generation in its slot (0, 1, ...). */
+    public static final String ENV_GENERATION = "FORKSAFE_WORKER_GENERATION";
+    /** Environment variable: the control socket path. */
+    public static final String ENV_CONTROL = "FORKSAFE_ARBITER_CONTROL";
+    /** Environment variable: heartbeat interval in milliseconds. */
+    public static final String ENV_HEARTBEAT_MILLIS = "FORKSAFE_ARBITER_HEARTBEAT_MS";
+    /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
+    public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
+
+    /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
+    public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.GracefulStop.ARBITER_GRACEFUL_ENV;
+
+    /** Exit code of a worker that failed during boot (PostFork hook or main before readiness); as gunicorn. */
+    public static final int BOOT_ERROR_EXIT = 3;
+
+    private ControlProtocol() {
+    }
+}

@@ -1,0 +1,162 @@
+package io.forksafe.arbiter.internal;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.function.LongFunction;
+
+/**
+ * The arbiter's end of the control channel (see {@link ControlProtocol}): accepts one connection per worker,
+ * matches it to the spawned worker by the pid in its hello line, and records heartbeats, readiness, events and the
+ * worker's reported errors and hook failures.
+ */
+final class ControlServer implements AutoCloseable {
+
+    private final Path dir;
+    private final Path socketPath;
+    private final ServerSocketChannel server;
+    private final LongFunction<WorkerProcess> lookup;
+    private final Runnable wake;
+    private final BiConsumer<WorkerProcess, String> onEvent;
+    private final java.util.function.Consumer<WorkerProcess> onReport;
+    private final Set<SocketChannel> connections = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private final Selector selector;
+    private volatile boolean closed;
+
+    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent,
+                  java.util.function.Consumer<WorkerProcess> onReport) throws IOException {
+        this.lookup = lookup;
+        this.wake = wake;
+        this.onEvent = onEvent;
+        this.onReport = onReport;
+        this.dir = Files.createTempDirectory("forksafe-arbiter-");
+        try {
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException ignored) {
+            // non-POSIX file system: createTempDirectory already restricts where it can
+        }
+        this.socketPath = dir.resolve("control.sock");
+        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socketPath));
+        server.configureBlocking(false);
+        selector = Selector.open();
+        server.register(selector, SelectionKey.OP_ACCEPT);
+        acceptor = new Thread(this::acceptLoop, "forksafe-arbiter-control");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    Path path() {
+        return socketPath;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                selector.select(500);
+                selector.selectedKeys().clear();
+                SocketChannel c = Spawner.openSealed(server::accept); // never inherited by a worker spawned now
+                if (c == null) {
+                    continue;
+                }
+                c.configureBlocking(true);
+                connections.add(c);
+                Thread t = new Thread(() -> serve(c), "forksafe-arbiter-control-conn");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void serve(SocketChannel c) {
+        WorkerProcess w = null;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8))) {
+            String hello = in.readLine();
+            if (hello == null || !hello.startsWith("hello ")) {
+                return;
+            }
+            String[] f = hello.split(" ");
+            if (f.length < 4) {
+                return;
+            }
+            long workerPid = Long.parseLong(f[1]);
+            w = lookup.apply(workerPid);
+            for (int i = 0; w == null && i < 20; i++) { // the supervisor records the pid right after the spawn
+                Thread.sleep(50);
+                w = lookup.apply(workerPid);
+            }
+            if (w == null || w.slot != Integer.parseInt(f[2]) || w.generation != Long.parseLong(f[3])) {
+                return; // not one of ours: ignore it
+            }
+            w.connected = true;
+            w.lastBeatNanos = System.nanoTime();
+            String line;
+            while ((line = in.readLine()) != null) {
+                w.lastBeatNanos = System.nanoTime();
+                if (line.equals("ready")) {
+                    w.readyReported = true;
+                    wake.run();
+                } else if (line.startsWith("event ")) {
+                    w.event(line.substring(6));
+                    onEvent.accept(w, line.substring(6));
+                } else if (line.startsWith("exiting")) {
+                    w.event("exiting");
+                } else if (WorkerReport.isReportLine(line)) {
+                    try {
+                        w.report = w.report.apply(line);
+                    } catch (IllegalArgumentException malformed) {
+                        continue; // untrusted input: a malformed report changes nothing
+                    }
+                    onReport.accept(w);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            // a worker that dies mid-line is reaped by waitpid; nothing to do here
+        } finally {
+            if (w != null) {
+                w.controlClosed = true;
+                w.controlDone.countDown();
+                wake.run();
+            }
+            connections.remove(c);
+            Closing.quietly(c);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Closing.quietly(selector);
+        Closing.quietly(server);
+        for (SocketChannel c : connections) {
+            Closing.quietly(c);
+        }
+        try {
+            Files.deleteIfExists(socketPath);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a stale temp dir is harmless
+        }
+    }
+}

@@ -1,0 +1,927 @@
+package io.forksafe.arbiter.internal;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.ForkEvent;
+import io.forksafe.ForkRegistry;
+import io.forksafe.Subscription;
+import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
+import io.forksafe.arbiter.Arbiter;
+import io.forksafe.arbiter.ArbiterConfig;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import jnr.constants.platform.Errno;
+import jnr.constants.platform.Signal;
+import jnr.constants.platform.WaitFlags;
+import jnr.posix.POSIX;
+
+/**
+ * The arbiter's engine: one supervisor thread owns all worker state and runs a short loop (reap with
+ * {@code waitpid(pid, WNOHANG)} for our own pids only, promote ready workers, enforce boot and heartbeat timeouts,
+ * keep the slots filled with backoff, advance a rolling restart, drive a graceful stop). Commands from signals and
+ * from the API are queued to that thread, so no state is shared without the lock.
+ */
+public final class Supervisor {
+
+    /** The container the arbiter's events report. */
+    public static final ContainerInfo CONTAINER = ContainerInfo.of("forksafe-arbiter", version());
+
+    private static final long TICK_MILLIS = 50;
+    private static final long STABLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final int MAX_SPAWN_FAILURES = 3;
+    private static final int MAX_NEVER_CONNECTED = 3;
+
+    private enum Phase { NEW, RUNNING, STOPPING, STOPPED }
+
+    private static final class Slot {
+        final int number;
+        long nextGeneration;
+        WorkerProcess current;
+        WorkerProcess incoming;
+        int restarts;
+        Integer lastExitStatus;
+        int consecutiveFailures;
+        int neverConnected;
+        int spawnFailures;
+        long nextSpawnAtNanos;
+        /** The slot's last ended worker, kept for its reported errors and hook failures (one per slot). */
+        WorkerProcess ended;
+
+        Slot(int number) {
+            this.number = number;
+        }
+    }
+
+    private final ArbiterConfig config;
+    private final ForkRegistry registry;
+    private final long pid = ProcessHandle.current().pid();
+    private final Object lock = new Object();
+    private final TreeMap<Integer, Slot> slots = new TreeMap<>();
+    /** Next generation of slots removed by scaling down, so a slot that comes back keeps counting up. */
+    private final Map<Integer, Long> retiredGenerations = new java.util.HashMap<>();
+    private final Map<Long, WorkerProcess> byPid = new ConcurrentHashMap<>();
+    private final List<WorkerProcess> retiring = new ArrayList<>();
+    private final LinkedBlockingQueue<String> commands = new LinkedBlockingQueue<>();
+    private final CountDownLatch done = new CountDownLatch(1);
+    private final List<Thread> pumps = new ArrayList<>();
+    private final Deque<Integer> rollingQueue = new ArrayDeque<>();
+    private Integer rollingSlot;
+    private int target;
+    private volatile Phase phase = Phase.NEW;
+    private volatile int exitCode;
+    private volatile String haltReason;
+    private long gracefulDeadlineNanos;
+    private long lastStatusFileNanos;
+    private long lastTickNanos;
+    private long heartbeatChecksResumeNanos;
+
+    private ListenSocket listen;
+    private ControlServer control;
+    private StatusServer statusServer;
+    private LogSink log;
+    private Subscription printer;
+    private Thread thread;
+    private Thread shutdownHook;
+    private final CdsArchive cds;
+
+    public Supervisor(ArbiterConfig config, ForkRegistry registry) {
+        this.config = config;
+        this.cds = config.cdsArchive() != null ? new CdsArchive(config.cdsArchive()) : null;
+        this.registry = registry;
+        this.target = config.workers();
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Binds the socket, opens the control channel, the status endpoint and the pid file, and starts supervising.
+     *
+     * @throws IOException if the address is in use (a {@link java.net.BindException} naming it) or a file cannot
+     *                     be written
+     */
+    public void start() throws IOException {
+        synchronized (lock) {
+            if (phase != Phase.NEW) {
+                throw new IllegalStateException("this arbiter was already started; create a new one to start again");
+            }
+            NativePosix.get();
+            log = new LogSink(config.out(), config.err(), config.logFile(), config.logMaxBytes(), config.logMaxFiles());
+            try {
+                checkPidfile();
+                listen = ListenSocket.bind(config.bind(), config.backlog());
+                control = new ControlServer(this::lookup, this::wake, (w, event) -> {
+                    if (config.printEvents()) {
+                        say(w.label() + " event " + event);
+                    }
+                }, this::forwardErrors);
+                if (config.statusPort() != null) {
+                    statusServer = StatusServer.start(registry, config.statusPort());
+                }
+                writePidfile();
+            } catch (IOException | RuntimeException e) {
+                closeResources();
+                throw e;
+            }
+            registry.statusDetail("arbiter", this::statusDetail);
+            registry.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(listen.address()),
+                    "forksafe.arbiter.workers", String.valueOf(target)));
+            registry.configured("forksafe-arbiter", CONTAINER);
+            registry.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
+                    + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0");
+            if (config.printEvents()) {
+                printer = registry.subscribe(ForkEvent.class, "forksafe.arbiter.printEvents", Integer.MIN_VALUE,
+                        e -> say("event " + e.type().displayName() + " " + e.worker().name() + " pid "
+                                + e.worker().pid() + " generation " + e.worker().generation()
+                                + (e instanceof io.forksafe.ChildExit c ? " exit status " + c.exitStatus() : "")));
+            }
+            phase = Phase.RUNNING;
+            say("listening on " + ListenSocket.describe(listen.address()) + " (fd " + listen.fd() + " via "
+                    + listen.fdSource() + "), " + target + " worker(s) of " + config.mainClass()
+                    + (statusServer != null ? ", status http://" + ListenSocket.describe(statusServer.address()) + "/" : "")
+                    + ", control " + control.path());
+            shutdownHook = new Thread(this::terminateAllOnJvmExit, "forksafe-arbiter-shutdown");
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+            thread = new Thread(this::loop, "forksafe-arbiter");
+            thread.start();
+        }
+    }
+
+    /** Asks for a graceful stop (SIGTERM/SIGINT). */
+    public void requestStop() {
+        commands.offer("stop");
+    }
+
+    /** Asks for a rolling restart (SIGHUP). */
+    public void requestReload() {
+        commands.offer("reload");
+    }
+
+    /** One worker more (SIGTTIN). */
+    public void requestIncrease() {
+        commands.offer("ttin");
+    }
+
+    /** One worker fewer (SIGTTOU). */
+    public void requestDecrease() {
+        commands.offer("ttou");
+    }
+
+    private void wake() {
+        commands.offer("wake");
+    }
+
+    /** Waits until the arbiter has stopped; returns its exit code (0, 3 after a boot error, 1 on failure). */
+    public int join() throws InterruptedException {
+        done.await();
+        return exitCode;
+    }
+
+    /** Waits at most {@code timeout}; returns whether it stopped. */
+    public boolean join(Duration timeout) throws InterruptedException {
+        return done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether the arbiter has stopped. */
+    public boolean stopped() {
+        return done.getCount() == 0;
+    }
+
+    /** The exit code so far. */
+    public int exitCode() {
+        return exitCode;
+    }
+
+    /** Why the arbiter halted, or null. */
+    public String haltReason() {
+        return haltReason;
+    }
+
+    /** The bound listening address. */
+    public InetSocketAddress address() {
+        return listen == null ? null : listen.address();
+    }
+
+    /** The status endpoint's address, or null. */
+    public InetSocketAddress statusAddress() {
+        return statusServer == null ? null : statusServer.address();
+    }
+
+    /** The current target number of workers. */
+    public int targetWorkers() {
+        synchronized (lock) {
+            return target;
+        }
+    }
+
+    // ------------------------------------------------------------------ the loop
+
+    private void loop() {
+        try {
+            while (true) {
+                String cmd = commands.poll(TICK_MILLIS, TimeUnit.MILLISECONDS);
+                synchronized (lock) {
+                    while (cmd != null) {
+                        handle(cmd);
+                        cmd = commands.poll();
+                    }
+                    long now = System.nanoTime();
+                    noticeStall(now);
+                    reap();
+                    promoteReady(now);
+                    checkTimeouts(now);
+                    if (phase == Phase.RUNNING) {
+                        maintain(now);
+                        advanceRolling();
+                    } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
+                        break;
+                    }
+                }
+                writeStatusFileIfDue();
+            }
+        } catch (Throwable t) {
+            exitCode = 1;
+            say("supervisor failed: " + t + "; stopping workers");
+            killAllNow();
+        } finally {
+            synchronized (lock) {
+                phase = Phase.STOPPED;
+            }
+            drainOutput();
+            say(haltReason != null ? "halted (exit code " + exitCode + ")" : "stopped (exit code " + exitCode + ")");
+            writeStatusFile();
+            closeResources();
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (IllegalStateException ignored) {
+                // the JVM is already shutting down
+            }
+            done.countDown();
+        }
+    }
+
+    /**
+     * If this loop itself did not run for a while (the arbiter was stopped with SIGSTOP, the machine suspended, a
+     * long GC pause), the workers' heartbeats are still queued unread: judging them now would abort every healthy
+     * worker. Heartbeat checks pause for two intervals instead.
+     */
+    private void noticeStall(long now) {
+        long gap = lastTickNanos == 0 ? 0 : now - lastTickNanos;
+        lastTickNanos = now;
+        if (gap > TimeUnit.SECONDS.toNanos(1) + config.heartbeatInterval().toNanos()) {
+            heartbeatChecksResumeNanos = now + 2 * config.heartbeatInterval().toNanos();
+            say("the supervisor did not run for " + gap / 1_000_000 + " ms (arbiter paused?); heartbeat checks resume in "
+                    + 2 * config.heartbeatInterval().toMillis() + " ms");
+        }
+    }
+
+    private void handle(String cmd) {
+        switch (cmd) {
+            case "stop" -> {
+                if (phase == Phase.RUNNING) {
+                    say("graceful stop: workers finish in-flight requests within " + seconds(config.gracefulTimeout()));
+                    beginStop();
+                }
+            }
+            case "reload" -> {
+                if (phase == Phase.RUNNING) {
+                    rollingQueue.clear();
+                    rollingSlot = null;
+                    slots.forEach((n, s) -> {
+                        if (n <= target && s.current != null) {
+                            rollingQueue.add(n);
+                        }
+                    });
+                    say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops");
+                }
+            }
+            case "ttin" -> {
+                if (phase == Phase.RUNNING) {
+                    target++;
+                    say("workers +1 -> " + target);
+                    registry.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
+                }
+            }
+            case "ttou" -> {
+                if (phase == Phase.RUNNING) {
+                    if (target > 1) {
+                        target--;
+                        say("workers -1 -> " + target);
+                        registry.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
+                    } else {
+                        say("already at 1 worker: SIGTTOU ignored");
+                    }
+                }
+            }
+            default -> {
+                // "wake": just run the loop
+            }
+        }
+    }
+
+    private void beginStop() {
+        phase = Phase.STOPPING;
+        rollingQueue.clear();
+        rollingSlot = null;
+        gracefulDeadlineNanos = System.nanoTime() + config.gracefulTimeout().toNanos();
+        Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
+        for (WorkerProcess p : new ArrayList<>(byPid.values())) {
+            terminate(p, "arbiter stopping", gracefulDeadlineNanos);
+        }
+    }
+
+    private void halt(String reason, int code) {
+        haltReason = reason;
+        exitCode = code;
+        say(reason);
+        registry.reportError("forksafe-arbiter", reason);
+        beginStop();
+    }
+
+    // ------------------------------------------------------------------ spawning
+
+    private WorkerProcess spawn(Slot s) {
+        long generation = s.nextGeneration;
+        WorkerInfo pre = new WorkerInfo(s.number, WorkerProcess.name(s.number), WorkerKind.PROCESS,
+                WorkerInfo.UNKNOWN_PID, pid, generation);
+        publishQuietly(() -> registry.preFork(pre, CONTAINER));
+        Spawner.Child child;
+        List<String> cdsOptions = cds != null ? cds.nextWorkerOptions() : List.of();
+        try {
+            child = Spawner.spawn(command(cdsOptions), environment(s.number, generation), listen.fd());
+        } catch (IOException e) {
+            s.spawnFailures++;
+            say("cannot spawn " + WorkerProcess.name(s.number) + ": " + e.getMessage());
+            if (s.spawnFailures >= MAX_SPAWN_FAILURES) {
+                halt("cannot spawn workers (" + e.getMessage() + "); halting", 1);
+            } else {
+                s.nextSpawnAtNanos = System.nanoTime() + backoffNanos(s.spawnFailures + 1);
+            }
+            return null;
+        }
+        s.spawnFailures = 0;
+        s.nextGeneration++;
+        WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid);
+        byPid.put(p.pid, p);
+        if (cds != null) {
+            cds.spawned(p.pid, cdsOptions);
+        }
+        String prefix = "[" + WorkerProcess.name(s.number) + " pid " + p.pid + "] ";
+        pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
+        pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
+        pumps.removeIf(t -> !t.isAlive());
+        say("spawned " + p.label());
+        publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
+        return p;
+    }
+
+    private List<String> command(List<String> cdsOptions) {
+        List<String> argv = new ArrayList<>();
+        argv.add(config.javaCommand());
+        argv.addAll(config.jvmOptions());
+        argv.addAll(cdsOptions);
+        if (!config.classpath().isEmpty()) {
+            argv.add("-cp");
+            argv.add(config.classpath());
+        }
+        argv.add(WorkerBootstrap.class.getName());
+        argv.add(config.mainClass());
+        argv.addAll(config.args());
+        return argv;
+    }
+
+    private Map<String, String> environment(int slot, long generation) {
+        Map<String, String> env = new TreeMap<>(System.getenv());
+        env.putAll(config.environment());
+        env.put(ControlProtocol.ENV_ARBITER_PID, String.valueOf(pid));
+        env.put(ControlProtocol.ENV_SLOT, String.valueOf(slot));
+        env.put(ControlProtocol.ENV_GENERATION, String.valueOf(generation));
+        env.put(ControlProtocol.ENV_CONTROL, control.path().toString());
+        env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
+        env.put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
+        env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(listen.address()));
+        return env;
+    }
+
+    private WorkerProcess lookup(long workerPid) {
+        return byPid.get(workerPid);
+    }
+
+    /**
+     * On the control thread, when a worker reported its errors: each new one becomes an error of the arbiter's own
+     * status ("worker-1 (pid N) error: ..."), so the arbiter's top-level errors show that a worker is misconfigured.
+     */
+    private void forwardErrors(WorkerProcess w) {
+        for (String e : w.unforwardedErrors()) {
+            registry.reportError(WorkerProcess.name(w.slot) + " (pid " + w.pid + ")", e);
+            say(w.label() + " reports an error: " + e);
+        }
+    }
+
+    /**
+     * A dead worker's last report lines may still be unread on its control connection; they end with its EOF,
+     * which follows its death at once, so this waits briefly for the reader to reach it.
+     */
+    private static void awaitLastReport(WorkerProcess p) {
+        if (!p.connected) {
+            return;
+        }
+        try {
+            p.controlDone.await(500, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ supervising
+
+    private void reap() {
+        POSIX posix = NativePosix.get();
+        int[] status = new int[1];
+        for (WorkerProcess p : new ArrayList<>(byPid.values())) {
+            int r = posix.waitpid(p.pid, status, WaitFlags.WNOHANG.intValue());
+            if (r == p.pid) {
+                exited(p, decode(status[0]));
+            } else if (r < 0 && posix.errno() == Errno.ECHILD.intValue()) {
+                exited(p, -1); // someone else reaped it (a waitpid(-1) elsewhere in this JVM)
+            }
+        }
+    }
+
+    static int decode(int status) {
+        int signal = status & 0x7f;
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+    }
+
+    private void exited(WorkerProcess p, int status) {
+        awaitLastReport(p);
+        long now = System.nanoTime();
+        p.state = WorkerProcess.State.EXITED;
+        p.exitStatus = status;
+        byPid.remove(p.pid);
+        retiring.remove(p);
+        Slot s = slots.get(p.slot);
+        if (s != null) {
+            s.lastExitStatus = status;
+            s.ended = p;
+        }
+        say(p.label() + " exited with " + describeStatus(status)
+                + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
+        String cdsLine = cds != null ? cds.exited(p.pid) : null;
+        if (cdsLine != null) {
+            say(cdsLine);
+        }
+        publishQuietly(() -> registry.childExit(p.info(), CONTAINER, status));
+        if (s == null) {
+            return;
+        }
+        boolean neverReady = p.readyAtNanos == 0;
+        if (s.incoming == p) {
+            s.incoming = null;
+            if (phase == Phase.RUNNING) {
+                rollingQueue.clear();
+                rollingSlot = null;
+                String why = "rolling restart aborted: the new " + p.label() + " exited with " + describeStatus(status)
+                        + " before it was ready; the old generation keeps serving. Fix the worker and send SIGHUP again";
+                say(why);
+                registry.note("forksafe-arbiter.rollingRestart", why);
+            }
+            return;
+        }
+        if (s.current != p) {
+            return; // a retired generation: nothing to replace
+        }
+        s.current = null;
+        if (phase != Phase.RUNNING) {
+            return;
+        }
+        if (s.incoming != null) {
+            s.current = s.incoming; // the rolling replacement takes over the slot
+            s.incoming = null;
+            rollingSlot = null;
+            return;
+        }
+        if (p.slot > target || "scaled down".equals(p.stopReason)) {
+            return;
+        }
+        if (status == ControlProtocol.BOOT_ERROR_EXIT && neverReady && !p.killed) {
+            halt("worker boot error: " + p.label() + " exited with code " + ControlProtocol.BOOT_ERROR_EXIT
+                    + " before it served (a PostFork hook threw, or the application's main failed or was not found; "
+                    + "see its output above). Halting instead of respawning: fix the worker and start the arbiter again", 3);
+            return;
+        }
+        if (neverReady && !p.connected) {
+            s.neverConnected++;
+            if (s.neverConnected >= MAX_NEVER_CONNECTED) {
+                halt("worker JVMs exit before forksafe's worker bootstrap runs (" + s.neverConnected + " in a row, last "
+                        + describeStatus(status) + "): check --java, --jvm-opts and --classpath; see the worker output above", 1);
+                return;
+            }
+        } else {
+            s.neverConnected = 0;
+        }
+        s.restarts++;
+        boolean quick = neverReady || now - p.readyAtNanos < STABLE_NANOS;
+        s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
+        long delay = backoffNanos(s.consecutiveFailures);
+        s.nextSpawnAtNanos = now + delay;
+        say("respawning " + WorkerProcess.name(p.slot) + (delay == 0 ? " now" : " in " + delay / 1_000_000 + " ms"
+                + " (" + s.consecutiveFailures + " quick failures in a row)"));
+    }
+
+    private long backoffNanos(int consecutiveFailures) {
+        if (consecutiveFailures <= 1) {
+            return 0;
+        }
+        long ms = 100L << Math.min(16, consecutiveFailures - 2);
+        return TimeUnit.MILLISECONDS.toNanos(Math.min(ms, config.maxBackoff().toMillis()));
+    }
+
+    private void promoteReady(long now) {
+        for (WorkerProcess p : byPid.values()) {
+            if (p.state == WorkerProcess.State.BOOTING && p.readyReported) {
+                p.state = WorkerProcess.State.READY;
+                p.readyAtNanos = now;
+                p.lastBeatNanos = now;
+                say(p.label() + " ready in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+            }
+        }
+    }
+
+    private void checkTimeouts(long now) {
+        for (WorkerProcess p : new ArrayList<>(byPid.values())) {
+            switch (p.state) {
+                case BOOTING -> {
+                    if (phase == Phase.RUNNING && now - p.spawnedAtNanos > config.bootTimeout().toNanos()) {
+                        abort(p, "not ready within the boot timeout of " + seconds(config.bootTimeout()), now);
+                    }
+                }
+                case READY -> {
+                    if (phase == Phase.RUNNING && now >= heartbeatChecksResumeNanos
+                            && now - p.lastBeatNanos > config.timeout().toNanos()) {
+                        abort(p, "no heartbeat for " + (now - p.lastBeatNanos) / 1_000_000 + " ms (timeout "
+                                + seconds(config.timeout()) + ")", now);
+                    }
+                }
+                case STOPPING, ABORTING -> {
+                    if (!p.killed && now >= p.killAtNanos) {
+                        p.killed = true;
+                        say("killing " + p.label() + " (SIGKILL): " + (p.state == WorkerProcess.State.STOPPING
+                                ? "still running after the graceful timeout" : "timed out"));
+                        signal(p, Signal.SIGKILL);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+    }
+
+    /** gunicorn's abort: here SIGQUIT (the JVM prints a thread dump, echoed above), then SIGKILL. */
+    private void abort(WorkerProcess p, String why, long now) {
+        p.stopReason = "timed out: " + why;
+        p.state = WorkerProcess.State.ABORTING;
+        p.killAtNanos = now + config.abortGrace().toNanos();
+        say(p.label() + " " + why + ": aborting it (SIGQUIT thread dump, SIGKILL in "
+                + config.abortGrace().toMillis() + " ms) and replacing it");
+        signal(p, Signal.SIGQUIT);
+    }
+
+    private void terminate(WorkerProcess p, String reason, long killAtNanos) {
+        if (!p.alive() || p.state == WorkerProcess.State.STOPPING || p.state == WorkerProcess.State.ABORTING) {
+            return;
+        }
+        p.stopReason = reason;
+        p.state = WorkerProcess.State.STOPPING;
+        p.killAtNanos = killAtNanos;
+        signal(p, Signal.SIGTERM);
+    }
+
+    private void signal(WorkerProcess p, Signal sig) {
+        if (p.alive()) {
+            NativePosix.get().kill(p.pid, sig.intValue());
+        }
+    }
+
+    private void maintain(long now) {
+        for (int n = 1; n <= target; n++) {
+            Slot s = slots.computeIfAbsent(n, number -> {
+                Slot fresh = new Slot(number);
+                fresh.nextGeneration = retiredGenerations.getOrDefault(number, 0L);
+                return fresh;
+            });
+            if (s.current == null && s.incoming != null) {
+                s.current = s.incoming;
+                s.incoming = null;
+            }
+            if (s.current == null && now >= s.nextSpawnAtNanos) {
+                s.current = spawn(s);
+                if (phase != Phase.RUNNING) {
+                    return;
+                }
+            }
+        }
+        for (Slot s : new ArrayList<>(slots.tailMap(target, false).values())) {
+            long deadline = now + config.gracefulTimeout().toNanos();
+            if (s.incoming != null) {
+                terminate(s.incoming, "scaled down", deadline);
+            }
+            if (s.current != null) {
+                terminate(s.current, "scaled down", deadline);
+            }
+            if ((s.current == null || !s.current.alive()) && (s.incoming == null || !s.incoming.alive())) {
+                retiredGenerations.put(s.number, s.nextGeneration);
+                slots.remove(s.number);
+            }
+        }
+    }
+
+    private void advanceRolling() {
+        if (rollingSlot == null) {
+            rollingSlot = rollingQueue.poll();
+            if (rollingSlot == null) {
+                return;
+            }
+        }
+        Slot s = slots.get(rollingSlot);
+        if (s == null || rollingSlot > target || s.current == null) {
+            rollingSlot = null; // gone or being respawned anyway (which gives a new generation)
+            return;
+        }
+        if (s.incoming == null) {
+            s.incoming = spawn(s);
+            if (s.incoming == null) {
+                rollingQueue.clear();
+                rollingSlot = null;
+            }
+            return;
+        }
+        if (s.incoming.state == WorkerProcess.State.READY) {
+            WorkerProcess old = s.current;
+            s.current = s.incoming;
+            s.incoming = null;
+            retiring.add(old);
+            terminate(old, "replaced by generation " + s.current.generation,
+                    System.nanoTime() + config.gracefulTimeout().toNanos());
+            rollingSlot = null;
+            if (rollingQueue.isEmpty()) {
+                say("rolling restart complete");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ status
+
+    private Map<String, Object> statusDetail() {
+        synchronized (lock) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pid", pid);
+            m.put("bind", listen == null ? null : ListenSocket.describe(listen.address()));
+            m.put("phase", phase.name().toLowerCase(java.util.Locale.ROOT));
+            m.put("targetWorkers", target);
+            m.put("timeoutMillis", config.timeout().toMillis());
+            m.put("bootTimeoutMillis", config.bootTimeout().toMillis());
+            m.put("gracefulTimeoutMillis", config.gracefulTimeout().toMillis());
+            m.put("heartbeatIntervalMillis", config.heartbeatInterval().toMillis());
+            m.put("rollingRestart", rollingSlot != null || !rollingQueue.isEmpty());
+            m.put("haltReason", haltReason);
+            List<Map<String, Object>> ws = new ArrayList<>();
+            for (Slot s : slots.values()) {
+                ws.add(slotRow(s, s.current, "current"));
+                if (s.incoming != null) {
+                    ws.add(slotRow(s, s.incoming, "incoming"));
+                }
+            }
+            for (WorkerProcess p : retiring) {
+                ws.add(slotRow(slots.get(p.slot), p, "retiring"));
+            }
+            m.put("workers", ws);
+            if (cds != null) {
+                m.put("cdsArchive", cds.describe());
+            }
+            return m;
+        }
+    }
+
+    private static Map<String, Object> slotRow(Slot s, WorkerProcess p, String role) {
+        Map<String, Object> w = new LinkedHashMap<>();
+        w.put("slot", p != null ? p.slot : s.number);
+        w.put("role", role);
+        w.put("pid", p == null ? null : p.pid);
+        w.put("generation", p == null ? null : p.generation);
+        w.put("state", p == null ? "respawning" : p.state.label());
+        w.put("restarts", s == null ? 0 : s.restarts);
+        w.put("heartbeatAgeMillis", p == null || !p.connected ? null : p.heartbeatAgeMillis());
+        w.put("lastExitStatus", s == null ? null : s.lastExitStatus);
+        w.put("bootMillis", p == null || p.readyAtNanos == 0 ? null : (p.readyAtNanos - p.spawnedAtNanos) / 1_000_000);
+        w.put("events", p == null ? List.of() : p.events());
+        putReport(w, p);
+        WorkerProcess ended = s == null ? null : s.ended;
+        if (role.equals("current") && ended != null && ended != p) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("pid", ended.pid);
+            e.put("generation", ended.generation);
+            e.put("exitStatus", ended.exitStatus);
+            putReport(e, ended);
+            w.put("previous", e);
+        }
+        return w;
+    }
+
+    /** {@code errors} and {@code hookFailures} as the worker last reported them (one printable line each). */
+    private static void putReport(Map<String, Object> row, WorkerProcess p) {
+        (p == null ? WorkerReport.NONE : p.report).putInto(row);
+    }
+
+    /** A snapshot of the worker table for the API. */
+    public List<Arbiter.WorkerStatus> workers() {
+        synchronized (lock) {
+            List<Arbiter.WorkerStatus> out = new ArrayList<>();
+            for (Slot s : slots.values()) {
+                for (WorkerProcess p : new WorkerProcess[] {s.current, s.incoming}) {
+                    if (p != null) {
+                        out.add(view(s, p));
+                    }
+                }
+            }
+            for (WorkerProcess p : retiring) {
+                out.add(view(slots.get(p.slot), p));
+            }
+            return out;
+        }
+    }
+
+    private static Arbiter.WorkerStatus view(Slot s, WorkerProcess p) {
+        return new Arbiter.WorkerStatus(p.slot, p.pid, p.generation, p.state.label(), s == null ? 0 : s.restarts,
+                p.connected ? p.heartbeatAgeMillis() : -1, s == null ? null : s.lastExitStatus);
+    }
+
+    private void writeStatusFileIfDue() {
+        if (config.statusFile() == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - lastStatusFileNanos >= TimeUnit.SECONDS.toNanos(1)) {
+            lastStatusFileNanos = now;
+            writeStatusFile();
+        }
+    }
+
+    private void writeStatusFile() {
+        Path file = config.statusFile();
+        if (file == null) {
+            return;
+        }
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.writeString(tmp, registry.status().toJson(), StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // the next tick tries again
+        }
+    }
+
+    // ------------------------------------------------------------------ pid file, cleanup, messages
+
+    private void checkPidfile() throws IOException {
+        Path f = config.pidfile();
+        if (f == null || !Files.exists(f)) {
+            return;
+        }
+        String text = Files.readString(f).strip();
+        try {
+            long other = Long.parseLong(text);
+            if (other != pid && ProcessHandle.of(other).map(ProcessHandle::isAlive).orElse(false)) {
+                throw new IOException("pid file " + f + " names a running process (pid " + other
+                        + "): another arbiter is running; stop it or use another --pidfile");
+            }
+        } catch (NumberFormatException e) {
+            // stale or foreign content: overwritten below
+        }
+    }
+
+    private void writePidfile() throws IOException {
+        Path f = config.pidfile();
+        if (f != null) {
+            Path parent = f.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(f, pid + "\n");
+        }
+    }
+
+    private void closeResources() {
+        if (printer != null) {
+            printer.close();
+        }
+        if (control != null) {
+            control.close();
+        }
+        if (statusServer != null) {
+            statusServer.close();
+        }
+        if (listen != null) {
+            Closing.quietly(listen);
+        }
+        if (config.pidfile() != null) {
+            try {
+                Path f = config.pidfile();
+                if (Files.exists(f) && Files.readString(f).strip().equals(String.valueOf(pid))) {
+                    Files.delete(f);
+                }
+            } catch (IOException ignored) {
+                // a stale pid file names a dead process; checkPidfile tolerates it
+            }
+        }
+        if (log != null) {
+            log.close();
+        }
+    }
+
+    /** Lets the pumps echo the workers' last lines (their shutdown output) before the arbiter returns. */
+    private void drainOutput() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Thread t : new ArrayList<>(pumps)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            try {
+                t.join(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void killAllNow() {
+        for (WorkerProcess p : byPid.values()) {
+            signal(p, Signal.SIGKILL);
+        }
+    }
+
+    private void terminateAllOnJvmExit() {
+        if (phase == Phase.RUNNING || phase == Phase.STOPPING) {
+            for (WorkerProcess p : byPid.values()) {
+                signal(p, Signal.SIGTERM);
+            }
+        }
+    }
+
+    private void publishQuietly(Runnable publish) {
+        try {
+            publish.run();
+        } catch (RuntimeException e) {
+            say("a forksafe hook failed (see the status): " + e.getMessage());
+        }
+    }
+
+    private void say(String message) {
+        LogSink l = log;
+        String line = "[arbiter pid " + pid + "] " + message;
+        if (l != null) {
+            l.stderr(line);
+        } else {
+            config.err().println(line);
+        }
+    }
+
+    static String describeStatus(int status) {
+        if (status < 0) {
+            return "an unknown status";
+        }
+        if (status > 128) {
+            Signal sig = Signal.valueOf(status - 128);
+            return "status " + status + " (killed by " + (sig != null && sig.defined() ? sig.name() : "signal " + (status - 128)) + ")";
+        }
+        return "exit code " + status;
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    static String version() {
+        String v = Supervisor.class.getPackage() != null ? Supervisor.class.getPackage().getImplementationVersion() : null;
+        return v != null ? v : "0.1.0-SNAPSHOT";
+    }
+}

@@ -1,0 +1,119 @@
+package io.forksafe.arbiter;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The tests' HTTP client and process-test helpers: one GET over a fresh connection to 127.0.0.1, bounded by connect
+ * and read timeouts; the "key=value ..." bodies of the test apps; a free port; a bounded wait.
+ */
+public final class TestHttp {
+
+    private TestHttp() {
+    }
+
+    /** A GET over a fresh connection: {status line, body}, the body de-chunked when the reply was chunked. */
+    public static String[] get(int port, String path) throws IOException {
+        return get(port, path, 10_000);
+    }
+
+    /** As {@link #get(int, String)}, with the given read timeout. */
+    public static String[] get(int port, String path, int readTimeoutMillis) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(readTimeoutMillis);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            s.getInputStream().transferTo(all);
+            String r = all.toString(StandardCharsets.UTF_8);
+            int headerEnd = r.indexOf("\r\n\r\n");
+            if (headerEnd < 0) {
+                throw new IOException("incomplete HTTP response from port " + port + ": " + r);
+            }
+            return new String[] {r.substring(0, r.indexOf("\r\n")),
+                    dechunk(r.substring(0, headerEnd), r.substring(headerEnd + 4))};
+        }
+    }
+
+    /** The body of a GET that must answer 200. */
+    public static String body(int port, String path) throws IOException {
+        String[] r = get(port, path);
+        if (!r[0].startsWith("HTTP/1.1 200")) {
+            throw new IOException("GET " + path + " on port " + port + " answered " + r[0] + ": " + r[1]);
+        }
+        return r[1];
+    }
+
+    /** The fields of a test app's "slot=1 generation=0 pid=..." body, in order. */
+    public static Map<String, String> fields(String body) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String kv : body.strip().split(" ")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                m.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+
+    /** GETs {@code /} until each of slots 1..{@code slots} has answered once (20 s at most); the first answer of each. */
+    public static Map<Integer, Map<String, String>> firstResponsePerSlot(int port, int slots) throws IOException {
+        Map<Integer, Map<String, String>> bySlot = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (bySlot.size() < slots && System.nanoTime() < deadline) {
+            Map<String, String> m = fields(body(port, "/"));
+            bySlot.putIfAbsent(Integer.parseInt(m.get("slot")), m);
+        }
+        if (bySlot.size() != slots) {
+            throw new AssertionError("responses from " + slots + " slots expected within 20 s, got slots "
+                    + bySlot.keySet());
+        }
+        return bySlot;
+    }
+
+    /** A port that was free on 127.0.0.1 a moment ago. */
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Polls {@code condition} every 5 ms; fails naming {@code what} after {@code timeout}. */
+    public static void waitFor(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static String dechunk(String headers, String body) {
+        if (!headers.toLowerCase(Locale.ROOT).contains("transfer-encoding: chunked")) {
+            return body;
+        }
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < body.length()) {
+            int eol = body.indexOf("\r\n", i);
+            int size = Integer.parseInt(body.substring(i, eol).trim(), 16);
+            if (size == 0) {
+                break;
+            }
+            out.append(body, eol + 2, eol + 2 + size);
+            i = eol + 2 + size + 2;
+        }
+        return out.toString();
+    }
+}
