@@ -100,11 +100,11 @@ public final class Supervisor {
     private Subscription printer;
     private Thread thread;
     private Thread shutdownHook;
-    private final CdsArchive cds;
+    private final WorkerSource source;
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         this.config = config;
-        this.cds = config.cdsArchive() != null ? new CdsArchive(config.cdsArchive()) : null;
+        this.source = new SpawnSource(config, () -> listen.fd());
         this.registry = registry;
         this.target = config.workers();
     }
@@ -359,13 +359,12 @@ public final class Supervisor {
 
     private WorkerProcess spawn(Slot s) {
         long generation = s.nextGeneration;
-        WorkerInfo pre = new WorkerInfo(s.number, WorkerProcess.name(s.number), WorkerKind.PROCESS,
+        WorkerInfo pre = new WorkerInfo(s.number, WorkerProcess.name(s.number), source.kind(),
                 WorkerInfo.UNKNOWN_PID, pid, generation);
         publishQuietly(() -> registry.preFork(pre, CONTAINER));
         Spawner.Child child;
-        List<String> cdsOptions = cds != null ? cds.nextWorkerOptions() : List.of();
         try {
-            child = Spawner.spawn(command(cdsOptions), environment(s.number, generation), listen.fd());
+            child = source.start(s.number, generation, environment(s.number, generation));
         } catch (IOException e) {
             s.spawnFailures++;
             say("cannot spawn " + WorkerProcess.name(s.number) + ": " + e.getMessage());
@@ -378,11 +377,8 @@ public final class Supervisor {
         }
         s.spawnFailures = 0;
         s.nextGeneration++;
-        WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid);
+        WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid, source.kind());
         byPid.put(p.pid, p);
-        if (cds != null) {
-            cds.spawned(p.pid, cdsOptions);
-        }
         String prefix = "[" + WorkerProcess.name(s.number) + " pid " + p.pid + "] ";
         pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
         pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
@@ -390,21 +386,6 @@ public final class Supervisor {
         say("spawned " + p.label());
         publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
         return p;
-    }
-
-    private List<String> command(List<String> cdsOptions) {
-        List<String> argv = new ArrayList<>();
-        argv.add(config.javaCommand());
-        argv.addAll(config.jvmOptions());
-        argv.addAll(cdsOptions);
-        if (!config.classpath().isEmpty()) {
-            argv.add("-cp");
-            argv.add(config.classpath());
-        }
-        argv.add(WorkerBootstrap.class.getName());
-        argv.add(config.mainClass());
-        argv.addAll(config.args());
-        return argv;
     }
 
     private Map<String, String> environment(int slot, long generation) {
@@ -484,9 +465,9 @@ public final class Supervisor {
         }
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
-        String cdsLine = cds != null ? cds.exited(p.pid) : null;
-        if (cdsLine != null) {
-            say(cdsLine);
+        String sourceLine = source.ended(p.pid);
+        if (sourceLine != null) {
+            say(sourceLine);
         }
         publishQuietly(() -> registry.childExit(p.info(), CONTAINER, status));
         if (s == null) {
@@ -713,8 +694,9 @@ public final class Supervisor {
                 ws.add(slotRow(slots.get(p.slot), p, "retiring"));
             }
             m.put("workers", ws);
-            if (cds != null) {
-                m.put("cdsArchive", cds.describe());
+            Map<String, Object> fromSource = source.describe();
+            if (fromSource != null) {
+                m.putAll(fromSource);
             }
             return m;
         }
@@ -829,6 +811,7 @@ public final class Supervisor {
     }
 
     private void closeResources() {
+        source.close();
         if (printer != null) {
             printer.close();
         }

@@ -27,6 +27,8 @@ final class WorkerProcess {
     }
 
     final int slot;
+    /** PROCESS for a spawned worker, RESTORE for a restored copy. */
+    final WorkerKind kind;
     final long generation;
     final long pid;
     final long arbiterPid;
@@ -51,7 +53,8 @@ final class WorkerProcess {
     /** Counted down when the control connection has been read to its end. */
     final java.util.concurrent.CountDownLatch controlDone = new java.util.concurrent.CountDownLatch(1);
 
-    WorkerProcess(int slot, long generation, long pid, long arbiterPid) {
+    WorkerProcess(int slot, long generation, long pid, long arbiterPid, WorkerKind kind) {
+        this.kind = kind;
         this.slot = slot;
         this.generation = generation;
         this.pid = pid;
@@ -66,7 +69,7 @@ final class WorkerProcess {
     }
 
     WorkerInfo info() {
-        return new WorkerInfo(slot, name(slot), WorkerKind.PROCESS, pid, arbiterPid, generation);
+        return new WorkerInfo(slot, name(slot), kind, pid, arbiterPid, generation);
     }
 
     boolean alive() {
