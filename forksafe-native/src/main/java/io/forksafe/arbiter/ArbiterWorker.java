@@ -81,6 +81,7 @@ public final class ArbiterWorker {
     private final AtomicBoolean exitPublished = new AtomicBoolean();
     private final AtomicLong heartbeats = new AtomicLong();
     private volatile SocketChannel control;
+    private volatile boolean restoredCopy;
     private volatile boolean shuttingDown;
     private volatile String controlError;
     private volatile ContainerInfo readyContainer;
@@ -169,6 +170,34 @@ public final class ArbiterWorker {
         return v == null || v.isBlank() ? fallback : v.strip();
     }
 
+    /**
+     * A restored copy (preload mode) is supervised like a spawned worker once it knows who it is: heartbeats,
+     * readiness, events and reports over {@code channel}, the control connection on which the arbiter just told it its
+     * identity; an arbiter that goes away makes it exit. The caller publishes its PostFork.
+     */
+    static ArbiterWorker superviseRestoredCopy(ForkRegistry registry, WorkerInfo copy, SocketChannel channel) {
+        long heartbeat;
+        try {
+            heartbeat = Long.parseLong(env(ControlProtocol.ENV_HEARTBEAT_MILLIS, "1000"));
+        } catch (NumberFormatException e) {
+            heartbeat = 1000;
+        }
+        ArbiterWorker w = new ArbiterWorker(registry, copy, null, Math.max(50, heartbeat));
+        synchronized (ATTACHED) {
+            ATTACHED.put(registry, w);
+        }
+        w.control = channel;
+        w.restoredCopy = true;
+        w.connect();
+        return w;
+    }
+
+    /** A restored copy's PostFork failed: the arbiter learns it before the copy exits (criu hides the status). */
+    void bootError(String what) {
+        reporter.reportIfChanged();
+        send("boot-error " + what);
+    }
+
     private void connect() {
         registry.identifyProcess(worker);
         registry.putSettings(Map.of("forksafe.arbiter.pid", String.valueOf(worker.parentPid()),
@@ -176,7 +205,7 @@ public final class ArbiterWorker {
                 "forksafe.arbiter.generation", String.valueOf(worker.generation())));
         registry.statusDetail("arbiterWorker", this::statusDetail);
         registry.subscribe(ForkEvent.class, "forksafe.arbiter.events", Integer.MIN_VALUE, e -> {
-            if (e.worker().kind() == WorkerKind.PROCESS) {
+            if (e.worker().kind() != WorkerKind.THREAD) {
                 send("event " + e.type().displayName());
             }
         });
@@ -198,7 +227,11 @@ public final class ArbiterWorker {
         // reach the arbiter now rather than at the next heartbeat.
         registry.subscribe(ForkEvent.class, "forksafe.arbiter.report", Integer.MAX_VALUE, e -> requestReport());
         Runtime.getRuntime().addShutdownHook(new Thread(this::onShutdown, "forksafe-arbiter-worker-exit"));
-        if (controlPath == null || controlPath.isBlank()) {
+        if (control != null) { // a restored copy: the arbiter already identified it on this connection
+            reporter.reportIfChanged();
+            daemon(this::heartbeatLoop, "forksafe-arbiter-heartbeat");
+            daemon(this::watchArbiter, "forksafe-arbiter-watch");
+        } else if (controlPath == null || controlPath.isBlank()) {
             controlError = ENV_CONTROL + " is not set";
         } else {
             try {
@@ -219,7 +252,7 @@ public final class ArbiterWorker {
     }
 
     private boolean isThisProcess(WorkerInfo w) {
-        return w.kind() == WorkerKind.PROCESS && w.pid() == worker.pid();
+        return w.kind() != WorkerKind.THREAD && w.pid() == worker.pid();
     }
 
     private static void daemon(Runnable r, String name) {
@@ -315,6 +348,9 @@ public final class ArbiterWorker {
     private void onShutdown() {
         shuttingDown = true;
         reporter.reportIfChanged(); // a worker dying at boot (exit code 3) reports what went wrong first
+        if (restoredCopy) {
+            return; // PreloadWorker publishes a restored copy's WorkerExit
+        }
         ContainerInfo owner = readyContainer;
         if (owner != null && !owner.equals(Supervisor.CONTAINER)) {
             return;

@@ -69,15 +69,12 @@ public final class PreloadWorker {
     private volatile boolean exitPublished;
     private volatile String lastError;
     private volatile long restoreToPostForkMillis = -1;
-    /** A restored copy's errors and failing hooks, for the preloader (the template reports none). */
-    private final WorkerReporter reporter;
 
     private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
         this.registry = registry;
         this.container = container;
         this.controlPath = controlPath;
         this.parentPid = parentPid;
-        this.reporter = new WorkerReporter(registry, this::sent);
     }
 
     /**
@@ -156,9 +153,6 @@ public final class PreloadWorker {
                 } catch (RuntimeException e) {
                     System.err.println("forksafe preload: a WorkerExit hook failed: " + e.getMessage());
                 }
-            }
-            if (isRestoredCopy()) {
-                reporter.reportIfChanged();
             }
         }, "forksafe-preload-exit"));
         registry.postFork(worker, container);
@@ -277,17 +271,14 @@ public final class PreloadWorker {
 
     private void afterRestore(long restoredAt) {
         WorkerInfo copy;
+        SocketChannel c;
         try {
             String ns = PreloadProtocol.pidNamespace("/proc/self/ns/pid");
-            SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
-            control = c;
-            readySent = false;
-            send("restored " + ns);
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c),
-                    StandardCharsets.UTF_8));
-            String line = in.readLine();
+            c = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
+            c.write(java.nio.ByteBuffer.wrap(("restored " + ns + "\n").getBytes(StandardCharsets.UTF_8)));
+            String line = readLine(c);
             if (line == null || !line.startsWith("identity ")) {
-                throw new IOException("expected 'identity ...' from the preloader, got " + line);
+                throw new IOException("expected 'identity ...' from the arbiter, got " + line);
             }
             String[] f = line.split(" ");
             int slot = Integer.parseInt(f[1]);
@@ -299,12 +290,13 @@ public final class PreloadWorker {
             return;
         }
         worker = copy;
-        registry.identifyProcess(copy);
+        readySent = true; // from now on the arbiter-side supervision reports readiness, on this connection
+        // heartbeats, readiness, events and reports, exactly as a spawned worker (identifies the process too)
+        ArbiterWorker supervised = ArbiterWorker.superviseRestoredCopy(registry, copy, c);
         try {
             registry.postFork(copy, container);
         } catch (ForkHookException e) {
-            reporter.reportIfChanged(); // the errors and the failing PostFork hook reach the preloader's status
-            send("boot-error " + describe(e));
+            supervised.bootError(describe(e)); // the errors and the failing PostFork hook reach the arbiter
             System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + describe(e));
             Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
             return;
@@ -315,46 +307,27 @@ public final class PreloadWorker {
         try {
             registry.postWorkerInit(copy, container);
         } catch (ForkHookException e) {
-            // not a boot error: the copy serves; the failure is in its status and reaches the preloader's
+            // not a boot error: the copy serves; the failure is in its status and reaches the arbiter's
             System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "
                     + describe(e));
         }
-        reporter.reportIfChanged(); // errors reported before or during the restore, failing hooks so far
-        watchPreloader(copy);
-        Thread t = new Thread(this::reportLoop, "forksafe-preload-report");
-        t.setDaemon(true);
-        t.start();
     }
 
-    /** A copy has no heartbeat: its errors and failing hooks are checked every second instead. */
-    private void reportLoop() {
-        while (control != null && control.isOpen()) {
-            try {
-                Thread.sleep(1000);
-            } catch (InterruptedException e) {
-                return;
+    /** One line, read byte by byte so that nothing after it is consumed from the channel. */
+    private static String readLine(SocketChannel c) throws IOException {
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+        while (true) {
+            one.clear();
+            if (c.read(one) < 0) {
+                return line.size() == 0 ? null : line.toString(StandardCharsets.UTF_8);
             }
-            reporter.reportIfChanged();
+            byte b = one.get(0);
+            if (b == '\n') {
+                return line.toString(StandardCharsets.UTF_8);
+            }
+            line.write(b);
         }
-    }
-
-    /** The preloader never writes after the identity: end of stream means it is gone, and an orphan exits. */
-    private void watchPreloader(WorkerInfo copy) {
-        Thread t = new Thread(() -> {
-            try {
-                SocketChannel c = control;
-                while (c != null && c.read(ByteBuffer.allocate(64)) >= 0) {
-                    // nothing is expected
-                }
-            } catch (IOException ignored) {
-                // gone
-            }
-            System.err.println("forksafe preload " + copy.name() + ": the preloader (pid " + parentPid
-                    + ") is gone; exiting");
-            System.exit(0);
-        }, "forksafe-preload-watch");
-        t.setDaemon(true);
-        t.start();
     }
 
     /** The aggregate's message with each hook failure, for one line on the control channel. */

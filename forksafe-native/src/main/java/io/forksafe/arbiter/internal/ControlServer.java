@@ -37,6 +37,21 @@ final class ControlServer implements AutoCloseable {
     private final Thread acceptor;
     private final Selector selector;
     private volatile boolean closed;
+    /** Restored copies: finds the copy restoring in this pid namespace and identifies it, or returns null. */
+    private volatile java.util.function.Function<String, WorkerProcess> restored = ns -> null;
+    /** A preload template's connection ("template <pid>"), served by whoever boots templates. */
+    private volatile TemplateHandler template;
+
+    /** Serves a preload template's control connection after its first line. */
+    interface TemplateHandler {
+        void serve(SocketChannel c, BufferedReader in) throws IOException;
+    }
+
+    /** Where copies restored from a checkpoint ("restored <pid namespace>") are matched and templates served. */
+    void acceptRestores(java.util.function.Function<String, WorkerProcess> restoredCopies, TemplateHandler templates) {
+        this.restored = restoredCopies;
+        this.template = templates;
+    }
 
     ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent,
                   java.util.function.Consumer<WorkerProcess> onReport) throws IOException {
@@ -87,25 +102,55 @@ final class ControlServer implements AutoCloseable {
         }
     }
 
+    /** Matches a restored copy by its pid namespace; the supervisor may record it just after the restore began. */
+    private WorkerProcess restoredCopy(String namespace) throws InterruptedException {
+        WorkerProcess w = restored.apply(namespace);
+        for (int i = 0; w == null && i < 40; i++) {
+            Thread.sleep(25);
+            w = restored.apply(namespace);
+        }
+        return w;
+    }
+
     private void serve(SocketChannel c) {
         WorkerProcess w = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8))) {
             String hello = in.readLine();
-            if (hello == null || !hello.startsWith("hello ")) {
+            if (hello == null) {
                 return;
             }
-            String[] f = hello.split(" ");
-            if (f.length < 4) {
+            if (hello.startsWith("template ")) {
+                TemplateHandler t = template;
+                if (t != null) {
+                    t.serve(c, in);
+                }
                 return;
             }
-            long workerPid = Long.parseLong(f[1]);
-            w = lookup.apply(workerPid);
-            for (int i = 0; w == null && i < 20; i++) { // the supervisor records the pid right after the spawn
-                Thread.sleep(50);
+            if (hello.startsWith("restored ")) {
+                w = restoredCopy(hello.substring("restored ".length()).strip());
+                if (w == null) {
+                    c.write(java.nio.ByteBuffer.wrap("unknown\n".getBytes(StandardCharsets.UTF_8)));
+                    return;
+                }
+                c.write(java.nio.ByteBuffer.wrap(("identity " + w.slot + " " + w.generation + " " + w.workerPid + " "
+                        + w.arbiterPid + "\n").getBytes(StandardCharsets.UTF_8)));
+            } else {
+                if (!hello.startsWith("hello ")) {
+                    return;
+                }
+                String[] f = hello.split(" ");
+                if (f.length < 4) {
+                    return;
+                }
+                long workerPid = Long.parseLong(f[1]);
                 w = lookup.apply(workerPid);
-            }
-            if (w == null || w.slot != Integer.parseInt(f[2]) || w.generation != Long.parseLong(f[3])) {
-                return; // not one of ours: ignore it
+                for (int i = 0; w == null && i < 20; i++) { // the supervisor records the pid right after the spawn
+                    Thread.sleep(50);
+                    w = lookup.apply(workerPid);
+                }
+                if (w == null || w.slot != Integer.parseInt(f[2]) || w.generation != Long.parseLong(f[3])) {
+                    return; // not one of ours: ignore it
+                }
             }
             w.connected = true;
             w.lastBeatNanos = System.nanoTime();
@@ -120,6 +165,8 @@ final class ControlServer implements AutoCloseable {
                     onEvent.accept(w, line.substring(6));
                 } else if (line.startsWith("exiting")) {
                     w.event("exiting");
+                } else if (line.startsWith("boot-error")) {
+                    w.bootError = true; // a restored copy's PostFork failed: criu's exit status does not say so
                 } else if (WorkerReport.isReportLine(line)) {
                     try {
                         w.report = w.report.apply(line);

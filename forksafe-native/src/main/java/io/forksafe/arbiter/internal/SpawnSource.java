@@ -56,7 +56,7 @@ final class SpawnSource implements WorkerSource {
     }
 
     @Override
-    public String ended(long pid) {
+    public String ended(long pid, boolean reachedArbiter) {
         return cds != null ? cds.exited(pid) : null;
     }
 

@@ -104,7 +104,9 @@ public final class Supervisor {
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         this.config = config;
-        this.source = new SpawnSource(config, () -> listen.fd());
+        this.source = config.preload()
+                ? new RestoreSource(config, this::say, line -> log.stdout(line), line -> log.stderr(line))
+                : new SpawnSource(config, () -> listen.fd());
         this.registry = registry;
         this.target = config.workers();
     }
@@ -126,12 +128,19 @@ public final class Supervisor {
             log = new LogSink(config.out(), config.err(), config.logFile(), config.logMaxBytes(), config.logMaxFiles());
             try {
                 checkPidfile();
-                listen = ListenSocket.bind(config.bind(), config.backlog());
+                if (!(source instanceof RestoreSource)) {
+                    listen = ListenSocket.bind(config.bind(), config.backlog());
+                }
                 control = new ControlServer(this::lookup, this::wake, (w, event) -> {
                     if (config.printEvents()) {
                         say(w.label() + " event " + event);
                     }
                 }, this::forwardErrors);
+                if (source instanceof RestoreSource restore) {
+                    control.acceptRestores(this::identifyRestored, restore::serveTemplate);
+                    say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
+                    restore.prepare(control.path());
+                }
                 if (config.statusPort() != null) {
                     statusServer = StatusServer.start(registry, config.statusPort());
                 }
@@ -141,11 +150,13 @@ public final class Supervisor {
                 throw e;
             }
             registry.statusDetail("arbiter", this::statusDetail);
-            registry.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(listen.address()),
+            registry.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
                     "forksafe.arbiter.workers", String.valueOf(target)));
             registry.configured("forksafe-arbiter", CONTAINER);
-            registry.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
-                    + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0");
+            registry.note("forksafe-arbiter", listen != null ? "arbiter pid " + pid + " listens on "
+                    + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0"
+                    : "arbiter pid " + pid + " restores copies of one checkpointed template; each copy listens on "
+                    + ListenSocket.describe(address()) + " with SO_REUSEPORT");
             if (config.printEvents()) {
                 printer = registry.subscribe(ForkEvent.class, "forksafe.arbiter.printEvents", Integer.MIN_VALUE,
                         e -> say("event " + e.type().displayName() + " " + e.worker().name() + " pid "
@@ -153,8 +164,9 @@ public final class Supervisor {
                                 + (e instanceof io.forksafe.ChildExit c ? " exit status " + c.exitStatus() : "")));
             }
             phase = Phase.RUNNING;
-            say("listening on " + ListenSocket.describe(listen.address()) + " (fd " + listen.fd() + " via "
-                    + listen.fdSource() + "), " + target + " worker(s) of " + config.mainClass()
+            say("listening on " + ListenSocket.describe(address()) + (listen != null ? " (fd " + listen.fd() + " via "
+                    + listen.fdSource() + "), " : " (SO_REUSEPORT in each restored copy), ") + target + " worker(s) of "
+                    + config.mainClass()
                     + (statusServer != null ? ", status http://" + ListenSocket.describe(statusServer.address()) + "/" : "")
                     + ", control " + control.path());
             shutdownHook = new Thread(this::terminateAllOnJvmExit, "forksafe-arbiter-shutdown");
@@ -216,7 +228,7 @@ public final class Supervisor {
 
     /** The bound listening address. */
     public InetSocketAddress address() {
-        return listen == null ? null : listen.address();
+        return listen != null ? listen.address() : source instanceof RestoreSource ? config.bind() : null;
     }
 
     /** The status endpoint's address, or null. */
@@ -248,6 +260,7 @@ public final class Supervisor {
                     promoteReady(now);
                     checkTimeouts(now);
                     if (phase == Phase.RUNNING) {
+                        checkReload();
                         maintain(now);
                         advanceRolling();
                     } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
@@ -302,14 +315,14 @@ public final class Supervisor {
             }
             case "reload" -> {
                 if (phase == Phase.RUNNING) {
-                    rollingQueue.clear();
-                    rollingSlot = null;
-                    slots.forEach((n, s) -> {
-                        if (n <= target && s.current != null) {
-                            rollingQueue.add(n);
-                        }
-                    });
-                    say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops");
+                    if (source instanceof RestoreSource restore) {
+                        // a new version: a new template from the current class path, warmed and checkpointed, first
+                        say("reload: booting a new template and checkpointing it; the copies roll onto its image "
+                                + "once it is ready, and keep serving from the current one if that fails");
+                        restore.beginReload();
+                    } else {
+                        beginRoll();
+                    }
                 }
             }
             case "ttin" -> {
@@ -336,12 +349,43 @@ public final class Supervisor {
         }
     }
 
+    private void beginRoll() {
+        rollingQueue.clear();
+        rollingSlot = null;
+        slots.forEach((n, s) -> {
+            if (n <= target && s.current != null) {
+                rollingQueue.add(n);
+            }
+        });
+        say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops");
+    }
+
+    /** A reload in preload mode rolls once its new image is ready; a failed one leaves the copies as they are. */
+    private void checkReload() {
+        if (!(source instanceof RestoreSource restore)) {
+            return;
+        }
+        String outcome = restore.takeReloadOutcome();
+        if (outcome == null) {
+            return;
+        }
+        if (outcome.isEmpty()) {
+            registry.note("forksafe-arbiter.reload", "the copies roll onto image " + restore.imageGeneration());
+            beginRoll();
+        } else {
+            registry.note("forksafe-arbiter.reload", "reload failed; the copies keep serving image "
+                    + restore.imageGeneration() + ": " + outcome);
+        }
+    }
+
     private void beginStop() {
         phase = Phase.STOPPING;
         rollingQueue.clear();
         rollingSlot = null;
         gracefulDeadlineNanos = System.nanoTime() + config.gracefulTimeout().toNanos();
-        Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
+        if (listen != null) {
+            Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
+        }
         for (WorkerProcess p : new ArrayList<>(byPid.values())) {
             terminate(p, "arbiter stopping", gracefulDeadlineNanos);
         }
@@ -383,8 +427,12 @@ public final class Supervisor {
         pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
         pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
         pumps.removeIf(t -> !t.isAlive());
-        say("spawned " + p.label());
-        publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
+        if (p.kind == WorkerKind.RESTORE) {
+            say("restoring " + p.label() + " from image " + ((RestoreSource) source).imageGeneration());
+        } else {
+            say("spawned " + p.label());
+            publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER)); // a copy's, once it has its pid
+        }
         return p;
     }
 
@@ -397,12 +445,34 @@ public final class Supervisor {
         env.put(ControlProtocol.ENV_CONTROL, control.path().toString());
         env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
         env.put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
-        env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(listen.address()));
+        env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(address()));
         return env;
     }
 
     private WorkerProcess lookup(long workerPid) {
         return byPid.get(workerPid);
+    }
+
+    /**
+     * On the control thread: a restored copy asks who it is, naming its pid namespace. The copy restoring in that
+     * namespace gets its host pid, and the arbiter's PostForkParent runs for it.
+     */
+    private WorkerProcess identifyRestored(String namespace) {
+        for (WorkerProcess p : byPid.values()) {
+            if (p.kind != WorkerKind.RESTORE || p.workerPid > 0 || !p.alive()) {
+                continue;
+            }
+            try {
+                if (RestoreSource.namespaceOf(p.pid).equals(namespace)) {
+                    p.workerPid = RestoreSource.copyPid(p.pid);
+                    publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
+                    return p;
+                }
+            } catch (IOException e) {
+                // not forked yet, or already gone
+            }
+        }
+        return null;
     }
 
     /**
@@ -451,8 +521,11 @@ public final class Supervisor {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
     }
 
-    private void exited(WorkerProcess p, int status) {
+    private void exited(WorkerProcess p, int reaped) {
         awaitLastReport(p);
+        // criu restore, the copy's parent in its namespace, does not pass the copy's exit status on: 0 means unknown
+        int status = p.bootError ? ControlProtocol.BOOT_ERROR_EXIT
+                : p.kind == WorkerKind.RESTORE && reaped == 0 ? -1 : reaped;
         long now = System.nanoTime();
         p.state = WorkerProcess.State.EXITED;
         p.exitStatus = status;
@@ -465,7 +538,7 @@ public final class Supervisor {
         }
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
-        String sourceLine = source.ended(p.pid);
+        String sourceLine = source.ended(p.pid, p.connected);
         if (sourceLine != null) {
             say(sourceLine);
         }
@@ -511,8 +584,12 @@ public final class Supervisor {
         if (neverReady && !p.connected) {
             s.neverConnected++;
             if (s.neverConnected >= MAX_NEVER_CONNECTED) {
-                halt("worker JVMs exit before forksafe's worker bootstrap runs (" + s.neverConnected + " in a row, last "
-                        + describeStatus(status) + "): check --java, --jvm-opts and --classpath; see the worker output above", 1);
+                halt(p.kind == WorkerKind.RESTORE
+                        ? "restored copies end before they reach the arbiter (" + s.neverConnected + " in a row): "
+                          + "criu restore fails; see its error above"
+                        : "worker JVMs exit before forksafe's worker bootstrap runs (" + s.neverConnected + " in a row, "
+                          + "last " + describeStatus(status) + "): check --java, --jvm-opts and --classpath; see the "
+                          + "worker output above", 1);
                 return;
             }
         } else {
@@ -595,8 +672,18 @@ public final class Supervisor {
         signal(p, Signal.SIGTERM);
     }
 
+    /**
+     * Signals the worker JVM. A restored copy is signalled by its host pid once known; SIGKILL also goes to its
+     * unshare process, whose death (unshare --kill-child) ends the copy's whole pid namespace, restoring or not.
+     */
     private void signal(WorkerProcess p, Signal sig) {
-        if (p.alive()) {
+        if (!p.alive()) {
+            return;
+        }
+        if (p.workerPid > 0) {
+            NativePosix.get().kill(p.workerPid, sig.intValue());
+        }
+        if (p.workerPid != p.pid && (sig == Signal.SIGKILL || p.workerPid <= 0)) {
             NativePosix.get().kill(p.pid, sig.intValue());
         }
     }
@@ -674,7 +761,8 @@ public final class Supervisor {
         synchronized (lock) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("pid", pid);
-            m.put("bind", listen == null ? null : ListenSocket.describe(listen.address()));
+            m.put("bind", address() == null ? null : ListenSocket.describe(address()));
+            m.put("workerSource", source instanceof RestoreSource ? "restore" : "spawn");
             m.put("phase", phase.name().toLowerCase(java.util.Locale.ROOT));
             m.put("targetWorkers", target);
             m.put("timeoutMillis", config.timeout().toMillis());
@@ -706,7 +794,8 @@ public final class Supervisor {
         Map<String, Object> w = new LinkedHashMap<>();
         w.put("slot", p != null ? p.slot : s.number);
         w.put("role", role);
-        w.put("pid", p == null ? null : p.pid);
+        w.put("kind", p == null ? null : p.kind.name());
+        w.put("pid", p == null ? null : p.workerPid > 0 ? p.workerPid : null);
         w.put("generation", p == null ? null : p.generation);
         w.put("state", p == null ? "respawning" : p.state.label());
         w.put("restarts", s == null ? 0 : s.restarts);
@@ -718,7 +807,7 @@ public final class Supervisor {
         WorkerProcess ended = s == null ? null : s.ended;
         if (role.equals("current") && ended != null && ended != p) {
             Map<String, Object> e = new LinkedHashMap<>();
-            e.put("pid", ended.pid);
+            e.put("pid", ended.workerPid > 0 ? ended.workerPid : null);
             e.put("generation", ended.generation);
             e.put("exitStatus", ended.exitStatus);
             putReport(e, ended);
@@ -751,7 +840,7 @@ public final class Supervisor {
     }
 
     private static Arbiter.WorkerStatus view(Slot s, WorkerProcess p) {
-        return new Arbiter.WorkerStatus(p.slot, p.pid, p.generation, p.state.label(), s == null ? 0 : s.restarts,
+        return new Arbiter.WorkerStatus(p.slot, p.workerPid, p.generation, p.state.label(), s == null ? 0 : s.restarts,
                 p.connected ? p.heartbeatAgeMillis() : -1, s == null ? null : s.lastExitStatus);
     }
 

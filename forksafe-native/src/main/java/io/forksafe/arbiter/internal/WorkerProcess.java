@@ -36,6 +36,13 @@ final class WorkerProcess {
     final long spawnedAtMillis;
 
     volatile State state = State.BOOTING;
+    /**
+     * The pid of the worker JVM itself: the spawned process for a spawned worker; for a restored copy its host pid,
+     * known once it asked for its identity (-1 before). {@link #pid} is the process the supervisor reaps (unshare).
+     */
+    volatile long workerPid;
+    /** A restored copy reported that its PostFork failed (exit status 3 is hidden behind criu's). */
+    volatile boolean bootError;
     volatile long lastBeatNanos;
     volatile boolean connected;
     volatile boolean readyReported;
@@ -62,6 +69,7 @@ final class WorkerProcess {
         this.spawnedAtNanos = System.nanoTime();
         this.spawnedAtMillis = System.currentTimeMillis();
         this.lastBeatNanos = spawnedAtNanos;
+        this.workerPid = kind == WorkerKind.RESTORE ? -1 : pid;
     }
 
     static String name(int slot) {
@@ -69,7 +77,7 @@ final class WorkerProcess {
     }
 
     WorkerInfo info() {
-        return new WorkerInfo(slot, name(slot), kind, pid, arbiterPid, generation);
+        return new WorkerInfo(slot, name(slot), kind, workerPid, arbiterPid, generation);
     }
 
     boolean alive() {
@@ -102,6 +110,7 @@ final class WorkerProcess {
     }
 
     String label() {
-        return name(slot) + " (pid " + pid + ", generation " + generation + ")";
+        return name(slot) + " (pid " + (workerPid > 0 ? workerPid : pid + " restoring") + ", generation "
+                + generation + ")";
     }
 }

@@ -24,8 +24,11 @@ interface WorkerSource extends AutoCloseable {
      */
     Spawner.Child start(int slot, long generation, Map<String, String> env) throws IOException;
 
-    /** The worker started as {@code pid} ended; returns a line for the arbiter's log, or null. */
-    default String ended(long pid) {
+    /**
+     * The worker started as {@code pid} ended; {@code reachedArbiter} tells whether it ever connected to the
+     * arbiter. Returns a line for the arbiter's log (why it could not start), or null.
+     */
+    default String ended(long pid, boolean reachedArbiter) {
         return null;
     }
 

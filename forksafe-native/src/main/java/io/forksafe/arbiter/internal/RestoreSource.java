@@ -1,0 +1,455 @@
+package io.forksafe.arbiter.internal;
+
+import io.forksafe.WorkerKind;
+import io.forksafe.arbiter.ArbiterConfig;
+import io.forksafe.arbiter.Criu;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Workers restored as copies of one warmed, checkpointed template (gunicorn's {@code --preload} for the JVM, with
+ * CRIU). {@link #prepare} boots the template JVM, waits until it is ready ({@code PostWorkerInit}), asks it to
+ * quiesce ({@code PreFork}, kind RESTORE) and dumps it; {@link #start} then restores one copy of that image, in its own
+ * pid namespace, with fresh pipes as its stdout and stderr. Everything else about a copy (identity, heartbeats,
+ * readiness, timeouts, backoff, signals, status) is the {@link Supervisor}'s, as for a spawned worker.
+ *
+ * <p>A reload ({@code SIGHUP}) boots a new template from the current class path and checkpoints it into a new image
+ * in the background; the supervisor rolls the slots onto it once it is ready, and keeps the old image if it fails.
+ */
+final class RestoreSource implements WorkerSource {
+
+    private final ArbiterConfig config;
+    private final Consumer<String> say;
+    private final Consumer<String> templateOut;
+    private final Consumer<String> templateErr;
+    private final Object lock = new Object();
+    private Criu criu;
+    private Path dir;
+    private Path controlPath;
+    private int devNull = -1;
+    /** The image copies are restored from, and the next one being prepared by a reload. */
+    private volatile Image current;
+    private volatile Template booting;
+    private boolean reloading;
+    private String reloadOutcome;
+    private int imageGeneration;
+    /** The working directory of each restore, by the pid of its unshare process. */
+    private final Map<Long, Path> restoreDirs = new java.util.HashMap<>();
+
+    /** One checkpointed template. */
+    private record Image(int generation, Path dir, String stdoutPipe, String stderrPipe, long coldStartMillis,
+                         long dumpMillis, long bytes) {
+    }
+
+    /** A template JVM while it boots and is checkpointed; its control lines arrive through the ControlServer. */
+    private static final class Template {
+        final Process process;
+        final CompletableFuture<SocketChannel> ready = new CompletableFuture<>();
+        final CompletableFuture<String> quiesced = new CompletableFuture<>();
+        volatile boolean connected;
+
+        Template(Process process) {
+            this.process = process;
+        }
+    }
+
+    RestoreSource(ArbiterConfig config, Consumer<String> say, Consumer<String> templateOut,
+                  Consumer<String> templateErr) {
+        this.config = config;
+        this.say = say;
+        this.templateOut = templateOut;
+        this.templateErr = templateErr;
+    }
+
+    @Override
+    public WorkerKind kind() {
+        return WorkerKind.RESTORE;
+    }
+
+    /**
+     * Checks CRIU, boots the first template and checkpoints it (blocking).
+     *
+     * @throws io.forksafe.arbiter.PreloadUnavailableException if CRIU cannot run here
+     * @throws IllegalStateException if the template fails to boot, quiesce or be dumped (with the reason)
+     */
+    void prepare(Path controlPath) throws IOException {
+        this.criu = Criu.requireUsable();
+        this.controlPath = controlPath;
+        this.dir = Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        this.devNull = NativePosix.get().open("/dev/null", 0 /* O_RDONLY */, 0);
+        current = checkpointNewTemplate();
+    }
+
+    /**
+     * Starts booting a new template in the background (a reload); {@link #takeReloadOutcome} tells when it is done.
+     * Does nothing while one is already running.
+     */
+    void beginReload() {
+        synchronized (lock) {
+            if (reloading) {
+                return;
+            }
+            reloading = true;
+            reloadOutcome = null;
+        }
+        Thread t = new Thread(() -> {
+            String outcome;
+            try {
+                Image next = checkpointNewTemplate();
+                Image old = current;
+                current = next;
+                say.accept("new image " + next.generation + " ready (template cold start " + next.coldStartMillis
+                        + " ms, dump " + next.dumpMillis + " ms)");
+                deleteLater(old);
+                outcome = "";
+            } catch (RuntimeException | IOException e) {
+                outcome = String.valueOf(e.getMessage());
+            }
+            synchronized (lock) {
+                reloading = false;
+                reloadOutcome = outcome;
+            }
+        }, "forksafe-arbiter-reload");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * The outcome of a finished reload, once: "" when the new image is ready (copies restored from now on use it),
+     * or why it failed (the old image stays); null while none finished since the last call.
+     */
+    String takeReloadOutcome() {
+        synchronized (lock) {
+            String o = reloadOutcome;
+            reloadOutcome = null;
+            return o;
+        }
+    }
+
+    boolean reloading() {
+        synchronized (lock) {
+            return reloading;
+        }
+    }
+
+    private Image checkpointNewTemplate() throws IOException {
+        int generation;
+        synchronized (lock) {
+            generation = imageGeneration++;
+        }
+        Path images = Files.createDirectories(dir.resolve("image-" + generation));
+        long t0 = System.nanoTime();
+        Template t = new Template(startTemplate());
+        synchronized (lock) {
+            booting = t;
+        }
+        Process p = t.process;
+        pump(p.getInputStream(), templateOut, "[template pid " + p.pid() + "] ");
+        pump(p.getErrorStream(), templateErr, "[template pid " + p.pid() + "] ");
+        p.onExit().thenRun(() -> {
+            t.ready.completeExceptionally(exitedEarly(p));
+            t.quiesced.completeExceptionally(exitedEarly(p));
+        });
+        try {
+            SocketChannel c;
+            try {
+                c = await(t.ready, config.bootTimeout(), "the template to report ready (PostWorkerInit)");
+            } catch (IllegalStateException e) {
+                if (!t.connected) {
+                    throw new IllegalStateException(e.getMessage() + ": it never connected to the arbiter's control "
+                            + "socket; the application must call io.forksafe.arbiter.PreloadWorker.attach(...) when "
+                            + PreloadProtocol.ENV_CONTROL + " is set, and listen with SO_REUSEPORT (see "
+                            + "docs/preload.md and io.forksafe.demo.JettyPreloadApp)", e);
+                }
+                throw e;
+            }
+            long coldStart = (System.nanoTime() - t0) / 1_000_000;
+            String out = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/fd/1")).toString();
+            String err = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/fd/2")).toString();
+            c.write(ByteBuffer.wrap("checkpoint\n".getBytes(StandardCharsets.UTF_8)));
+            String answer = await(t.quiesced, config.bootTimeout(), "the template to quiesce (PreFork hooks)");
+            if (!answer.equals("quiesced")) {
+                throw new IllegalStateException("the template's PreFork hooks failed, so it was not checkpointed: "
+                        + answer.replaceFirst("^prefork-failed ", ""));
+            }
+            long dumpMillis = dump(p, images);
+            long bytes;
+            try (Stream<Path> files = Files.list(images)) {
+                bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+            }
+            return new Image(generation, images, out, err, coldStart, dumpMillis, bytes);
+        } finally {
+            if (p.isAlive()) {
+                p.destroyForcibly(); // never leave a quiesced template behind, whatever failed
+            }
+        }
+    }
+
+    private Process startTemplate() throws IOException {
+        List<String> cmd = new ArrayList<>();
+        // Its own session: CRIU refuses to dump a process whose session leader is outside its pid namespace (as
+        // in containers and CI sandboxes). setsid(1) execs in place (same pid).
+        cmd.add(criu.setsid().toString());
+        cmd.add(config.javaCommand());
+        cmd.add("-XX:-UsePerfData"); // no shared perf-data file in /tmp: CRIU would dump it and the copies share it
+        cmd.addAll(config.jvmOptions());
+        if (!config.classpath().isEmpty()) {
+            cmd.add("-cp");
+            cmd.add(config.classpath());
+        }
+        cmd.add(config.mainClass());
+        cmd.addAll(config.args());
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(config.environment());
+        pb.environment().put(PreloadProtocol.ENV_CONTROL, controlPath.toString());
+        pb.environment().put(PreloadProtocol.ENV_PARENT_PID, String.valueOf(ProcessHandle.current().pid()));
+        pb.environment().put(PreloadProtocol.ENV_BIND, ListenSocket.describe(config.bind()));
+        // The copies inherit the template's environment, so they see these too.
+        pb.environment().put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
+        pb.environment().put(ControlProtocol.ENV_HEARTBEAT_MILLIS,
+                String.valueOf(config.heartbeatInterval().toMillis()));
+        // The JDK closes every descriptor above 2 in the child; CRIU refuses external files it cannot restore.
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        return pb.start();
+    }
+
+    /** The ControlServer hands over a connection whose first line was "template <pid>". */
+    void serveTemplate(SocketChannel c, BufferedReader in) throws IOException {
+        Template t = booting;
+        if (t == null) {
+            return;
+        }
+        t.connected = true;
+        String line;
+        while ((line = in.readLine()) != null) {
+            if (line.equals("ready")) {
+                t.ready.complete(c);
+            } else if (line.equals("quiesced") || line.startsWith("prefork-failed")) {
+                t.quiesced.complete(line);
+            }
+        }
+        t.ready.completeExceptionally(new IllegalStateException("the template closed its control channel before it "
+                + "was ready"));
+    }
+
+    private long dump(Process template, Path images) throws IOException {
+        List<String> outgoing = OutgoingConnections.of(template.pid());
+        if (!outgoing.isEmpty()) {
+            throw new IllegalStateException("the template still has outgoing TCP connections after its PreFork hooks, "
+                    + "to " + String.join(", ", outgoing) + ": close them in a PreFork hook (HikariPoolRecipe, a "
+                    + "ForkLocal client), or every copy would restore the same connection; see docs/preload.md");
+        }
+        long t0 = System.nanoTime();
+        // --tcp-close/--skip-in-flight: connections that clients opened to the template during the checkpoint are
+        // not cloned; they are closed. Outgoing connections were refused above.
+        int rc = run(List.of(criu.binary().toString(), "dump", "-t", String.valueOf(template.pid()), "-D",
+                images.toString(), "--shell-job", "--tcp-close", "--skip-in-flight", "-o", "dump.log"));
+        long millis = (System.nanoTime() - t0) / 1_000_000;
+        if (rc != 0) {
+            throw new IllegalStateException("criu dump of the template failed (exit " + rc + "): "
+                    + criuErrors(images.resolve("dump.log")) + ". If it names a socket or TCP connection, close it in "
+                    + "a PreFork hook (pools, clients); see docs/preload.md");
+        }
+        try {
+            template.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return millis;
+    }
+
+    @Override
+    public Spawner.Child start(int slot, long generation, Map<String, String> env) throws IOException {
+        Image image = current;
+        Path work = Files.createDirectories(dir.resolve("restore-" + slot + "-" + generation));
+        // --kill-child: if unshare dies (SIGKILL from the supervisor), criu, pid 1 of the namespace, dies with it,
+        // and with it the copy. --inherit-fd: the image's stdout and stderr pipes become criu's fd 1 and 2, the
+        // fresh pipes the supervisor reads this copy's output from.
+        List<String> cmd = List.of(criu.unshare().toString(), "-p", "-f", "--kill-child", "--mount-proc",
+                criu.binary().toString(), "restore", "-D", image.dir.toString(), "-W", work.toString(), "--shell-job",
+                "--tcp-close", "--inherit-fd", "fd[1]:" + image.stdoutPipe, "--inherit-fd", "fd[2]:" + image.stderrPipe,
+                "-o", "restore.log");
+        Spawner.Child child = Spawner.spawn(cmd, System.getenv(), devNull);
+        synchronized (lock) {
+            restoreDirs.put(child.pid(), work);
+        }
+        return child;
+    }
+
+    /** The image generation new copies are restored from. */
+    int imageGeneration() {
+        Image i = current;
+        return i == null ? -1 : i.generation;
+    }
+
+    /**
+     * The host pid of the JVM restored under {@code unsharePid} (unshare, then criu restore as pid 1 of the
+     * namespace, then the copy), if the restore got that far.
+     */
+    static long copyPid(long unsharePid) throws IOException {
+        return onlyChild(onlyChild(unsharePid));
+    }
+
+    /** The pid namespace that {@code unsharePid} created for its copy, as the copy names it ("4026532..."). */
+    static String namespaceOf(long unsharePid) throws IOException {
+        return PreloadProtocol.pidNamespace("/proc/" + unsharePid + "/ns/pid_for_children");
+    }
+
+    private static long onlyChild(long pid) throws IOException {
+        String children = Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).strip();
+        if (children.isEmpty()) {
+            throw new IOException("process " + pid + " has no child");
+        }
+        return Long.parseLong(children.split("\\s+")[0]);
+    }
+
+    @Override
+    public String ended(long pid, boolean reachedArbiter) {
+        Path work;
+        synchronized (lock) {
+            work = restoreDirs.remove(pid);
+        }
+        if (work == null) {
+            return null;
+        }
+        String errors = reachedArbiter ? "" : criuErrors(work.resolve("restore.log"));
+        deleteTree(work);
+        return errors.isEmpty() ? null : "the restore failed; criu restore log: " + errors;
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        Image i = current;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("criu", criu == null ? null : criu.version());
+        m.put("imageGeneration", i == null ? null : i.generation);
+        m.put("templateColdStartMillis", i == null ? null : i.coldStartMillis);
+        m.put("dumpMillis", i == null ? null : i.dumpMillis);
+        m.put("imageBytes", i == null ? null : i.bytes);
+        m.put("reloading", reloading());
+        return Map.of("preload", m);
+    }
+
+    @Override
+    public void close() {
+        Template t = booting;
+        if (t != null && t.process.isAlive()) {
+            t.process.destroyForcibly();
+        }
+        if (devNull >= 0) {
+            NativePosix.get().close(devNull);
+            devNull = -1;
+        }
+        if (dir != null) {
+            deleteTree(dir);
+        }
+    }
+
+    private void deleteLater(Image old) {
+        if (old != null) {
+            // copies of the old image may still be restoring; its files are small next to the time a roll takes
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(config.bootTimeout().toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                deleteTree(old.dir);
+            }, "forksafe-arbiter-image-cleanup");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    private static IllegalStateException exitedEarly(Process t) {
+        return new IllegalStateException("the template (pid " + t.pid() + ") exited with status " + t.exitValue()
+                + " before it was ready; see its output above");
+    }
+
+    static String criuErrors(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            List<String> errors = lines.stream().filter(l -> l.contains("Error") || l.contains("err")).toList();
+            List<String> tail = (errors.isEmpty() ? lines : errors);
+            return String.join(" | ", tail.subList(Math.max(0, tail.size() - 3), tail.size())).strip();
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+
+    private static int run(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return -1;
+            }
+            return p.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            return -1;
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> f, Duration timeout, String what) {
+        try {
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("timed out after " + timeout.toMillis() + " ms waiting for " + what);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(Objects.requireNonNullElse(e.getCause().getMessage(), e.getCause().toString()),
+                    e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for " + what);
+        }
+    }
+
+    private static void pump(InputStream in, Consumer<String> out, String prefix) {
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String l;
+                while ((l = r.readLine()) != null) {
+                    out.accept(prefix + l);
+                }
+            } catch (IOException ignored) {
+                // the template ended
+            }
+        }, "forksafe-arbiter-template-output");
+        t.setDaemon(true);
+        t.start();
+    }
+}
