@@ -35,31 +35,17 @@ import org.junit.jupiter.api.Test;
 class ArbiterWorkersProcessTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration BOOT = Duration.ofSeconds(40);
-    private static final String FAST = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
-    private static final Pattern LISTENING = Pattern.compile(
-            "listening on 127\\.0\\.0\\.1:(\\d+) .* status http://127\\.0\\.0\\.1:(\\d+)/");
 
-    private Process arbiter;
-    private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    private ArbiterProcess arbiter;
     private final List<Long> workerPids = Collections.synchronizedList(new ArrayList<>());
     private int port;
-    private int statusPort;
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (arbiter == null) {
-            return;
+        if (arbiter != null) {
+            workerPids.forEach(arbiter.run::alsoKill);
+            arbiter.close();
         }
-        List<ProcessHandle> family = arbiter.descendants().collect(Collectors.toList());
-        if (arbiter.isAlive()) {
-            arbiter.destroy();
-            if (!arbiter.waitFor(20, TimeUnit.SECONDS)) {
-                arbiter.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        }
-        family.forEach(ProcessHandle::destroyForcibly);
-        workerPids.forEach(p -> ProcessHandle.of(p).ifPresent(ProcessHandle::destroyForcibly));
     }
 
     @Test
@@ -123,12 +109,11 @@ class ArbiterWorkersProcessTest {
         assertThat(status().path("workerCounters").path("ended").asLong()).isEqualTo(1);
 
         kill(arbiter.pid(), "TERM");
-        assertThat(arbiter.waitFor(40, TimeUnit.SECONDS)).isTrue();
-        assertThat(arbiter.exitValue()).isZero();
+        assertThat(arbiter.run.awaitExit(java.time.Duration.ofSeconds(40))).isZero();
         // the Jetty adapter publishes the process's WorkerExit when the server stops; the arbiter side adds none
         String exit = "[worker-2 pid " + pids.get(1) + "] event WorkerExit worker=worker-2 kind=PROCESS";
         awaitLine(l -> l.startsWith(exit));
-        assertThat(lines.stream().filter(l -> l.startsWith(exit)).count()).isEqualTo(1);
+        assertThat(arbiter.run.countLines(l -> l.startsWith(exit))).isEqualTo(1);
     }
 
     @Test
@@ -191,85 +176,34 @@ class ArbiterWorkersProcessTest {
             assertThat(load.failed.get()).as("%s", load).isLessThanOrEqualTo(4);
         }
         kill(arbiter.pid(), "TERM");
-        assertThat(arbiter.waitFor(40, TimeUnit.SECONDS)).isTrue();
-        assertThat(arbiter.exitValue()).isZero();
+        assertThat(arbiter.run.awaitExit(java.time.Duration.ofSeconds(40))).isZero();
     }
 
     // ------------------------------------------------------------------ helpers
 
     private void startArbiter(String app) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary()));
-        cmd.addAll(List.of(FAST.split(" ")));
-        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.arbiter.ArbiterMain",
-                "--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", FAST, "--", app));
-        arbiter = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(arbiter.getInputStream(), StandardCharsets.UTF_8))) {
-                String l;
-                while ((l = in.readLine()) != null) {
-                    lines.add(l);
-                }
-            } catch (IOException ignored) {
-                // ended
-            }
-        }, "arbiter-output");
-        reader.setDaemon(true);
-        reader.start();
-        Matcher m = LISTENING.matcher(awaitLine(l -> LISTENING.matcher(l).find()));
-        assertThat(m.find()).isTrue();
-        port = Integer.parseInt(m.group(1));
-        statusPort = Integer.parseInt(m.group(2));
-    }
-
-    private String output() {
-        synchronized (lines) {
-            return String.join("\n", lines);
-        }
+        arbiter = ArbiterProcess.start(List.of(), app);
+        port = arbiter.port;
     }
 
     private String awaitLine(Predicate<String> p) throws InterruptedException {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        while (System.nanoTime() < deadline) {
-            synchronized (lines) {
-                for (String l : lines) {
-                    if (p.test(l)) {
-                        return l;
-                    }
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no matching line within " + BOOT + "; output:\n" + output());
+        return arbiter.run.awaitLine(p);
     }
 
     private JsonNode status() throws IOException {
-        String[] r = http(statusPort, "/");
-        assertThat(r[0]).startsWith("HTTP/1.1 200");
-        return JSON.readTree(r[1]);
+        return arbiter.status();
     }
 
     private String[] get(String path) throws IOException {
-        return http(port, path);
+        return TestHttp.get(port, path);
     }
 
     private List<JsonNode> awaitWorkers(Predicate<List<JsonNode>> p) throws Exception {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        List<JsonNode> last = List.of();
-        while (System.nanoTime() < deadline) {
-            List<JsonNode> ws = new ArrayList<>();
-            status().path("details").path("arbiter").path("workers").forEach(ws::add);
-            last = ws;
-            if (p.test(ws)) {
-                return ws;
-            }
-            Thread.sleep(25);
-        }
-        throw new AssertionError("workers never matched: " + last + "\noutput:\n" + output());
+        return arbiter.awaitWorkers(p);
     }
 
     private static boolean allReady(List<JsonNode> ws, int n) {
-        return ws.size() == n && ws.stream().allMatch(w -> w.path("state").asText().equals("ready")
-                && w.path("role").asText().equals("current"));
+        return ArbiterProcess.allReady(ws, n);
     }
 
     private static long hookCount(JsonNode status, String subscriber, String event) {
@@ -281,14 +215,7 @@ class ArbiterWorkersProcessTest {
         return 0;
     }
 
-    /** Sends SIG{@code signal} with jnr-posix (no dependency on a kill binary). */
     private static void kill(long pid, String signal) {
-        int rc = jnr.posix.POSIXFactory.getNativePOSIX().kill(pid, jnr.constants.platform.Signal.valueOf("SIG" + signal).intValue());
-        assertThat(rc).as("kill -%s %d", signal, pid).isZero();
-    }
-
-    /** A GET over a fresh connection: {status line, body}. */
-    static String[] http(int port, String path) throws IOException {
-        return TestHttp.get(port, path);
+        RunningProcess.kill(pid, signal);
     }
 }
