@@ -54,7 +54,12 @@ final class PreloadArbiter implements Arbiter.Engine {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("already started");
         }
-        Criu.requireUsable();
+        try {
+            Criu.requireUsable();
+        } catch (RuntimeException e) {
+            stopped.countDown(); // never started: join() returns at once
+            throw e;
+        }
         InetSocketAddress bind = config.bind();
         String host = bind.getAddress() instanceof Inet6Address ? "[" + bind.getAddress().getHostAddress() + "]"
                 : bind.getAddress().getHostAddress();
