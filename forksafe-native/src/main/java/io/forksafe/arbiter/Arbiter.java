@@ -20,6 +20,10 @@ import java.util.Objects;
  * {@code PostForkParent} and {@code ChildExit} in this process; the workers publish {@code PostFork},
  * {@code PostWorkerInit} and {@code WorkerExit} in theirs (see {@link ArbiterWorker}).
  *
+ * <p>With {@link ArbiterConfig#preload()} it restores its workers instead: one template worker is booted, checkpointed
+ * with CRIU once it is ready, and restored once per slot (docs/preload.md); {@link #reload()} is then ignored with a
+ * message (the image is the application as it was).
+ *
  * <p>It is a library object: build, {@link #start()}, {@link #stop()}, {@link #join()} from any {@code main} or
  * from {@code jshell}; {@link ArbiterMain} is the command line.
  *
@@ -49,12 +53,118 @@ public final class Arbiter {
                                long heartbeatAgeMillis, Integer lastExitStatus) {
     }
 
+    /**
+     * What runs the workers behind this API. Spawned workers and restored copies ({@link ArbiterConfig#preload()})
+     * are two engines until one supervisor does both; {@link #engine} is the one place that chooses.
+     */
+    interface Engine {
+        void start() throws IOException;
+
+        void stop();
+
+        void reload();
+
+        void increment();
+
+        void decrement();
+
+        int join() throws InterruptedException;
+
+        boolean join(Duration timeout) throws InterruptedException;
+
+        boolean stopped();
+
+        String haltReason();
+
+        InetSocketAddress address();
+
+        InetSocketAddress statusAddress();
+
+        int targetWorkers();
+
+        List<WorkerStatus> workers();
+    }
+
     private final ArbiterConfig config;
-    private final Supervisor supervisor;
+    private final Engine engine;
 
     private Arbiter(ArbiterConfig config, ForkRegistry registry) {
         this.config = config;
-        this.supervisor = new Supervisor(config, registry);
+        this.engine = engine(config, registry);
+    }
+
+    /** Runs exactly what the configuration says: restored copies with {@code preload}, spawned workers otherwise. */
+    private static Engine engine(ArbiterConfig config, ForkRegistry registry) {
+        if (config.preload()) {
+            return new PreloadArbiter(config, registry);
+        }
+        Supervisor supervisor = new Supervisor(config, registry);
+        return new Engine() {
+            @Override
+            public void start() throws IOException {
+                supervisor.start();
+            }
+
+            @Override
+            public void stop() {
+                supervisor.requestStop();
+            }
+
+            @Override
+            public void reload() {
+                supervisor.requestReload();
+            }
+
+            @Override
+            public void increment() {
+                supervisor.requestIncrease();
+            }
+
+            @Override
+            public void decrement() {
+                supervisor.requestDecrease();
+            }
+
+            @Override
+            public int join() throws InterruptedException {
+                return supervisor.join();
+            }
+
+            @Override
+            public boolean join(Duration timeout) throws InterruptedException {
+                return supervisor.join(timeout);
+            }
+
+            @Override
+            public boolean stopped() {
+                return supervisor.stopped();
+            }
+
+            @Override
+            public String haltReason() {
+                return supervisor.haltReason();
+            }
+
+            @Override
+            public InetSocketAddress address() {
+                return supervisor.address();
+            }
+
+            @Override
+            public InetSocketAddress statusAddress() {
+                return supervisor.statusAddress();
+            }
+
+            @Override
+            public int targetWorkers() {
+                return supervisor.targetWorkers();
+            }
+
+            @Override
+            public List<WorkerStatus> workers() {
+                return supervisor.workers();
+            }
+        };
     }
 
     /** An arbiter publishing to the global registry ({@link Forksafe#registry()}). */
@@ -74,9 +184,11 @@ public final class Arbiter {
      * @throws java.net.BindException if the address (or the status port) is in use, naming it
      * @throws IOException            if the pid file or log file cannot be written
      * @throws IllegalStateException  if native POSIX access is unavailable or it was already started
+     * @throws PreloadUnavailableException with {@code preload}, if this machine cannot checkpoint and restore (the
+     *                                     message names the missing piece; it never falls back to spawning)
      */
     public Arbiter start() throws IOException {
-        supervisor.start();
+        engine.start();
         return this;
     }
 
@@ -88,67 +200,67 @@ public final class Arbiter {
      * @return for each signal, "handled" or why not
      */
     public Map<String, String> installSignalHandlers() {
-        return Signals.install(supervisor);
+        return Signals.install(this::stop, this::reload, this::increment, this::decrement);
     }
 
     /** Graceful stop: workers get SIGTERM, finish in-flight requests, and are killed after the graceful timeout. */
     public void stop() {
-        supervisor.requestStop();
+        engine.stop();
     }
 
     /** Rolling restart: each slot's new generation is ready before its old worker is stopped gracefully. */
     public void reload() {
-        supervisor.requestReload();
+        engine.reload();
     }
 
     /** One worker more. */
     public void increment() {
-        supervisor.requestIncrease();
+        engine.increment();
     }
 
     /** One worker fewer (never below one). */
     public void decrement() {
-        supervisor.requestDecrease();
+        engine.decrement();
     }
 
     /** Waits until stopped; returns the exit code: 0, 3 after a worker boot error, 1 after another failure. */
     public int join() throws InterruptedException {
-        return supervisor.join();
+        return engine.join();
     }
 
     /** Waits at most {@code timeout}; returns whether the arbiter stopped. */
     public boolean join(Duration timeout) throws InterruptedException {
-        return supervisor.join(timeout);
+        return engine.join(timeout);
     }
 
     /** Whether it has stopped. */
     public boolean isStopped() {
-        return supervisor.stopped();
+        return engine.stopped();
     }
 
     /** Why it halted on its own (for example a worker boot error), or null. */
     public String haltReason() {
-        return supervisor.haltReason();
+        return engine.haltReason();
     }
 
     /** The listening address (the real port when 0 was configured), or null before {@link #start()}. */
     public InetSocketAddress address() {
-        return supervisor.address();
+        return engine.address();
     }
 
     /** The loopback status endpoint's address, or null when not configured. */
     public InetSocketAddress statusAddress() {
-        return supervisor.statusAddress();
+        return engine.statusAddress();
     }
 
     /** The number of workers it keeps running now. */
     public int targetWorkers() {
-        return supervisor.targetWorkers();
+        return engine.targetWorkers();
     }
 
     /** A snapshot of the workers (during a rolling restart a slot can list two). */
     public List<WorkerStatus> workers() {
-        return supervisor.workers();
+        return engine.workers();
     }
 
     /** The configuration. */

@@ -1,13 +1,15 @@
 package io.forksafe.arbiter;
 
+import io.forksafe.arbiter.internal.ArbiterOption;
+import io.forksafe.arbiter.internal.OptionValues;
+
 import java.io.PrintStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +17,9 @@ import java.util.Objects;
 
 /**
  * Immutable configuration of an {@link Arbiter}: what to run, how many workers, where to listen and how to
- * supervise. Built with {@link #builder()}; {@link Builder#build()} checks every value and names the fix.
+ * supervise. Built with {@link #builder()}; {@link Builder#build()} checks every value and names the fix. Every
+ * setter is an option of the command line ({@code ArbiterMain --help}, docs/arbiter.md), and the same rule refuses an
+ * option in a mode that does not support it: an {@link Arbiter} runs exactly what the configuration says.
  *
  * <pre>{@code
  * ArbiterConfig config = ArbiterConfig.builder()
@@ -51,6 +55,7 @@ public final class ArbiterConfig {
     private final boolean printEvents;
     private final boolean preload;
     private final Path cdsArchive;
+    private final Path workDir;
     private final PrintStream out;
     private final PrintStream err;
 
@@ -80,6 +85,7 @@ public final class ArbiterConfig {
         this.printEvents = b.printEvents;
         this.preload = b.preload;
         this.cdsArchive = b.cdsArchive;
+        this.workDir = b.workDir;
         this.out = b.out != null ? b.out : System.out;
         this.err = b.err != null ? b.err : System.err;
     }
@@ -213,6 +219,11 @@ public final class ArbiterConfig {
         return preload;
     }
 
+    /** With {@link #preload()}: where the checkpoint image and CRIU's logs are kept, or null for a temporary one. */
+    public Path workDir() {
+        return workDir;
+    }
+
     /** Where worker stdout lines are echoed. */
     public PrintStream out() {
         return out;
@@ -278,32 +289,42 @@ public final class ArbiterConfig {
         private boolean printEvents;
         private boolean preload;
         private Path cdsArchive;
+        private Path workDir;
         private PrintStream out;
         private PrintStream err;
+        /** The options set, for the one mode rule ({@link ArbiterOption#requireModes}). */
+        private final EnumSet<ArbiterOption> given = EnumSet.noneOf(ArbiterOption.class);
 
         private Builder() {
         }
 
         /** How many workers (at least 1). */
         public Builder workers(int n) {
+            given.add(ArbiterOption.WORKERS);
             this.workers = n;
             return this;
         }
 
-        /** Listen on {@code "host:port"} ({@code "[::1]:8080"} for IPv6; port 0 for an ephemeral port). */
+        /**
+         * Listen on {@code "127.0.0.1:8080"}, {@code "0.0.0.0:8080"}, {@code "[::1]:8080"}, {@code "localhost:8080"},
+         * or {@code "8080"}/{@code ":8080"} (loopback): the forms {@code --bind} accepts. Port 0: an ephemeral port.
+         */
         public Builder bind(String hostPort) {
-            this.bind = parseBind(hostPort);
+            given.add(ArbiterOption.BIND);
+            this.bind = OptionValues.bind("--bind", hostPort);
             return this;
         }
 
         /** Listen on {@code address}. */
         public Builder bind(InetSocketAddress address) {
+            given.add(ArbiterOption.BIND);
             this.bind = Objects.requireNonNull(address, "bind address must not be null");
             return this;
         }
 
         /** The listen backlog (default 2048). */
         public Builder backlog(int backlog) {
+            given.add(ArbiterOption.BACKLOG);
             this.backlog = backlog;
             return this;
         }
@@ -322,30 +343,35 @@ public final class ArbiterConfig {
 
         /** The java binary for workers (default: this JVM's). */
         public Builder javaCommand(String java) {
+            given.add(ArbiterOption.JAVA);
             this.javaCommand = java;
             return this;
         }
 
         /** Replaces the inherited JVM options of workers. */
         public Builder jvmOptions(List<String> options) {
+            given.add(ArbiterOption.JVM_OPTS);
             this.jvmOptions = List.copyOf(options);
             return this;
         }
 
         /** Adds a JVM option for workers after the inherited (or replaced) ones. */
         public Builder addJvmOption(String option) {
+            given.add(ArbiterOption.JVM_OPT);
             this.extraJvmOptions.add(Objects.requireNonNull(option, "option must not be null"));
             return this;
         }
 
         /** The workers' class path (default: this JVM's). */
         public Builder classpath(String classpath) {
+            given.add(ArbiterOption.CLASSPATH);
             this.classpath = classpath;
             return this;
         }
 
         /** Adds an environment variable for workers. */
         public Builder environment(String name, String value) {
+            given.add(ArbiterOption.ENV);
             this.environment.put(Objects.requireNonNull(name, "name must not be null"),
                     Objects.requireNonNull(value, "value must not be null"));
             return this;
@@ -353,62 +379,89 @@ public final class ArbiterConfig {
 
         /** Heartbeat timeout of a ready worker (default 30 s). */
         public Builder timeout(Duration d) {
+            given.add(ArbiterOption.TIMEOUT);
             this.timeout = d;
             return this;
         }
 
         /** How long a worker may take to become ready (default 60 s). */
         public Builder bootTimeout(Duration d) {
+            given.add(ArbiterOption.BOOT_TIMEOUT);
             this.bootTimeout = d;
             return this;
         }
 
         /** How long stopping workers may finish in-flight work before SIGKILL (default 30 s). */
         public Builder gracefulTimeout(Duration d) {
+            given.add(ArbiterOption.GRACEFUL_TIMEOUT);
             this.gracefulTimeout = d;
             return this;
         }
 
         /** Delay between SIGQUIT (thread dump) and SIGKILL for a timed-out worker (default 500 ms). */
         public Builder abortGrace(Duration d) {
+            given.add(ArbiterOption.ABORT_GRACE);
             this.abortGrace = d;
             return this;
         }
 
         /** Upper bound of the respawn backoff for a crashing slot (default 10 s). */
         public Builder maxBackoff(Duration d) {
+            given.add(ArbiterOption.MAX_BACKOFF);
             this.maxBackoff = d;
             return this;
         }
 
         /** Serve the forksafe status JSON on this loopback port (0: ephemeral). */
         public Builder statusPort(int port) {
+            given.add(ArbiterOption.STATUS_PORT);
             this.statusPort = port;
             return this;
         }
 
         /** Write the status JSON to this file every second. */
         public Builder statusFile(Path file) {
+            given.add(ArbiterOption.STATUS_FILE);
             this.statusFile = file;
             return this;
         }
 
         /** Write the arbiter's pid to this file while it runs. */
         public Builder pidfile(Path file) {
+            given.add(ArbiterOption.PIDFILE);
             this.pidfile = file;
             return this;
         }
 
         /** Also write every echoed line to this file, rotated at {@code maxBytes}, keeping {@code maxFiles}. */
         public Builder logFile(Path file, long maxBytes, int maxFiles) {
+            return logFile(file).logMaxSize(maxBytes).logMaxFiles(maxFiles);
+        }
+
+        /** Also write every echoed line to this file, rotated by size (default 10 MiB, 5 files kept). */
+        public Builder logFile(Path file) {
+            given.add(ArbiterOption.LOG_FILE);
             this.logFile = file;
+            return this;
+        }
+
+        /** Size at which the log file is rotated (default 10 MiB). */
+        public Builder logMaxSize(long maxBytes) {
+            given.add(ArbiterOption.LOG_MAX_SIZE);
             this.logMaxBytes = maxBytes;
+            return this;
+        }
+
+        /** How many rotated log files are kept (default 5). */
+        public Builder logMaxFiles(int maxFiles) {
+            given.add(ArbiterOption.LOG_MAX_FILES);
             this.logMaxFiles = maxFiles;
             return this;
         }
 
         /** Print every forksafe event: the arbiter's own, and the process events each worker reports. */
         public Builder printEvents(boolean print) {
+            given.add(ArbiterOption.PRINT_EVENTS);
             this.printEvents = print;
             return this;
         }
@@ -422,6 +475,13 @@ public final class ArbiterConfig {
             return this;
         }
 
+        /** With {@link #preload(boolean)}: keep the checkpoint image and CRIU's logs in {@code dir} ({@code --work-dir}). */
+        public Builder workDir(Path dir) {
+            given.add(ArbiterOption.WORK_DIR);
+            this.workDir = dir;
+            return this;
+        }
+
         /**
          * Workers share a JDK dynamic AppCDS archive at {@code file} (JDK 13+): while it does not exist, one worker
          * records it ({@code -XX:ArchiveClassesAtExit}) and the arbiter moves it into place once that worker exited
@@ -432,6 +492,7 @@ public final class ArbiterConfig {
          * }</pre>
          */
         public Builder cdsArchive(Path file) {
+            given.add(ArbiterOption.CDS_ARCHIVE);
             this.cdsArchive = file;
             return this;
         }
@@ -450,29 +511,36 @@ public final class ArbiterConfig {
          */
         public ArbiterConfig build() {
             if (workers < 1) {
-                throw new IllegalArgumentException("workers must be at least 1, got " + workers);
+                throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
             }
             if (bind == null) {
-                throw new IllegalArgumentException("no listening address: set bind(\"127.0.0.1:8080\") (--bind)");
+                throw new IllegalArgumentException("no listening address: --bind is required, e.g. --bind "
+                        + "127.0.0.1:8080 (in code: bind(\"127.0.0.1:8080\"))");
             }
             if (mainClass == null || mainClass.isBlank()) {
-                throw new IllegalArgumentException("no worker main class: set app(\"com.example.AppMain\", args...) "
-                        + "(on the command line: -- com.example.AppMain args...)");
+                throw new IllegalArgumentException("no worker main class: end the options with -- com.example.AppMain "
+                        + "[args...] (in code: app(\"com.example.AppMain\", args...))");
             }
             if (backlog < 1) {
-                throw new IllegalArgumentException("backlog must be at least 1, got " + backlog);
+                throw new IllegalArgumentException("--backlog must be at least 1, got " + backlog);
             }
-            positive("timeout", timeout);
-            positive("boot timeout", bootTimeout);
-            positive("graceful timeout", gracefulTimeout);
-            positive("abort grace", abortGrace);
-            positive("max backoff", maxBackoff);
+            positive(ArbiterOption.TIMEOUT, timeout);
+            positive(ArbiterOption.BOOT_TIMEOUT, bootTimeout);
+            positive(ArbiterOption.GRACEFUL_TIMEOUT, gracefulTimeout);
+            positive(ArbiterOption.ABORT_GRACE, abortGrace);
+            positive(ArbiterOption.MAX_BACKOFF, maxBackoff);
             if (statusPort != null && (statusPort < 0 || statusPort > 65535)) {
-                throw new IllegalArgumentException("status port must be 0..65535, got " + statusPort);
+                throw new IllegalArgumentException("--status-port must be 0..65535 (0: any free port), "
+                        + "got " + statusPort);
             }
-            if (logFile != null && (logMaxBytes < 1024 || logMaxFiles < 0)) {
-                throw new IllegalArgumentException("log rotation needs max size >= 1024 bytes and max files >= 0, got "
-                        + logMaxBytes + " and " + logMaxFiles);
+            if (logMaxBytes < 1024 || logMaxFiles < 0) {
+                throw new IllegalArgumentException("log rotation needs --log-max-size >= 1k and --log-max-files >= 0, "
+                        + "got " + logMaxBytes + " bytes and " + logMaxFiles);
+            }
+            ArbiterOption.requireModes(given, preload);
+            if (preload && bind.getPort() == 0) {
+                throw new IllegalArgumentException("--preload needs a fixed port in --bind (every restored copy "
+                        + "listens on the template's port), e.g. --bind 127.0.0.1:8080");
             }
             ArbiterConfig config = new ArbiterConfig(this);
             if (config.cdsArchive != null) {
@@ -510,47 +578,11 @@ public final class ArbiterConfig {
             }
         }
 
-        private static void positive(String what, Duration d) {
+        private static void positive(ArbiterOption option, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(what + " must be positive, got " + d);
+                throw new IllegalArgumentException(option.flag() + " must be positive, got "
+                        + (d == null ? "none" : d.toMillis() + "ms") + ": e.g. " + option.flag() + " 30s");
             }
-        }
-    }
-
-    /**
-     * Parses {@code "host:port"}, {@code "[v6]:port"} or {@code ":port"} (loopback).
-     *
-     * @throws IllegalArgumentException naming the expected form
-     */
-    static InetSocketAddress parseBind(String hostPort) {
-        if (hostPort == null || hostPort.isBlank()) {
-            throw new IllegalArgumentException("bind address is empty: use host:port, e.g. 127.0.0.1:8080");
-        }
-        String s = hostPort.strip();
-        int colon = s.lastIndexOf(':');
-        if (colon < 0 || (s.indexOf(':') != colon && !s.startsWith("["))) {
-            throw new IllegalArgumentException("bad bind address '" + hostPort
-                    + "': use host:port, e.g. 127.0.0.1:8080 or [::1]:8080");
-        }
-        String host = s.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
-        try {
-            port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("bad port in bind address '" + hostPort + "': use a number 0..65535");
-        }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("port out of range in bind address '" + hostPort + "': use 0..65535");
-        }
-        try {
-            InetAddress addr = host.isEmpty() ? InetAddress.getLoopbackAddress() : InetAddress.getByName(host);
-            return new InetSocketAddress(addr, port);
-        } catch (UnknownHostException e) {
-            throw new IllegalArgumentException("unknown host in bind address '" + hostPort
-                    + "': use an IP address or a resolvable name");
         }
     }
 }

@@ -32,7 +32,7 @@ class ArbiterMainTest {
     void helpPrintsUsageAndExitsZero() {
         Result r = run("--help");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("Usage:", "--workers N", "--bind HOST:PORT", "--graceful-timeout", "--status-port",
+        assertThat(r.out()).contains("Usage:", "--workers N", "--bind ADDRESS", "--graceful-timeout", "--status-port",
                 "--pidfile", "--log-file", "HUP rolling restart");
     }
 
@@ -40,7 +40,7 @@ class ArbiterMainTest {
     void badFlagsExitTwoWithAMessageNamingTheProblem() {
         Result unknown = run("--wrokers", "2", "--bind", "127.0.0.1:0", "--", "x.Main");
         assertThat(unknown.code()).isEqualTo(2);
-        assertThat(unknown.err()).contains("unknown option --wrokers", "--help");
+        assertThat(unknown.err()).contains("unknown option --wrokers: did you mean --workers?", "--help");
 
         assertThat(run("--workers", "two", "--bind", "127.0.0.1:0", "--", "x.Main").err())
                 .contains("--workers needs a whole number, got 'two'");
@@ -49,6 +49,8 @@ class ArbiterMainTest {
         assertThat(run("--workers", "2", "--", "x.Main").err()).contains("--bind is required");
         assertThat(run("--bind", "127.0.0.1:0").err()).contains("no worker main class");
         assertThat(run("--bind", "localhost", "--", "x.Main").err()).contains("bad bind address 'localhost'");
+        assertThat(run("--bind", "127.0.0.1:0", "--timeout", "-5s", "--", "x.Main").err())
+                .contains("--timeout needs a duration such as 30, 30s, 1.5s, 500ms, 2m or 1h, got '-5s'");
         assertThat(run("--bind", "127.0.0.1:99999", "--", "x.Main").err()).contains("use 0..65535");
         assertThat(run("--bind", "127.0.0.1:0", "--timeout", "soon", "--", "x.Main").err())
                 .contains("--timeout needs a duration");

@@ -27,8 +27,8 @@ class PreloadArbiterMainTest {
         assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--bind",
                 "127.0.0.1:8080", "--", "A"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--timeout does not apply with --preload (restored copies send no heartbeats to the "
-                        + "arbiter); remove it");
+                .hasMessage("--timeout is not supported with --preload yet: restored copies send no heartbeats to "
+                        + "the arbiter; remove it");
         // the same options stay valid without --preload
         assertThat(ArbiterMain.parse(new String[] {"--timeout", "5s", "--bind", "127.0.0.1:8080", "--", "A"})
                 .preload()).isFalse();

@@ -285,14 +285,73 @@ class PreloadProcessTest {
         }
     }
 
+    /**
+     * The library API runs what the configuration says: {@code preload(true)} restores copies of one template, it does
+     * not spawn cold workers. Issue #14.
+     */
+    @Test
+    void arbiterCreateWithPreloadRestoresCopiesThroughTheArbiterApi() throws Exception {
+        int port = freePort();
+        ForkRegistry registry = new ForkRegistry("arbiter-api-preload");
+        List<String> kinds = new CopyOnWriteArrayList<>();
+        registry.subscribe(PostForkParent.class, e -> kinds.add(e.worker().kind().name()));
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream both = new java.io.PrintStream(console, true, StandardCharsets.UTF_8);
+        Arbiter arbiter = Arbiter.create(ArbiterConfig.builder()
+                .preload(true)
+                .workers(2)
+                .bind("127.0.0.1:" + port)
+                .app(PreloadApp.class.getName(), String.valueOf(port), "hooks")
+                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
+                .statusPort(0)
+                .gracefulTimeout(Duration.ofSeconds(10))
+                .console(both, both)
+                .build(), registry);
+        try {
+            arbiter.start();
+            assertThatThrownBy(arbiter::start).hasMessageContaining("already started");
+            assertThat(arbiter.address()).isEqualTo(new InetSocketAddress("127.0.0.1", port));
+            waitFor(() -> arbiter.workers().size() == 2 && arbiter.workers().stream()
+                            .allMatch(w -> w.state().equals("ready")) || arbiter.isStopped(), Duration.ofSeconds(90),
+                    "2 restored copies");
+            assertThat(arbiter.workers()).as(console.toString(StandardCharsets.UTF_8))
+                    .extracting(Arbiter.WorkerStatus::slot, Arbiter.WorkerStatus::state)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(1, "ready"),
+                            org.assertj.core.groups.Tuple.tuple(2, "ready"));
+            assertThat(arbiter.targetWorkers()).isEqualTo(2);
+            Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
+            assertThat(bySlot.get(1).get("kind")).isEqualTo("RESTORE");
+            assertThat(bySlot.get(2).get("kind")).isEqualTo("RESTORE");
+            assertThat(arbiter.workers()).extracting(Arbiter.WorkerStatus::pid).containsExactlyInAnyOrder(
+                    Long.parseLong(bySlot.get(1).get("pid")), Long.parseLong(bySlot.get(2).get("pid")));
+            assertThat(kinds).containsExactly("RESTORE", "RESTORE");
+            var status = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                    get(arbiter.statusAddress().getPort()));
+            assertThat(status.path("details").path("preload").path("copies")).hasSize(2);
+
+            arbiter.stop();
+            assertThat(arbiter.join(Duration.ofSeconds(30))).isTrue();
+            assertThat(arbiter.join()).isZero();
+            assertThat(arbiter.haltReason()).isNull();
+            for (Map<String, String> copy : bySlot.values()) {
+                long pid = Long.parseLong(copy.get("pid"));
+                waitFor(() -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE,
+                        Duration.ofSeconds(10), "copy " + pid + " to stop");
+            }
+        } finally {
+            arbiter.stop();
+            arbiter.join(Duration.ofSeconds(30));
+        }
+    }
+
     /** The preload CLI as a child process, its merged output collected as it comes. */
     record Cli(Process process, StringBuffer out, Thread pump) {
 
         static Cli start(List<String> prefix, int workers, int port) throws IOException {
             List<String> cmd = new ArrayList<>(prefix);
             cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                    System.getProperty("java.class.path"), PreloadMain.class.getName(), "--workers",
-                    String.valueOf(workers), "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events",
+                    System.getProperty("java.class.path"), ArbiterMain.class.getName(), "--preload", "--workers",
+                    String.valueOf(workers), "--bind", "127.0.0.1:" + port, "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events",
                     "--status-port", "0", "--", PreloadApp.class.getName(), String.valueOf(port), "hooks"));
             Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             StringBuffer out = new StringBuffer();
@@ -310,11 +369,11 @@ class PreloadProcessTest {
             return new Cli(cli, out, pump);
         }
 
-        /** Waits for "serving: "; fails at once, with the output, if the CLI exits first. */
+        /** Waits for "serving on "; fails at once, with the output, if the CLI exits first. */
         void awaitServing() throws InterruptedException {
-            waitFor(() -> out.toString().contains("serving: ") || !process.isAlive(), Duration.ofSeconds(60),
+            waitFor(() -> out.toString().contains("serving on ") || !process.isAlive(), Duration.ofSeconds(60),
                     "the CLI to serve");
-            assertThat(out.toString()).as("the CLI's output (alive: %s)", process.isAlive()).contains("serving: ");
+            assertThat(out.toString()).as("the CLI's output (alive: %s)", process.isAlive()).contains("serving on ");
         }
     }
 

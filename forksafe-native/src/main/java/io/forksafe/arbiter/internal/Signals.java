@@ -22,12 +22,22 @@ public final class Signals {
      * @return the signals installed, and for each one that could not be, why
      */
     public static Map<String, String> install(Supervisor supervisor) {
+        return install(supervisor::requestStop, supervisor::requestReload, supervisor::requestIncrease,
+                supervisor::requestDecrease);
+    }
+
+    /**
+     * Installs TERM/INT ({@code stop}), HUP ({@code reload}), TTIN ({@code increase}), TTOU ({@code decrease}).
+     *
+     * @return the signals installed, and for each one that could not be, why
+     */
+    public static Map<String, String> install(Runnable stop, Runnable reload, Runnable increase, Runnable decrease) {
         Map<String, Runnable> actions = new LinkedHashMap<>();
-        actions.put("TERM", supervisor::requestStop);
-        actions.put("INT", supervisor::requestStop);
-        actions.put("HUP", supervisor::requestReload);
-        actions.put("TTIN", supervisor::requestIncrease);
-        actions.put("TTOU", supervisor::requestDecrease);
+        actions.put("TERM", stop);
+        actions.put("INT", stop);
+        actions.put("HUP", reload);
+        actions.put("TTIN", increase);
+        actions.put("TTOU", decrease);
         Map<String, String> result = new LinkedHashMap<>();
         List<String> failed = new ArrayList<>();
         actions.forEach((name, action) -> {
