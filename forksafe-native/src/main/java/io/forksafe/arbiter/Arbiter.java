@@ -53,10 +53,7 @@ public final class Arbiter {
                                long heartbeatAgeMillis, Integer lastExitStatus) {
     }
 
-    /**
-     * What runs the workers behind this API. Spawned workers and restored copies ({@link ArbiterConfig#preload()})
-     * are two engines until one supervisor does both; {@link #engine} is the one place that chooses.
-     */
+    /** What runs the workers behind this API: the one supervisor, whose worker source the configuration chooses. */
     interface Engine {
         void start() throws IOException;
 
@@ -95,9 +92,6 @@ public final class Arbiter {
 
     /** Runs exactly what the configuration says: restored copies with {@code preload}, spawned workers otherwise. */
     private static Engine engine(ArbiterConfig config, ForkRegistry registry) {
-        if (config.preload()) {
-            return new PreloadArbiter(config, registry);
-        }
         Supervisor supervisor = new Supervisor(config, registry);
         return new Engine() {
             @Override

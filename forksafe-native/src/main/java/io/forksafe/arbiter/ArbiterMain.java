@@ -56,6 +56,9 @@ public final class ArbiterMain {
         } catch (BindException | PreloadUnavailableException e) {
             err.println("forksafe arbiter: " + e.getMessage());
             return EXIT_USAGE;
+        } catch (WorkerBootException e) {
+            err.println("forksafe arbiter: worker boot error: " + e.getMessage());
+            return ArbiterWorker.BOOT_ERROR_EXIT_CODE;
         } catch (IOException | RuntimeException e) {
             err.println("forksafe arbiter: cannot start: " + e.getMessage());
             return 1;

@@ -206,13 +206,6 @@ class ArbiterOptionsTest {
     static Stream<Arguments> spawnOnly() {
         return Stream.of(
                 Arguments.of(ArbiterOption.BACKLOG, "16"),
-                Arguments.of(ArbiterOption.TIMEOUT, "5s"),
-                Arguments.of(ArbiterOption.ABORT_GRACE, "1s"),
-                Arguments.of(ArbiterOption.MAX_BACKOFF, "1s"),
-                Arguments.of(ArbiterOption.STATUS_FILE, "/tmp/s.json"),
-                Arguments.of(ArbiterOption.LOG_FILE, "/tmp/a.log"),
-                Arguments.of(ArbiterOption.LOG_MAX_SIZE, "1m"),
-                Arguments.of(ArbiterOption.LOG_MAX_FILES, "2"),
                 Arguments.of(ArbiterOption.CDS_ARCHIVE, "/tmp/a.jsa"));
     }
 
@@ -225,11 +218,11 @@ class ArbiterOptionsTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("spawnOnly")
-    void optionsThePreloadEngineDoesNotSupportAreRefusedWithTheReason(ArbiterOption option, String value) {
+    void optionsThatDoNotApplyToRestoredCopiesAreRefusedWithTheReason(ArbiterOption option, String value) {
         Result r = run("--preload", option.flag(), value, "--bind", "127.0.0.1:8080", "--", "x.Main");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).containsPattern("forksafe arbiter: " + option.flag()
-                + " is not supported with --preload yet: restored copies .+; remove it");
+                + " does not apply with --preload: .+; remove it");
         // the same flag is fine in spawn mode (an AppCDS archive needs a class path of jars; /tmp exists)
         assertThat(parse(false, option.flag(), value, "--cp", "/tmp/app.jar").preload()).isFalse();
     }
@@ -237,10 +230,14 @@ class ArbiterOptionsTest {
     @Test
     void theLibraryBuilderHasTheSameModeRule() {
         assertThatThrownBy(() -> ArbiterConfig.builder().preload(true).bind("127.0.0.1:8080").app("x.Main")
-                .timeout(Duration.ofSeconds(5)).build())
+                .backlog(16).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--timeout is not supported with --preload yet: restored copies send no heartbeats to "
-                        + "the arbiter; remove it");
+                .hasMessage("--backlog does not apply with --preload: the copies restore the template's own listening "
+                        + "socket, whose backlog the app sets; remove it");
+        // supervision works the same for both worker sources
+        assertThat(ArbiterConfig.builder().preload(true).bind("127.0.0.1:8080").app("x.Main")
+                .timeout(Duration.ofSeconds(5)).maxBackoff(Duration.ofSeconds(2)).build().timeout())
+                .isEqualTo(Duration.ofSeconds(5));
         assertThatThrownBy(() -> ArbiterConfig.builder().preload(true).bind("127.0.0.1:0").app("x.Main").build())
                 .hasMessageContaining("--preload needs a fixed port in --bind");
         assertThatThrownBy(() -> ArbiterConfig.builder().bind("127.0.0.1:0").app("x.Main")
@@ -259,7 +256,7 @@ class ArbiterOptionsTest {
                 assertThat(r.out()).contains(o.flag());
                 o.aliases().forEach(a -> assertThat(r.out()).contains(a));
             }
-            assertThat(r.out()).contains("Not with --preload yet:",
+            assertThat(r.out()).contains("Not with --preload:",
                     "Only with --preload", "1.5s", "[::1]:8080", "HUP rolling restart");
         }
     }

@@ -24,14 +24,15 @@ class PreloadArbiterMainTest {
 
     @Test
     void spawnOnlyOptionsAreRefusedWithTheReason() {
-        assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--bind",
+        assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--backlog", "16", "--bind",
                 "127.0.0.1:8080", "--", "A"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--timeout is not supported with --preload yet: restored copies send no heartbeats to "
-                        + "the arbiter; remove it");
-        // the same options stay valid without --preload
-        assertThat(ArbiterMain.parse(new String[] {"--timeout", "5s", "--bind", "127.0.0.1:8080", "--", "A"})
+                .hasMessageStartingWith("--backlog does not apply with --preload: ");
+        // the same options stay valid without --preload, and supervision options work in both modes
+        assertThat(ArbiterMain.parse(new String[] {"--backlog", "16", "--bind", "127.0.0.1:8080", "--", "A"})
                 .preload()).isFalse();
+        assertThat(ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--log-file", "/tmp/a.log",
+                "--status-file", "/tmp/s.json", "--bind", "127.0.0.1:8080", "--", "A"}).preload()).isTrue();
     }
 
     @Test

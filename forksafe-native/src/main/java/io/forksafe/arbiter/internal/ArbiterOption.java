@@ -30,11 +30,10 @@ public enum ArbiterOption {
                     + "(docs/preload.md)",
             Mode.BOTH, null, (b, flag, v) -> b.preload(true)),
     BACKLOG("--backlog", List.of(), "N", Kind.INT, false, "2048", "listen backlog", Mode.SPAWN_ONLY,
-            "restored copies bring back the template's own listening socket",
+            "the copies restore the template's own listening socket, whose backlog the app sets",
             (b, flag, v) -> b.backlog(OptionValues.integer(flag, v))),
     TIMEOUT("--timeout", List.of(), "DURATION", Kind.DURATION, false, "30s",
-            "a ready worker silent this long is aborted and replaced", Mode.SPAWN_ONLY,
-            "restored copies send no heartbeats to the arbiter",
+            "a ready worker silent this long is aborted and replaced", Mode.BOTH, null,
             (b, flag, v) -> b.timeout(OptionValues.duration(flag, v))),
     BOOT_TIMEOUT("--boot-timeout", List.of(), "DURATION", Kind.DURATION, false, "60s",
             "a worker not ready this long after spawning is replaced (with --preload: the template's boot, and "
@@ -44,31 +43,27 @@ public enum ArbiterOption {
             "stopping workers may finish in-flight requests this long, then they are killed", Mode.BOTH, null,
             (b, flag, v) -> b.gracefulTimeout(OptionValues.duration(flag, v))),
     ABORT_GRACE("--abort-grace", List.of(), "DURATION", Kind.DURATION, false, "500ms",
-            "between SIGQUIT (thread dump) and SIGKILL of a hung worker", Mode.SPAWN_ONLY,
-            "restored copies send no heartbeats, so none is aborted as hung",
+            "between SIGQUIT (thread dump) and SIGKILL of a hung worker", Mode.BOTH, null,
             (b, flag, v) -> b.abortGrace(OptionValues.duration(flag, v))),
     MAX_BACKOFF("--max-backoff", List.of(), "DURATION", Kind.DURATION, false, "10s",
-            "longest respawn delay for a slot whose workers keep crashing", Mode.SPAWN_ONLY,
-            "restored copies are restored again at once, and a failing restore leaves the slot down with a message",
+            "longest respawn (or restore) delay for a slot whose workers keep crashing", Mode.BOTH, null,
             (b, flag, v) -> b.maxBackoff(OptionValues.duration(flag, v))),
     STATUS_PORT("--status-port", List.of(), "PORT", Kind.INT, false, "none",
             "serve the forksafe status JSON on 127.0.0.1:PORT (0: any free port, printed); ?format=text for text",
             Mode.BOTH, null, (b, flag, v) -> b.statusPort(OptionValues.integer(flag, v))),
     STATUS_FILE("--status-file", List.of(), "PATH", Kind.PATH, false, "none",
-            "write the status JSON to PATH every second", Mode.SPAWN_ONLY,
-            "restored copies report their status to --status-port only",
+            "write the status JSON to PATH every second", Mode.BOTH, null,
             (b, flag, v) -> b.statusFile(OptionValues.path(flag, v))),
     PIDFILE("--pidfile", List.of(), "PATH", Kind.PATH, false, "none", "write the arbiter's pid to PATH while it runs",
             Mode.BOTH, null, (b, flag, v) -> b.pidfile(OptionValues.path(flag, v))),
     LOG_FILE("--log-file", List.of(), "PATH", Kind.PATH, false, "none",
-            "also write all output to PATH, rotated by size", Mode.SPAWN_ONLY,
-            "restored copies echo their output to the arbiter's stdout and stderr only",
+            "also write all output to PATH, rotated by size", Mode.BOTH, null,
             (b, flag, v) -> b.logFile(OptionValues.path(flag, v))),
     LOG_MAX_SIZE("--log-max-size", List.of(), "SIZE", Kind.SIZE, false, "10m", "rotate the log file at SIZE",
-            Mode.SPAWN_ONLY, "restored copies echo their output to the arbiter's stdout and stderr only",
+            Mode.BOTH, null,
             (b, flag, v) -> b.logMaxSize(OptionValues.size(flag, v))),
     LOG_MAX_FILES("--log-max-files", List.of(), "N", Kind.INT, false, "5", "rotated log files to keep",
-            Mode.SPAWN_ONLY, "restored copies echo their output to the arbiter's stdout and stderr only",
+            Mode.BOTH, null,
             (b, flag, v) -> b.logMaxFiles(OptionValues.integer(flag, v))),
     JAVA("--java", List.of(), "PATH", Kind.STRING, false, "this JVM's", "java binary of the workers",
             Mode.BOTH, null, (b, flag, v) -> b.javaCommand(nonEmpty(flag, v))),
@@ -215,7 +210,7 @@ public enum ArbiterOption {
             return;
         }
         if (preload) {
-            throw new IllegalArgumentException(flag + " is not supported with --preload yet: " + whyNot
+            throw new IllegalArgumentException(flag + " does not apply with --preload: " + whyNot
                     + "; remove it");
         }
         throw new IllegalArgumentException(flag + " applies only with --preload: " + whyNot
@@ -257,7 +252,7 @@ public enum ArbiterOption {
     private String modeNote() {
         return switch (mode) {
             case BOTH -> "";
-            case SPAWN_ONLY -> " Not with --preload yet: " + whyNot + ".";
+            case SPAWN_ONLY -> " Not with --preload: " + whyNot + ".";
             case PRELOAD_ONLY -> " Only with --preload.";
         };
     }
@@ -317,7 +312,7 @@ public enum ArbiterOption {
                     + ")");
             String modes = switch (o.mode) {
                 case BOTH -> "both";
-                case SPAWN_ONLY -> "spawn (not with `--preload` yet: " + o.whyNot + ")";
+                case SPAWN_ONLY -> "spawn only (" + o.whyNot + ")";
                 case PRELOAD_ONLY -> "`--preload` only";
             };
             t.append("| ").append(String.join(", ", names))

@@ -97,8 +97,9 @@ final class RestoreSource implements WorkerSource {
     void prepare(Path controlPath) throws IOException {
         this.criu = Criu.requireUsable();
         this.controlPath = controlPath;
-        this.dir = Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
-                PosixFilePermissions.fromString("rwx------")));
+        this.dir = config.workDir() != null ? Files.createDirectories(config.workDir())
+                : Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
         this.devNull = NativePosix.get().open("/dev/null", 0 /* O_RDONLY */, 0);
         current = checkpointNewTemplate();
     }
@@ -363,8 +364,8 @@ final class RestoreSource implements WorkerSource {
             NativePosix.get().close(devNull);
             devNull = -1;
         }
-        if (dir != null) {
-            deleteTree(dir);
+        if (dir != null && config.workDir() == null) {
+            deleteTree(dir); // a --work-dir is kept, with its image and CRIU's logs
         }
     }
 

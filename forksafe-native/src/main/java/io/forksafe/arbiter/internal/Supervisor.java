@@ -139,7 +139,11 @@ public final class Supervisor {
                 if (source instanceof RestoreSource restore) {
                     control.acceptRestores(this::identifyRestored, restore::serveTemplate);
                     say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
-                    restore.prepare(control.path());
+                    try {
+                        restore.prepare(control.path());
+                    } catch (IllegalStateException e) {
+                        throw new io.forksafe.arbiter.WorkerBootException(e.getMessage(), e);
+                    }
                 }
                 if (config.statusPort() != null) {
                     statusServer = StatusServer.start(registry, config.statusPort());
@@ -147,6 +151,10 @@ public final class Supervisor {
                 writePidfile();
             } catch (IOException | RuntimeException e) {
                 closeResources();
+                phase = Phase.STOPPED;
+                exitCode = e instanceof io.forksafe.arbiter.WorkerBootException ? ControlProtocol.BOOT_ERROR_EXIT : 1;
+                haltReason = e.getMessage();
+                done.countDown(); // join() returns: nothing runs
                 throw e;
             }
             registry.statusDetail("arbiter", this::statusDetail);
