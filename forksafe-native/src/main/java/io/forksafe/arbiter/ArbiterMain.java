@@ -85,13 +85,15 @@ public final class ArbiterMain {
             err.println("Run with --help for usage.");
             return EXIT_USAGE;
         }
-        if (config.preload()) {
-            return PreloadArbiter.run(config, err);
+        if (config.preload() && config.bind().getPort() == 0) {
+            err.println("forksafe arbiter: --preload needs a fixed port in --bind (every restored copy listens on the "
+                    + "template's port), e.g. --bind 127.0.0.1:8080");
+            return EXIT_USAGE;
         }
         Arbiter arbiter = Arbiter.create(config);
         try {
             arbiter.start();
-        } catch (BindException e) {
+        } catch (BindException | PreloadUnavailableException e) {
             err.println("forksafe arbiter: " + e.getMessage());
             return EXIT_USAGE;
         } catch (IOException | RuntimeException e) {
@@ -213,10 +215,9 @@ public final class ArbiterMain {
         if (!bound) {
             throw new IllegalArgumentException("--bind is required, e.g. --bind 127.0.0.1:8080");
         }
-        List<String> spawnOnly = PreloadArbiter.spawnOnly(given);
-        if (preload && !spawnOnly.isEmpty()) {
-            throw new IllegalArgumentException(spawnOnly.get(0) + " does not apply with --preload ("
-                    + PreloadArbiter.SPAWN_ONLY.get(spawnOnly.get(0)) + "); remove it");
+        if (preload && given.contains("--backlog")) {
+            throw new IllegalArgumentException("--backlog does not apply with --preload (each restored copy brings "
+                    + "back the template's own listening socket); remove it");
         }
         b.app(args[i], new ArrayList<>(Arrays.asList(args).subList(i + 1, args.length)));
         if (logFile != null) {

@@ -5,12 +5,24 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** {@code ArbiterMain --preload}: parsing and the refusals that need no CRIU. */
+/** {@code ArbiterMain --preload}: parsing and the refusals that need no CRIU (was also PreloadMainTest). */
 class PreloadArbiterMainTest {
+
+    record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ArbiterMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
 
     @Test
     void preloadIsAFlagOfTheArbitersCommandLine() {
@@ -18,28 +30,63 @@ class PreloadArbiterMainTest {
                 "--", "com.example.App", "x"});
         assertThat(c.preload()).isTrue();
         assertThat(c.workers()).isEqualTo(3);
+        assertThat(c.args()).containsExactly("x");
         assertThat(ArbiterMain.parse(new String[] {"--bind", "127.0.0.1:8080", "--", "A"}).preload()).isFalse();
         assertThat(ArbiterMain.USAGE).contains("--preload");
     }
 
     @Test
-    void spawnOnlyOptionsAreRefusedWithTheReason() {
-        assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--bind",
+    void theSupervisionOptionsApplyWithPreloadAndTheBacklogIsRefusedWithTheReason() {
+        // one supervisor: restored copies heartbeat, are logged and listed like spawned workers
+        ArbiterConfig c = ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--abort-grace", "200ms",
+                "--max-backoff", "2s", "--log-file", "/tmp/x.log", "--status-file", "/tmp/s.json", "--bind",
+                "127.0.0.1:8080", "--", "A"});
+        assertThat(c.timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.logFile()).hasToString("/tmp/x.log");
+        assertThat(c.statusFile()).hasToString("/tmp/s.json");
+        assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--backlog", "16", "--bind",
                 "127.0.0.1:8080", "--", "A"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--timeout does not apply with --preload (restored copies send no heartbeats to the "
-                        + "arbiter); remove it");
-        // the same options stay valid without --preload
-        assertThat(ArbiterMain.parse(new String[] {"--timeout", "5s", "--bind", "127.0.0.1:8080", "--", "A"})
-                .preload()).isFalse();
+                .hasMessage("--backlog does not apply with --preload (each restored copy brings back the template's "
+                        + "own listening socket); remove it");
+        assertThat(ArbiterMain.parse(new String[] {"--backlog", "16", "--bind", "127.0.0.1:8080", "--", "A"})
+                .backlog()).isEqualTo(16);
     }
 
     @Test
     void aPreloadWithPortZeroExitsTwoBeforeStartingAnything() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = ArbiterMain.run(new String[] {"--preload", "--bind", "127.0.0.1:0", "--", "A"},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(code).isEqualTo(ArbiterMain.EXIT_USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--preload needs a fixed port in --bind");
+        Run r = run("--preload", "--bind", "127.0.0.1:0", "--", "A");
+        assertThat(r.code()).isEqualTo(ArbiterMain.EXIT_USAGE);
+        assertThat(r.err()).contains("--preload needs a fixed port in --bind");
+    }
+
+    @Test
+    void aBadFlagExitsTwoWithTheProblem() {
+        Run r = run("--preload", "--wrokers", "2", "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown option --wrokers").contains("Run with --help for usage.");
+    }
+
+    @Test
+    void aMissingMainClassOrValueIsNamed() {
+        Run r = run("--preload", "--workers", "2", "--bind", "127.0.0.1:8080");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("no worker main class: end the options with -- com.example.AppMain");
+        r = run("--preload", "--workers", "0", "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("workers must be at least 1, got 0");
+        r = run("--preload", "--bind", "127.0.0.1:8080", "--boot-timeout");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--boot-timeout needs a value");
+    }
+
+    @Test
+    void durationsAreWrittenLikeTheArbiters() {
+        assertThat(ArbiterMain.duration("--boot-timeout", "500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(ArbiterMain.duration("--boot-timeout", "30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(ArbiterMain.duration("--boot-timeout", "2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(ArbiterMain.duration("--boot-timeout", "7")).isEqualTo(Duration.ofSeconds(7));
+        assertThatThrownBy(() -> ArbiterMain.duration("--boot-timeout", "soon"))
+                .hasMessageContaining("--boot-timeout needs a duration such as 30, 30s, 500ms or 2m, got 'soon'");
     }
 }
