@@ -210,7 +210,7 @@ class PreloadProcessTest {
                 JsonNode arbiter = p.arbiterStatus();
                 JsonNode row = arbiter.path("workers").get(0);
                 System.out.printf("FIGURE preload kill -9 under load (%d clients) -> replacement serving: %d ms "
-                                + "(restore to ready %s ms); victim held just before the kill: %s; %s (failures before "
+                                + "(restore to ready %s ms); victim's share sampled from /proc just before the kill (connections keep arriving until the kill itself): %s; %s (failures before "
                                 + "the kill %d); template cold start to ready %s ms, dump %s ms%n", CLIENTS,
                         replacedMillis, row.path("bootMillis").asText(), held, load, failedBefore,
                         arbiter.path("preload").path("templateColdStartMillis").asText(),
