@@ -6,7 +6,6 @@ module io.forksafe.nativeos {
     requires transitive io.forksafe.core;
     requires org.jnrproject.posix;
     requires org.jnrproject.ffi; // uWSGI WorkerExit: a glibc on_exit handler (io.forksafe.uwsgi.internal.NativeExitHook)
-    requires jdk.httpserver;      // PreloadArbiter (until it is removed)
 
     // the pre-fork arbiter (io.forksafe.arbiter.Arbiter; implementation in io.forksafe.arbiter.internal, not exported)
     requires org.jnrproject.constants;

@@ -14,7 +14,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Finds CRIU and checks that this machine can checkpoint and restore a JVM, for {@link Preloader}.
+ * Finds CRIU and checks that this machine can checkpoint and restore a JVM, for the arbiter's preload mode
+ * ({@link ArbiterConfig.Builder#preload(boolean)}, {@code ArbiterMain --preload}).
  *
  * <p>Needs Linux, root (or {@code CAP_SYS_ADMIN} and {@code CAP_CHECKPOINT_RESTORE}), CRIU 4.2 or newer (older
  * versions fail on current kernels or cannot dump listening TCP sockets), {@code criu check} saying "Looks good",

@@ -25,8 +25,9 @@ import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The template side of the preload mode: a worker JVM that a {@link Preloader} checkpoints once and restores as many
- * copies as it needs (CRIU). Every copy starts as an exact clone of the template: same heap, same random-generator
+ * The template side of the preload mode: a worker JVM that the {@link Arbiter} in preload mode
+ * ({@link ArbiterConfig.Builder#preload(boolean)}, {@code ArbiterMain --preload}) checkpoints once and restores as
+ * many copies as it needs (CRIU). Every copy starts as an exact clone of the template: same heap, same random-generator
  * state, same "unique" IDs, same pooled connections. The events below make the copies correct:
  *
  * <ol>
@@ -35,7 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>asked to checkpoint: {@code PreFork} (kind RESTORE) so that hooks quiesce: close pools and client
  *       connections, stop background work. Then the template closes its control connection and waits;</li>
  *   <li>in each restored copy: {@code PostFork} (kind RESTORE, the copy's own slot, a new generation, its real host
- *       pid, the preloader's pid as parent), then {@code PostWorkerInit}; then the copy reports "ready";</li>
+ *       pid, the arbiter's pid as parent), then {@code PostWorkerInit}; from then on the copy is supervised like a
+ *       spawned worker (heartbeats, readiness, boot errors, graceful stop: {@link ArbiterWorker});</li>
  *   <li>at JVM shutdown: {@code WorkerExit} ("jvm shutdown"), unless an adapter already published it.</li>
  * </ol>
  *
@@ -78,7 +80,7 @@ public final class PreloadWorker {
     }
 
     /**
-     * The address the preloader asked the template to listen on ({@link Preloader.Builder#bind(String)},
+     * The address the arbiter asked the template to listen on ({@link ArbiterConfig.Builder#bind(String)},
      * {@code --bind}), if any. Bind it with {@code SO_REUSEPORT}.
      *
      * @throws IllegalStateException if the variable is malformed
@@ -88,19 +90,23 @@ public final class PreloadWorker {
         if (v == null || v.isBlank()) {
             return java.util.Optional.empty();
         }
-        return java.util.Optional.of(Preloader.parseBind(v));
+        try {
+            return java.util.Optional.of(io.forksafe.arbiter.internal.OptionValues.bind(PreloadProtocol.ENV_BIND, v));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("malformed " + PreloadProtocol.ENV_BIND + ": " + e.getMessage(), e);
+        }
     }
 
-    /** Whether this JVM was started by a {@link Preloader} as its template. */
+    /** Whether this JVM was started by the arbiter in preload mode as its template. */
     public static boolean isTemplate() {
         return System.getenv(PreloadProtocol.ENV_CONTROL) != null;
     }
 
     /**
-     * Makes this JVM the preloader's template in {@code registry}: identifies it (slot 0, "template"), publishes
+     * Makes this JVM the arbiter's template in {@code registry}: identifies it (slot 0, "template"), publishes
      * {@code PostFork} for it and connects the control channel. Idempotent per registry.
      *
-     * @throws IllegalStateException if this JVM was not started by a preloader
+     * @throws IllegalStateException if this JVM was not started by the arbiter in preload mode
      */
     public static PreloadWorker attach(ForkRegistry registry, ContainerInfo container) {
         Objects.requireNonNull(registry, "registry must not be null");
@@ -108,7 +114,8 @@ public final class PreloadWorker {
         String control = System.getenv(PreloadProtocol.ENV_CONTROL);
         if (control == null || control.isBlank()) {
             throw new IllegalStateException("not a preload template: " + PreloadProtocol.ENV_CONTROL + " is not set; "
-                    + "start the application through io.forksafe.arbiter.Preloader (the arbiter's --preload)");
+                    + "start the application through the arbiter's preload mode (ArbiterMain --preload, "
+                    + "ArbiterConfig.builder().preload(true))");
         }
         PreloadWorker w;
         synchronized (ATTACHED) {
@@ -121,7 +128,7 @@ public final class PreloadWorker {
                 parent = Long.parseLong(System.getenv().getOrDefault(PreloadProtocol.ENV_PARENT_PID, "-1").strip());
             } catch (NumberFormatException e) {
                 throw new IllegalStateException("malformed " + PreloadProtocol.ENV_PARENT_PID + ": must be the "
-                        + "preloader's pid", e);
+                        + "arbiter's pid", e);
             }
             w = new PreloadWorker(registry, container, control, parent);
             ATTACHED.put(registry, w);
@@ -160,7 +167,7 @@ public final class PreloadWorker {
             control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
             send("template " + worker.pid());
         } catch (IOException e) {
-            lastError = "cannot reach the preloader's control socket " + controlPath + ": " + e;
+            lastError = "cannot reach the arbiter's control socket " + controlPath + ": " + e;
             registry.reportError("preload", lastError);
             return;
         }
@@ -202,7 +209,7 @@ public final class PreloadWorker {
         return this;
     }
 
-    /** Tells the preloader that the template is warm: it may now be checkpointed. */
+    /** Tells the arbiter that the template is warm: it may now be checkpointed. */
     public void ready() {
         sendReady();
     }
@@ -228,7 +235,7 @@ public final class PreloadWorker {
                     return;
                 }
             }
-            // The preloader went away before asking for a checkpoint: nothing more to do here.
+            // The arbiter went away before asking for a checkpoint: nothing more to do here.
         } catch (IOException e) {
             lastError = "control channel: " + e;
         }
@@ -253,8 +260,8 @@ public final class PreloadWorker {
         long polls = 0;
         while (ns.equals(PreloadProtocol.pidNamespace("/proc/self/ns/pid"))) {
             if (++polls % 200 == 0 && !ProcessHandle.of(parentPid).map(ProcessHandle::isAlive).orElse(false)) {
-                // The preloader died before (or while) dumping us: nobody will restore or stop this template.
-                System.err.println("forksafe preload: the preloader (pid " + parentPid + ") is gone before the "
+                // The arbiter died before (or while) dumping us: nobody will restore or stop this template.
+                System.err.println("forksafe preload: the arbiter (pid " + parentPid + ") is gone before the "
                         + "checkpoint; the template exits");
                 Runtime.getRuntime().halt(1);
             }

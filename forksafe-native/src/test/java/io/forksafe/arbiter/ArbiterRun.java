@@ -69,7 +69,13 @@ final class ArbiterRun implements AutoCloseable {
     }
 
     static ArbiterRun start(List<String> options, String app, String... appArgs) throws Exception {
-        List<String> cmd = new ArrayList<>();
+        return start(List.of(), java.util.Map.of(), options, app, appArgs);
+    }
+
+    /** As {@link #start(List, String, String...)}, the arbiter's command after {@code prefix}, with {@code env}. */
+    static ArbiterRun start(List<String> prefix, java.util.Map<String, String> env, List<String> options, String app,
+                            String... appArgs) throws Exception {
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(ArbiterConfig.currentJava());
         cmd.addAll(List.of(FAST_JVM.split(" ")));
         cmd.add("-cp");
@@ -82,10 +88,11 @@ final class ArbiterRun implements AutoCloseable {
         cmd.add(app);
         cmd.addAll(List.of(appArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
         ArbiterRun run = new ArbiterRun(pb.start());
         if (options.contains("--bind")) {
             String listening = run.awaitLine(l -> LISTENING.matcher(l).find() || l.startsWith("forksafe arbiter:"),
-                    Duration.ofSeconds(20));
+                    Duration.ofSeconds(60)); // --preload: after the template booted and was checkpointed
             Matcher m = LISTENING.matcher(listening);
             if (m.find()) {
                 run.port = Integer.parseInt(m.group(1));

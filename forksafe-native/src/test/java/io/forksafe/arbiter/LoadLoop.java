@@ -29,6 +29,8 @@ public final class LoadLoop implements AutoCloseable {
     public final AtomicLong failed = new AtomicLong();
     public final Map<String, AtomicLong> byPid = new ConcurrentHashMap<>();
     public final List<String> failures = Collections.synchronizedList(new ArrayList<>());
+    /** When each refused or failed request ended ({@link System#nanoTime()}). */
+    public final List<Long> failureNanos = Collections.synchronizedList(new ArrayList<>());
     private final List<Thread> threads = new ArrayList<>();
     private final int port;
     private final Pattern pid;
@@ -62,13 +64,16 @@ public final class LoadLoop implements AutoCloseable {
                         byPid.computeIfAbsent(m.group(1), k -> new AtomicLong()).incrementAndGet();
                     }
                 } else {
+                    failureNanos.add(System.nanoTime());
                     failed.incrementAndGet();
                     failures.add("bad response: " + r[0]);
                 }
             } catch (ConnectException e) {
+                failureNanos.add(System.nanoTime());
                 refused.incrementAndGet();
                 failures.add("refused: " + e.getMessage());
             } catch (IOException e) {
+                failureNanos.add(System.nanoTime());
                 failed.incrementAndGet();
                 failures.add(e.toString());
             }

@@ -5,12 +5,24 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** {@code ArbiterMain --preload}: parsing and the refusals that need no CRIU. */
+/** {@code ArbiterMain --preload}: parsing and the refusals that need no CRIU (was also PreloadMainTest). */
 class PreloadArbiterMainTest {
+
+    record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ArbiterMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
 
     @Test
     void preloadIsAFlagOfTheArbitersCommandLine() {
@@ -18,29 +30,53 @@ class PreloadArbiterMainTest {
                 "--", "com.example.App", "x"});
         assertThat(c.preload()).isTrue();
         assertThat(c.workers()).isEqualTo(3);
+        assertThat(c.args()).containsExactly("x");
         assertThat(ArbiterMain.parse(new String[] {"--bind", "127.0.0.1:8080", "--", "A"}).preload()).isFalse();
         assertThat(ArbiterMain.USAGE).contains("--preload");
     }
 
     @Test
-    void spawnOnlyOptionsAreRefusedWithTheReason() {
+    void theSupervisionOptionsApplyWithPreloadAndTheBacklogIsRefusedWithTheReason() {
+        // one supervisor: restored copies heartbeat, are logged and listed like spawned workers
+        ArbiterConfig c = ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--abort-grace", "200ms",
+                "--max-backoff", "2s", "--log-file", "/tmp/x.log", "--status-file", "/tmp/s.json", "--bind",
+                "127.0.0.1:8080", "--", "A"});
+        assertThat(c.timeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.logFile()).hasToString("/tmp/x.log");
+        assertThat(c.statusFile()).hasToString("/tmp/s.json");
         assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--backlog", "16", "--bind",
                 "127.0.0.1:8080", "--", "A"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("--backlog does not apply with --preload: ");
-        // the same options stay valid without --preload, and supervision options work in both modes
+                .hasMessage("--backlog does not apply with --preload: the copies restore the template's own "
+                        + "listening socket, whose backlog the app sets; remove it");
         assertThat(ArbiterMain.parse(new String[] {"--backlog", "16", "--bind", "127.0.0.1:8080", "--", "A"})
-                .preload()).isFalse();
-        assertThat(ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--log-file", "/tmp/a.log",
-                "--status-file", "/tmp/s.json", "--bind", "127.0.0.1:8080", "--", "A"}).preload()).isTrue();
+                .backlog()).isEqualTo(16);
     }
 
     @Test
     void aPreloadWithPortZeroExitsTwoBeforeStartingAnything() {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = ArbiterMain.run(new String[] {"--preload", "--bind", "127.0.0.1:0", "--", "A"},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(code).isEqualTo(ArbiterMain.EXIT_USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--preload needs a fixed port in --bind");
+        Run r = run("--preload", "--bind", "127.0.0.1:0", "--", "A");
+        assertThat(r.code()).isEqualTo(ArbiterMain.EXIT_USAGE);
+        assertThat(r.err()).contains("--preload needs a fixed port in --bind");
+    }
+
+    @Test
+    void aBadFlagExitsTwoWithTheProblem() {
+        Run r = run("--preload", "--wrokers", "2", "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown option --wrokers").contains("Run with --help for usage.");
+    }
+
+    @Test
+    void aMissingMainClassOrValueIsNamed() {
+        Run r = run("--preload", "--workers", "2", "--bind", "127.0.0.1:8080");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("no worker main class: end the options with -- com.example.AppMain");
+        r = run("--preload", "--workers", "0", "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("workers must be at least 1, got 0");
+        r = run("--preload", "--bind", "127.0.0.1:8080", "--boot-timeout");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--boot-timeout needs a value");
     }
 }

@@ -5,6 +5,10 @@ import static io.forksafe.arbiter.TestHttp.fields;
 import static io.forksafe.arbiter.TestHttp.firstResponsePerSlot;
 import static io.forksafe.arbiter.TestHttp.freePort;
 import static io.forksafe.arbiter.TestHttp.waitFor;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
 
 import io.forksafe.ChildExit;
 import io.forksafe.ForkRegistry;
@@ -12,37 +16,37 @@ import io.forksafe.PostForkParent;
 import io.forksafe.PreFork;
 import io.forksafe.WorkerKind;
 import io.forksafe.arbiter.testapp.PreloadApp;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
- * The preload mode with real processes: one template JVM checkpointed by CRIU and restored as copies, each in its own
- * pid namespace, serving on 127.0.0.1 with SO_REUSEPORT. Skipped, with the reason printed, where CRIU cannot run.
+ * The preload mode with real processes, through the one arbiter ({@code Arbiter} with {@code preload(true)}, and
+ * {@code ArbiterMain --preload}): one template JVM checkpointed by CRIU and restored as copies, each in its own pid
+ * namespace, serving on 127.0.0.1 with SO_REUSEPORT. Skipped, with the reason printed, where CRIU cannot run.
  */
 @Timeout(180)
 class PreloadProcessTest {
+
+    static final List<String> JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto");
 
     @BeforeAll
     static void criuUsable() {
@@ -51,23 +55,83 @@ class PreloadProcessTest {
         Assumptions.assumeTrue(reason.isEmpty(), () -> reason.orElse(""));
     }
 
-    static Preloader preloader(int port, String... appArgs) {
-        List<String> args = new ArrayList<>(List.of(String.valueOf(port)));
-        args.addAll(List.of(appArgs));
-        return Preloader.builder()
-                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"))
-                .mainClass(PreloadApp.class.getName())
-                .args(args.toArray(String[]::new))
-                .bootTimeout(Duration.ofSeconds(60))
-                .registry(new ForkRegistry("preloader-test"))
-                .build();
+    /** An arbiter in preload mode running {@link PreloadApp} in this JVM, its console captured. */
+    static final class Preload implements AutoCloseable {
+        final Arbiter arbiter;
+        final ByteArrayOutputStream console = new ByteArrayOutputStream();
+        final int port;
+
+        Preload(int port, ForkRegistry registry, Consumer<ArbiterConfig.Builder> customize, String... appArgs) {
+            this.port = port;
+            PrintStream out = new PrintStream(console, true, StandardCharsets.UTF_8);
+            List<String> args = new ArrayList<>(List.of(String.valueOf(port)));
+            args.addAll(List.of(appArgs));
+            ArbiterConfig.Builder b = ArbiterConfig.builder()
+                    .preload(true)
+                    .workers(2)
+                    .bind("127.0.0.1:" + port)
+                    .app(PreloadApp.class.getName(), args)
+                    .jvmOptions(JVM)
+                    .bootTimeout(Duration.ofSeconds(60))
+                    .gracefulTimeout(Duration.ofSeconds(5))
+                    .statusPort(0)
+                    .console(out, out);
+            customize.accept(b);
+            this.arbiter = Arbiter.create(b.build(), registry);
+        }
+
+        Preload(int port, String... appArgs) {
+            this(port, new ForkRegistry("preload-test"), b -> { }, appArgs);
+        }
+
+        Preload start() throws IOException {
+            arbiter.start();
+            return this;
+        }
+
+        String output() {
+            return console.toString(StandardCharsets.UTF_8);
+        }
+
+        List<Arbiter.WorkerStatus> await(Predicate<List<Arbiter.WorkerStatus>> p, String what) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            List<Arbiter.WorkerStatus> ws = arbiter.workers();
+            while (!p.test(ws) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                ws = arbiter.workers();
+            }
+            assertThat(p.test(ws)).as("%s: workers %s; output:%n%s", what, ws, output()).isTrue();
+            return ws;
+        }
+
+        List<Arbiter.WorkerStatus> awaitReady(int n) throws Exception {
+            return await(ws -> ready(ws, n), n + " ready copies");
+        }
+
+        JsonNode status() throws IOException {
+            return ArbiterRun.parse(body(arbiter.statusAddress().getPort(), "/"));
+        }
+
+        JsonNode arbiterStatus() throws IOException {
+            return status().path("details").path("arbiter");
+        }
+
+        @Override
+        public void close() throws Exception {
+            arbiter.stop();
+            assertThat(arbiter.join(Duration.ofSeconds(30))).as("stopped; output:%n%s", output()).isTrue();
+        }
+    }
+
+    static boolean ready(List<Arbiter.WorkerStatus> ws, int n) {
+        return ws.size() == n && ws.stream().allMatch(w -> w.state().equals("ready"));
     }
 
     @Test
     void withoutHooksTwoRestoredCopiesAreClonesServingIdenticalValues() throws Exception {
         int port = freePort();
-        try (Preloader p = preloader(port, "none").start()) {
-            p.keep(2);
+        try (Preload p = new Preload(port, "none").start()) {
+            List<Arbiter.WorkerStatus> ws = p.awaitReady(2);
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             Map<String, String> a = bySlot.get(1);
             Map<String, String> b = bySlot.get(2);
@@ -76,15 +140,15 @@ class PreloadProcessTest {
             assertThat(a.get("next")).isEqualTo(b.get("next"));           // and the same Random sequence
             assertThat(a.get("kind")).isEqualTo("RESTORE");
             assertThat(a.get("pid")).isNotEqualTo(b.get("pid"));          // distinct host pids
+            assertThat(ws).extracting(w -> String.valueOf(w.pid())).containsExactly(a.get("pid"), b.get("pid"));
         }
     }
 
     @Test
     void withTheReseedHookAndForkLocalTheCopiesDiffer() throws Exception {
         int port = freePort();
-        ForkRegistry parent;
-        try (Preloader p = preloader(port, "hooks").start()) {
-            p.keep(2);
+        try (Preload p = new Preload(port, "hooks").start()) {
+            List<Arbiter.WorkerStatus> ws = p.awaitReady(2);
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             Map<String, String> a = bySlot.get(1);
             Map<String, String> b = bySlot.get(2);
@@ -95,15 +159,23 @@ class PreloadProcessTest {
             assertThat(List.of(a.get("generation"), b.get("generation"))).containsOnly("0");
             // a hook subscribed in main, after the template's PostFork, saw each copy's own PostFork exactly once
             assertThat(List.of(a.get("postForksSeenInMain"), b.get("postForksSeenInMain"))).containsOnly("1");
-            assertThat(p.copies()).extracting(Preloader.Copy::hostPid)
+            assertThat(ws).extracting(Arbiter.WorkerStatus::pid)
                     .containsExactlyInAnyOrder(Long.parseLong(a.get("pid")), Long.parseLong(b.get("pid")));
         }
     }
 
+    /**
+     * kill -9 of a copy under load (issue #14): the slot comes back by restore, nothing is refused (the other copy
+     * listens), and the failed requests are at most what the killed copy held: its in-flight requests plus the
+     * connections queued on its own SO_REUSEPORT listening socket (each copy has its own accept queue; the kernel
+     * resets those when the copy dies). The load is {@value #CLIENTS} closed-loop clients, each with exactly one
+     * request outstanding, so that sum is at most {@value #CLIENTS}: the bound asserted. The victim's share just
+     * before the kill (from ss) is printed.
+     */
     @Test
-    void killNineUnderLoadTheSlotIsBackByRestoreWithZeroRefusedConnections() throws Exception {
+    void killNineUnderLoadTheSlotIsBackByRestoreAndFailuresAreBoundedByTheVictimsConnections() throws Exception {
         int port = freePort();
-        ForkRegistry events = new ForkRegistry("preloader-events");
+        ForkRegistry events = new ForkRegistry("preload-events");
         AtomicLong preForks = new AtomicLong();
         AtomicLong parents = new AtomicLong();
         List<Integer> exits = new CopyOnWriteArrayList<>();
@@ -113,110 +185,173 @@ class PreloadProcessTest {
             parents.incrementAndGet();
         });
         events.subscribe(ChildExit.class, e -> exits.add(e.exitStatus()));
-        try (Preloader p = Preloader.builder()
-                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
-                .mainClass(PreloadApp.class.getName()).args(String.valueOf(port), "hooks")
-                .registry(events).build().start()) {
-            p.keep(2);
-            Preloader.Copy victim = p.copies().get(0);
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicLong ok = new AtomicLong();
-            AtomicLong refused = new AtomicLong();
-            AtomicLong failed = new AtomicLong();
-            List<Thread> load = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                Thread t = new Thread(() -> {
-                    while (!stop.get()) {
-                        try {
-                            get(port);
-                            ok.incrementAndGet();
-                        } catch (ConnectException e) {
-                            refused.incrementAndGet();
-                        } catch (IOException e) {
-                            failed.incrementAndGet();
-                        }
+        try (Preload p = new Preload(port, events, b -> { }, "hooks").start()) {
+            Arbiter.WorkerStatus victim = p.awaitReady(2).get(0);
+            try (LoadLoop load = new LoadLoop(port, CLIENTS)) {
+                load.awaitSuccesses(200, 20_000);
+                assertThat(load.success.get()).as("load runs: %s", load).isGreaterThanOrEqualTo(200);
+                String held = victimShare(port, victim.pid());
+                long failedBefore = load.failed.get() + load.refused.get();
+                long killedAt = System.nanoTime();
+                ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGKILL);
+                p.await(ws -> ready(ws, 2) && ws.get(0).pid() != victim.pid() && ws.get(0).generation() == 1,
+                        "slot 1 restored again");
+                // serving: a response from the new copy
+                waitFor(() -> {
+                    try {
+                        return fields(body(port, "/")).get("generation").equals("1");
+                    } catch (IOException e) {
+                        return false;
                     }
-                });
-                t.start();
-                load.add(t);
+                }, Duration.ofSeconds(10), "the new copy to serve");
+                long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
+                load.awaitSuccesses(200, 20_000);
+                load.close();
+                JsonNode arbiter = p.arbiterStatus();
+                JsonNode row = arbiter.path("workers").get(0);
+                System.out.printf("FIGURE preload kill -9 under load (%d clients) -> replacement serving: %d ms "
+                                + "(restore to ready %s ms); victim's share sampled from /proc just before the kill (connections keep arriving until the kill itself): %s; %s (failures before "
+                                + "the kill %d); template cold start to ready %s ms, dump %s ms%n", CLIENTS,
+                        replacedMillis, row.path("bootMillis").asText(), held, load, failedBefore,
+                        arbiter.path("preload").path("templateColdStartMillis").asText(),
+                        arbiter.path("preload").path("dumpMillis").asText());
+                assertThat(load.refused.get()).as("%s", load).isZero();
+                assertThat(failedBefore).isZero();
+                assertThat(load.failed.get()).as("at most the killed copy's in-flight + queued requests: %s", load)
+                        .isLessThanOrEqualTo(CLIENTS);
+                assertThat(row.path("generation").asLong()).isEqualTo(1);
+                assertThat(row.path("pid").asLong()).isNotEqualTo(victim.pid()).isEqualTo(p.arbiter.workers().get(0).pid());
+                assertThat(arbiter.path("preload").path("dumpMillis").asLong()).isPositive();
             }
-            waitFor(() -> ok.get() > 100, Duration.ofSeconds(20), "load to run");
-            long killedAt = System.nanoTime();
-            ProcessHandle.of(victim.hostPid()).orElseThrow().destroyForcibly();
-            waitFor(() -> p.copies().stream().anyMatch(c -> c.slot() == victim.slot() && c.generation() == 1
-                    && c.state() == Preloader.State.READY), Duration.ofSeconds(30), "slot 1 restored again");
-            // serving: a response from the new copy
-            waitFor(() -> {
-                try {
-                    return fields(get(port)).get("generation").equals("1");
-                } catch (IOException e) {
-                    return false;
-                }
-            }, Duration.ofSeconds(10), "the new copy to serve");
-            long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
-            long okAtReplace = ok.get();
-            waitFor(() -> ok.get() > okAtReplace + 100, Duration.ofSeconds(20), "load after the replacement");
-            stop.set(true);
-            for (Thread t : load) {
-                t.join(10_000);
-            }
-            Preloader.Copy back = p.copies().get(0);
-            System.out.printf("FIGURE preload kill -9 -> replacement serving: %d ms (restore to ready %d ms); "
-                            + "requests ok %d, refused %d, failed %d; template cold start to ready %s ms, dump %s ms%n",
-                    replacedMillis, back.restoreMillis(), ok.get(), refused.get(), failed.get(),
-                    p.figures().get("templateColdStartMillis"), p.figures().get("dumpMillis"));
-            assertThat(refused.get()).isZero();
-            assertThat(back.generation()).isEqualTo(1);
-            assertThat(back.hostPid()).isNotEqualTo(victim.hostPid());
             assertThat(preForks.get()).isEqualTo(3);
             assertThat(parents.get()).isEqualTo(3);
-            var preload = new com.fasterxml.jackson.databind.ObjectMapper().readTree(events.status().toJson())
-                    .path("details").path("preload");
-            assertThat(preload.path("dumpMillis").asLong()).isPositive();
-            assertThat(preload.path("copies").get(0).path("pid").asLong()).isEqualTo(back.hostPid());
-            assertThat(preload.path("copies").get(0).path("generation").asLong()).isEqualTo(1);
-            assertThat(exits).hasSize(1); // one ChildExit, for the killed copy (status unknown: CRIU reaps it)
+            assertThat(exits).hasSize(1); // one ChildExit, for the killed copy
+        }
+    }
+
+    static final int CLIENTS = 6;
+
+    /**
+     * The killed copy's share of the load just before the kill, read from /proc (no subprocess, so it is taken
+     * milliseconds before the kill): the established connections it holds on {@code port}, and the length of its
+     * listening socket's accept queue (rx_queue of the LISTEN row).
+     */
+    static String victimShare(int port, long pid) {
+        try {
+            java.util.Set<String> inodes = new java.util.HashSet<>();
+            try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+                fds.forEach(fd -> {
+                    try {
+                        String link = Files.readSymbolicLink(fd).toString();
+                        if (link.startsWith("socket:[")) {
+                            inodes.add(link.substring(8, link.length() - 1));
+                        }
+                    } catch (IOException ignored) {
+                        // closed meanwhile
+                    }
+                });
+            }
+            long established = 0;
+            long queued = 0;
+            for (String table : List.of("tcp", "tcp6")) {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length < 10 || !f[1].contains(":") || !inodes.contains(f[9])) {
+                        continue;
+                    }
+                    if (Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) != port) {
+                        continue;
+                    }
+                    if (f[3].equals("01")) {
+                        established++;
+                    } else if (f[3].equals("0A")) {
+                        queued += Long.parseLong(f[4].substring(f[4].indexOf(':') + 1), 16);
+                    }
+                }
+            }
+            return established + " established connection(s), " + queued + " queued in its accept queue";
+        } catch (IOException | RuntimeException e) {
+            return "(cannot read /proc: " + e + ")";
+        }
+    }
+
+    /**
+     * SIGHUP / reload() under load (issue #14): a new template is checkpointed and every slot rolls onto it, on a new
+     * pid and generation; nothing is refused. Failed requests are printed, not asserted to be 0: a copy being replaced
+     * gets SIGTERM, and PreloadApp (no graceful-stop adapter, unlike Jetty's) exits at once, dropping the requests its
+     * handlers hold; until it exits, its own SO_REUSEPORT listener keeps taking new connections (one shared queue would
+     * not). So the assertion is the bound in time: every failure falls between reload() and the exit of the last old
+     * copy (plus 1 s for the client thread to record it), and none after.
+     */
+    @Test
+    void reloadUnderLoadRollsEverySlotOntoANewImageOnNewPids() throws Exception {
+        int port = freePort();
+        try (Preload p = new Preload(port, "hooks").start()) {
+            List<Long> before = p.awaitReady(2).stream().map(Arbiter.WorkerStatus::pid).toList();
+            try (LoadLoop load = new LoadLoop(port, CLIENTS)) {
+                load.awaitSuccesses(200, 20_000);
+                long failedBefore = load.failed.get() + load.refused.get();
+                long t0 = System.nanoTime();
+                p.arbiter.reload();
+                List<Arbiter.WorkerStatus> rolled = p.await(ws -> ready(ws, 2)
+                        && ws.stream().noneMatch(w -> before.contains(w.pid())), "every slot on a new pid");
+                long rollMillis = (System.nanoTime() - t0) / 1_000_000;
+                waitFor(() -> before.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive)
+                        .orElse(false)), Duration.ofSeconds(15), "the old copies to exit");
+                long oldGone = System.nanoTime();
+                load.awaitSuccesses(200, 20_000);
+                load.close();
+                long failedAfter = load.failureNanos.stream().filter(n -> n > oldGone + 1_000_000_000L).count();
+                JsonNode preload = p.arbiterStatus().path("preload");
+                System.out.printf("FIGURE preload reload under load (%d clients): new image (template cold start %s "
+                                + "ms, dump %s ms) and roll of 2 copies in %d ms; %s; failures after the old copies "
+                                + "exited: %d%n", CLIENTS, preload.path("templateColdStartMillis").asText(),
+                        preload.path("dumpMillis").asText(), rollMillis, load, failedAfter);
+                assertThat(rolled).extracting(Arbiter.WorkerStatus::generation).containsExactly(1L, 1L);
+                assertThat(preload.path("imageGeneration").asInt()).isEqualTo(1);
+                assertThat(failedBefore).isZero();
+                assertThat(load.refused.get()).as("%s", load).isZero();
+                assertThat(load.failureNanos).as("failures only while old copies stopped: %s", load)
+                        .allSatisfy(n -> assertThat(n).isGreaterThan(t0).isLessThanOrEqualTo(oldGone + 1_000_000_000L));
+                // the responses after the roll come from the new copies
+                assertThat(fields(body(port, "/")).get("generation")).isEqualTo("1");
+            }
         }
     }
 
     @Test
-    void aCopysErrorsAndFailingHooksReachThePreloadersStatus() throws Exception {
+    void aCopysErrorsAndFailingHooksReachTheArbitersStatus() throws Exception {
         int port = freePort();
-        ForkRegistry registry = new ForkRegistry("preloader-errors");
+        ForkRegistry registry = new ForkRegistry("preload-errors");
         String error = "testapp error: " + io.forksafe.arbiter.internal.WorkerReport.oneLine(
                 io.forksafe.arbiter.testapp.TestHooks.HOSTILE);
-        try (Preloader p = Preloader.builder()
-                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"))
-                .mainClass(PreloadApp.class.getName()).args(String.valueOf(port), "hooks")
-                .env("TESTAPP_REPORT_ERROR", "true").env("TESTAPP_FAIL_POSTWORKERINIT", "true")
-                .gracefulTimeout(Duration.ofSeconds(4))
-                .bootTimeout(Duration.ofSeconds(60)).registry(registry).build().start()) {
-            p.keep(1);
-            var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        try (Preload p = new Preload(port, registry, b -> b.workers(1).gracefulTimeout(Duration.ofSeconds(4))
+                .environment("TESTAPP_REPORT_ERROR", "true").environment("TESTAPP_FAIL_POSTWORKERINIT", "true"),
+                "hooks").start()) {
+            long pid = p.awaitReady(1).get(0).pid();
             waitFor(() -> {
                 try {
-                    var copy = mapper.readTree(registry.status().toJson()).path("details").path("preload")
-                            .path("copies").get(0);
-                    return copy.path("errors").size() == 1 && copy.path("hookFailures").size() == 1;
+                    JsonNode row = p.arbiterStatus().path("workers").get(0);
+                    return row.path("errors").size() == 1 && row.path("hookFailures").size() == 1;
                 } catch (IOException e) {
                     return false;
                 }
             }, Duration.ofSeconds(20), "the copy's report");
-            var status = mapper.readTree(registry.status().toJson());
-            var copy = status.path("details").path("preload").path("copies").get(0);
-            assertThat(copy.path("errors").get(0).asText()).isEqualTo(error);
-            var h = copy.path("hookFailures").get(0);
+            JsonNode status = p.status();
+            JsonNode row = status.path("details").path("arbiter").path("workers").get(0);
+            assertThat(row.path("kind").asText()).isEqualTo("RESTORE");
+            assertThat(row.path("errors").get(0).asText()).isEqualTo(error);
+            JsonNode h = row.path("hookFailures").get(0);
             assertThat(h.path("subscriber").asText()).isEqualTo("testapp.failing-init");
             assertThat(h.path("event").asText()).isEqualTo("PostWorkerInit");
             assertThat(h.path("failures").asLong()).isEqualTo(1);
             assertThat(h.path("lastError").asText()).contains("fails on purpose").doesNotContain("\n");
-            long pid = p.copies().get(0).hostPid();
             List<String> errors = new ArrayList<>();
             status.path("errors").forEach(e -> errors.add(e.asText()));
             assertThat(errors).contains("worker-1 (pid " + pid + ") error: " + error);
-            // the copy serves anyway, and sees the preloader's graceful timeout
+            // the copy serves anyway, and sees the arbiter's graceful timeout
             assertThat(fields(body(port, "/")).get("slot")).isEqualTo("1");
-            String environ = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/environ"));
+            String environ = Files.readString(Path.of("/proc/" + pid + "/environ"));
             assertThat(List.of(environ.split("\0"))).contains(ArbiterWorker.ENV_GRACEFUL_MILLIS + "=4000");
         }
     }
@@ -230,30 +365,35 @@ class PreloadProcessTest {
             long adminSession = sessionId(admin);
 
             // The trap: without the recipe the template's pooled TCP connections would be in the image (every copy
-            // restoring the same connection); the preloader refuses to checkpoint and names them.
-            Preloader noHooks = preloader(freePort(), "none", "pool", url);
-            try {
-                assertThatThrownBy(noHooks::start).isInstanceOf(IllegalStateException.class)
-                        .hasMessageContaining("the template still has outgoing TCP connections after its PreFork hooks")
-                        .hasMessageContaining("127.0.0.1:" + h2.getPort())
-                        .hasMessageContaining("close them in a PreFork hook");
-            } finally {
-                noHooks.close();
-            }
+            // restoring the same connection); the arbiter refuses to checkpoint and names them.
+            Preload noHooks = new Preload(freePort(), "none", "pool", url);
+            assertThatThrownBy(noHooks::start).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("the template still has outgoing TCP connections after its PreFork hooks")
+                    .hasMessageContaining("127.0.0.1:" + h2.getPort())
+                    .hasMessageContaining("close them in a PreFork hook");
+            assertThat(noHooks.arbiter.workers()).isEmpty();
             waitFor(() -> sessions(admin).size() == 1, Duration.ofSeconds(10), "the template's sessions to close");
 
             // The fix: HikariPoolRecipe drains the pool at PreFork and refills it in each copy after PostFork.
+            // The server's sessions are read at the arbiter's first PreFork: after the dump, before any restore.
+            ForkRegistry registry = new ForkRegistry("preload-pool");
+            List<List<Long>> atFirstRestore = new CopyOnWriteArrayList<>();
+            registry.subscribe(PreFork.class, e -> {
+                if (atFirstRestore.isEmpty()) {
+                    atFirstRestore.add(sessions(admin));
+                }
+            });
             int port = freePort();
-            try (Preloader p = preloader(port, "hooks", "pool", url).start()) {
-                List<Long> beforeRestore = sessions(admin);
-                p.keep(2);
+            try (Preload p = new Preload(port, registry, b -> { }, "hooks", "pool", url).start()) {
+                p.awaitReady(2);
                 Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
                 String s1 = bySlot.get(1).get("db");
                 String s2 = bySlot.get(2).get("db");
                 List<Long> live = sessions(admin);
-                System.out.println("pool: sessions before restore " + beforeRestore + ", copies use " + s1 + " and "
+                System.out.println("pool: sessions before restore " + atFirstRestore + ", copies use " + s1 + " and "
                         + s2 + ", server sessions now " + live);
-                assertThat(beforeRestore).as("the template's pool closed its connections before the dump")
+                assertThat(atFirstRestore).hasSize(1);
+                assertThat(atFirstRestore.get(0)).as("the template's pool closed its connections before the dump")
                         .containsExactly(adminSession);
                 assertThat(s1).startsWith("session").isNotEqualTo(s2);
                 assertThat(s2).startsWith("session");
@@ -285,126 +425,72 @@ class PreloadProcessTest {
         }
     }
 
+    /** {@code ArbiterMain --preload} as a child process (its options after {@code prefix}, with {@code env}). */
+    static ArbiterRun cli(List<String> prefix, Map<String, String> env, int workers, int port, String... more)
+            throws Exception {
+        List<String> options = new ArrayList<>(List.of("--preload", "--workers", String.valueOf(workers), "--bind",
+                "127.0.0.1:" + port, "--status-port", "0", "--boot-timeout", "60s"));
+        options.addAll(List.of(more));
+        return ArbiterRun.start(prefix, env, options, PreloadApp.class.getName(), String.valueOf(port), "hooks");
+    }
+
     /**
-     * The library API runs what the configuration says: {@code preload(true)} restores copies of one template, it does
-     * not spawn cold workers. Issue #14.
+     * The command line keeps two copies, echoes every event, writes the copies' output to {@code --log-file} and
+     * their rows to {@code --status-file} (issue #14), and SIGTERM stops them.
      */
     @Test
-    void arbiterCreateWithPreloadRestoresCopiesThroughTheArbiterApi() throws Exception {
+    void theCommandLineKeepsTwoCopiesWritesLogAndStatusFilesAndSigtermStopsThem() throws Exception {
         int port = freePort();
-        ForkRegistry registry = new ForkRegistry("arbiter-api-preload");
-        List<String> kinds = new CopyOnWriteArrayList<>();
-        registry.subscribe(PostForkParent.class, e -> kinds.add(e.worker().kind().name()));
-        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream both = new java.io.PrintStream(console, true, StandardCharsets.UTF_8);
-        Arbiter arbiter = Arbiter.create(ArbiterConfig.builder()
-                .preload(true)
-                .workers(2)
-                .bind("127.0.0.1:" + port)
-                .app(PreloadApp.class.getName(), String.valueOf(port), "hooks")
-                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
-                .statusPort(0)
-                .gracefulTimeout(Duration.ofSeconds(10))
-                .console(both, both)
-                .build(), registry);
-        try {
-            arbiter.start();
-            assertThatThrownBy(arbiter::start).hasMessageContaining("already started");
-            assertThat(arbiter.address()).isEqualTo(new InetSocketAddress("127.0.0.1", port));
-            waitFor(() -> arbiter.workers().size() == 2 && arbiter.workers().stream()
-                            .allMatch(w -> w.state().equals("ready")) || arbiter.isStopped(), Duration.ofSeconds(90),
-                    "2 restored copies");
-            assertThat(arbiter.workers()).as(console.toString(StandardCharsets.UTF_8))
-                    .extracting(Arbiter.WorkerStatus::slot, Arbiter.WorkerStatus::state)
-                    .containsExactly(org.assertj.core.groups.Tuple.tuple(1, "ready"),
-                            org.assertj.core.groups.Tuple.tuple(2, "ready"));
-            assertThat(arbiter.targetWorkers()).isEqualTo(2);
+        Path dir = ArbiterRun.tempDir();
+        Path log = dir.resolve("arbiter.log");
+        Path statusFile = dir.resolve("status.json");
+        try (ArbiterRun run = cli(List.of(), Map.of(), 2, port, "--print-events", "--log-file", log.toString(),
+                "--status-file", statusFile.toString())) {
+            assertThat(run.statusPort).as("status port printed: %s", run.output()).isPositive();
+            List<Long> pids = run.awaitReady(2, Duration.ofSeconds(60));
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
-            assertThat(bySlot.get(1).get("kind")).isEqualTo("RESTORE");
-            assertThat(bySlot.get(2).get("kind")).isEqualTo("RESTORE");
-            assertThat(arbiter.workers()).extracting(Arbiter.WorkerStatus::pid).containsExactlyInAnyOrder(
-                    Long.parseLong(bySlot.get(1).get("pid")), Long.parseLong(bySlot.get(2).get("pid")));
-            assertThat(kinds).containsExactly("RESTORE", "RESTORE");
-            var status = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                    get(arbiter.statusAddress().getPort()));
-            assertThat(status.path("details").path("preload").path("copies")).hasSize(2);
+            assertThat(bySlot.values()).extracting(m -> Long.parseLong(m.get("pid")))
+                    .containsExactlyInAnyOrderElementsOf(pids);
+            assertThat(run.output()).contains("event PostForkParent worker-1").contains("event PostForkParent worker-2");
+            assertThat(run.workers()).allSatisfy(w -> assertThat(w.path("kind").asText()).isEqualTo("RESTORE"));
 
-            arbiter.stop();
-            assertThat(arbiter.join(Duration.ofSeconds(30))).isTrue();
-            assertThat(arbiter.join()).isZero();
-            assertThat(arbiter.haltReason()).isNull();
-            for (Map<String, String> copy : bySlot.values()) {
-                long pid = Long.parseLong(copy.get("pid"));
-                waitFor(() -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE,
-                        Duration.ofSeconds(10), "copy " + pid + " to stop");
-            }
-        } finally {
-            arbiter.stop();
-            arbiter.join(Duration.ofSeconds(30));
-        }
-    }
-
-    /** The preload CLI as a child process, its merged output collected as it comes. */
-    record Cli(Process process, StringBuffer out, Thread pump) {
-
-        static Cli start(List<String> prefix, int workers, int port) throws IOException {
-            List<String> cmd = new ArrayList<>(prefix);
-            cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                    System.getProperty("java.class.path"), ArbiterMain.class.getName(), "--preload", "--workers",
-                    String.valueOf(workers), "--bind", "127.0.0.1:" + port, "--jvm-opts", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--print-events",
-                    "--status-port", "0", "--", PreloadApp.class.getName(), String.valueOf(port), "hooks"));
-            Process cli = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            StringBuffer out = new StringBuffer();
-            Thread pump = new Thread(() -> {
-                try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(cli.getInputStream()))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                        out.append(line).append('\n');
-                    }
-                } catch (IOException ignored) {
-                    // ended
+            // --status-file: the copies' rows, as on the status port
+            waitFor(() -> {
+                try {
+                    List<Long> rows = new ArrayList<>();
+                    ArbiterRun.parse(Files.readString(statusFile)).path("details").path("arbiter").path("workers")
+                            .forEach(w -> {
+                                if (w.path("kind").asText().equals("RESTORE") && w.path("state").asText().equals("ready")) {
+                                    rows.add(w.path("pid").asLong());
+                                }
+                            });
+                    return rows.equals(pids);
+                } catch (IOException e) {
+                    return false;
                 }
-            });
-            pump.start();
-            return new Cli(cli, out, pump);
-        }
+            }, Duration.ofSeconds(10), "the status file to list both copies");
+            // --log-file: the template's and each copy's own output lines, prefixed with who wrote them
+            waitFor(() -> {
+                try {
+                    String text = Files.readString(log);
+                    return pids.stream().allMatch(pid -> text.contains(" pid ") && text.lines().anyMatch(
+                            l -> l.contains("event PostFork worker-") && l.contains("kind=RESTORE")
+                                    && l.contains("pid=" + pid)));
+                } catch (IOException e) {
+                    return false;
+                }
+            }, Duration.ofSeconds(10), "the copies' lines in the log file");
+            assertThat(Files.readString(log)).contains("[template pid ").contains("[worker-1 pid ")
+                    .contains("[worker-2 pid ").contains("restoring worker-1");
 
-        /** Waits for "serving on "; fails at once, with the output, if the CLI exits first. */
-        void awaitServing() throws InterruptedException {
-            waitFor(() -> out.toString().contains("serving on ") || !process.isAlive(), Duration.ofSeconds(60),
-                    "the CLI to serve");
-            assertThat(out.toString()).as("the CLI's output (alive: %s)", process.isAlive()).contains("serving on ");
-        }
-    }
-
-    @Test
-    void theCommandLineKeepsTwoCopiesAndSigtermStopsThem() throws Exception {
-        int port = freePort();
-        Cli c = Cli.start(List.of(), 2, port);
-        Process cli = c.process();
-        StringBuffer out = c.out();
-        Thread pump = c.pump();
-        try {
-            c.awaitServing();
-            Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
-            List<Long> pids = bySlot.values().stream().map(m -> Long.parseLong(m.get("pid"))).toList();
-            assertThat(out.toString()).contains("event PostForkParent worker-1").contains("event PostForkParent worker-2");
-            var m = java.util.regex.Pattern.compile("status on http://127.0.0.1:(\\d+)/").matcher(out);
-            assertThat(m.find()).as("status port printed").isTrue();
-            var status = new com.fasterxml.jackson.databind.ObjectMapper().readTree(get(Integer.parseInt(m.group(1))));
-            assertThat(status.path("details").path("preload").path("copies")).hasSize(2);
-            assertThat(status.path("details").path("preload").path("copies").findValuesAsText("state"))
-                    .containsOnly("ready");
-            cli.toHandle().destroy(); // SIGTERM (Process.destroy() would also close our end of its output)
-            assertThat(cli.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("CLI exited").isTrue();
+            ArbiterRun.signal(run.pid(), jnr.constants.platform.Signal.SIGTERM);
+            assertThat(run.awaitExit(Duration.ofSeconds(20))).as(run.output()).isZero();
             waitFor(() -> pids.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive)
                     .orElse(false)), Duration.ofSeconds(10), "the copies to stop");
-            pump.join(5000);
-            assertThat(out.toString()).as("exit " + cli.exitValue()).contains("] event WorkerExit worker-1 kind=RESTORE")
-                    .contains("] event WorkerExit worker-2 kind=RESTORE")
+            waitFor(() -> run.output().contains("event ChildExit worker-2"), Duration.ofSeconds(5), "the last lines");
+            assertThat(run.output()).contains("event WorkerExit worker-1 kind=RESTORE")
+                    .contains("event WorkerExit worker-2 kind=RESTORE")
                     .contains("event ChildExit worker-1").contains("event ChildExit worker-2");
-        } finally {
-            cli.destroyForcibly();
         }
     }
 
@@ -417,86 +503,142 @@ class PreloadProcessTest {
     @Test
     void theCommandLineWorksInsideAPidNamespaceWhoseSessionLeaderIsOutside() throws Exception {
         int port = freePort();
-        Cli c = Cli.start(List.of("unshare", "--pid", "--kill-child", "--mount-proc"), 1, port);
-        try {
-            c.awaitServing();
-            assertThat(get(port)).contains("slot=1");
-        } finally {
-            c.process().destroyForcibly(); // unshare's --kill-child then kills the namespace's pid 1, and with it all
-            c.process().waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
+        try (ArbiterRun run = cli(List.of("unshare", "--pid", "--kill-child", "--mount-proc"), Map.of(), 1, port)) {
+            run.awaitWorkers(ws -> ArbiterRun.allReady(ws, 1), Duration.ofSeconds(60));
+            assertThat(body(port, "/")).contains("slot=1").contains("kind=RESTORE");
+        }
+    }
+
+    /** A criu wrapper ({@code $FORKSAFE_CRIU}) that fails the first {@code failures} restores, like criu would. */
+    static Path failingCriu(int failures) throws IOException {
+        Path dir = ArbiterRun.tempDir();
+        Path script = dir.resolve("criu");
+        String real = Criu.requireUsable().binary().toString();
+        Files.writeString(script, """
+                #!/bin/sh
+                # fails the first %d restore(s), writing criu's kind of error into its log; otherwise the real criu
+                if [ "$1" = restore ]; then
+                  n=$(cat %s/count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > %s/count
+                  if [ $n -le %d ]; then
+                    work=.; prev=
+                    for a in "$@"; do [ "$prev" = -W ] && work=$a; prev=$a; done
+                    echo "Error (criu/wrapper): restore $n fails on purpose" >> "$work/restore.log"
+                    exit 1
+                  fi
+                fi
+                exec %s "$@"
+                """.formatted(failures, dir, dir, failures, real));
+        script.toFile().setExecutable(true);
+        return script;
+    }
+
+    /** Issue #14: a restore that fails once is retried, and the slot comes back (never a silently empty slot). */
+    @Test
+    void aRestoreThatFailsOnceIsRetriedAndTheSlotComesBack() throws Exception {
+        int port = freePort();
+        try (ArbiterRun run = cli(List.of(), Map.of(Criu.ENV_CRIU, failingCriu(1).toString()), 1, port)) {
+            List<Long> pids = run.awaitReady(1, Duration.ofSeconds(60));
+            assertThat(body(port, "/")).contains("slot=1").contains("pid=" + pids.get(0));
+            assertThat(run.output()).contains("the restore failed; criu restore log: Error (criu/wrapper): restore 1 "
+                    + "fails on purpose").contains("respawning worker-1");
+            JsonNode row = run.current(1);
+            assertThat(row.path("generation").asLong()).as("the second restore: %s", row).isEqualTo(1);
+            assertThat(row.path("restarts").asInt()).isEqualTo(1);
+            ArbiterRun.signal(run.pid(), jnr.constants.platform.Signal.SIGTERM);
+            assertThat(run.awaitExit(Duration.ofSeconds(20))).as(run.output()).isZero();
+        }
+    }
+
+    /** Issue #14: restores that keep failing halt the arbiter with the reason and criu's error, exit code 1. */
+    @Test
+    void restoresThatKeepFailingHaltTheArbiterWithAMessage() throws Exception {
+        int port = freePort();
+        try (ArbiterRun run = cli(List.of(), Map.of(Criu.ENV_CRIU, failingCriu(1000).toString()), 1, port)) {
+            assertThat(run.awaitExit(Duration.ofSeconds(90))).as(run.output()).isEqualTo(1);
+            assertThat(run.output()).contains("restored copies end before they reach the arbiter (3 in a row): criu "
+                    + "restore fails").contains("Error (criu/wrapper): restore 3 fails on purpose")
+                    .contains("halted (exit code 1)");
         }
     }
 
     @Test
     void aTemplateThatExitsBeforeItIsReadyFailsTheStartAtOnce() throws Exception {
-        Preloader p = preloader(freePort(), "exit-early");
+        Preload p = new Preload(freePort(), "exit-early");
         long t0 = System.nanoTime();
-        try {
-            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("exited with status 7 before it was ready");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not the 60 s boot timeout")
-                    .isLessThan(Duration.ofSeconds(30));
-        } finally {
-            p.close();
-        }
+        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("exited with status 7 before it was ready");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not the 60 s boot timeout")
+                .isLessThan(Duration.ofSeconds(30));
+        assertThat(p.output()).contains("PreloadApp: giving up before serving");
     }
 
     @Test
     void anAppThatDoesNotAttachPreloadWorkerIsNamedAtTheBootTimeout() throws Exception {
-        Preloader p = Preloader.builder().mainClass(PreloadApp.class.getName()).args("0", "no-attach")
-                .jvmOptions(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
-                .bootTimeout(Duration.ofSeconds(3)).registry(new ForkRegistry("no-attach")).build();
-        try {
-            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("never connected to the preload control socket")
-                    .hasMessageContaining("PreloadWorker.attach");
-        } finally {
-            p.close();
-        }
+        Preload p = new Preload(freePort(), new ForkRegistry("no-attach"), b -> b.bootTimeout(Duration.ofSeconds(3)),
+                "no-attach");
+        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("timed out after 3000 ms")
+                .hasMessageContaining("never connected to the arbiter's control socket")
+                .hasMessageContaining("PreloadWorker.attach");
     }
 
     @Test
     void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
-        Preloader p = preloader(freePort(), "fail-prefork");
-        try {
-            assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
-                    .hasMessageContaining("the pool did not drain in time");
-        } finally {
-            p.close();
-        }
+        Preload p = new Preload(freePort(), "fail-prefork");
+        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
+                .hasMessageContaining("the pool did not drain in time");
     }
 
     @Test
-    void aFailingPostForkHookInACopyIsABootError() throws Exception {
-        try (Preloader p = preloader(freePort(), "fail-postfork").start()) {
-            assertThatThrownBy(() -> p.restore(1)).isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("worker-1: PostFork failed")
-                    .hasMessageContaining("cannot reconnect to the broker");
-            waitFor(() -> p.copies().get(0).state() == Preloader.State.DEAD, Duration.ofSeconds(10),
-                    "the failed copy to exit");
-        }
+    void aFailingPostForkHookInACopyIsABootErrorThatHaltsWithExitCodeThree() throws Exception {
+        Preload p = new Preload(freePort(), new ForkRegistry("postfork"), b -> b.workers(1), "fail-postfork");
+        p.start();
+        assertThat(p.arbiter.join(Duration.ofSeconds(60))).as(p.output()).isTrue();
+        assertThat(p.arbiter.join()).as(p.output()).isEqualTo(3);
+        assertThat(p.arbiter.haltReason()).contains("worker boot error: worker-1");
+        assertThat(p.output()).contains("PostFork failed in restored worker-1")
+                .contains("cannot reconnect to the broker")
+                .contains("exited with exit code 3")
+                .doesNotContain("respawning worker-1");
     }
 
     @Test
-    void resizeRestoresMoreSlotsAndStopsTheHighestOnes() throws Exception {
+    void incrementRestoresMoreSlotsAndDecrementStopsTheHighestOne() throws Exception {
         int port = freePort();
-        try (Preloader p = preloader(port, "hooks").start()) {
-            p.keep(1);
-            p.resize(3);
-            assertThat(p.copies()).extracting(Preloader.Copy::slot).containsExactly(1, 2, 3);
+        ForkRegistry registry = new ForkRegistry("preload-resize");
+        List<Integer> preForkSlots = new CopyOnWriteArrayList<>();
+        registry.subscribe(PreFork.class, e -> preForkSlots.add(e.worker().slot()));
+        try (Preload p = new Preload(port, registry, b -> b.workers(1), "hooks").start()) {
+            p.awaitReady(1);
+            p.arbiter.increment();
+            p.arbiter.increment();
+            List<Arbiter.WorkerStatus> three = p.awaitReady(3);
+            assertThat(three).extracting(Arbiter.WorkerStatus::slot).containsExactly(1, 2, 3);
             assertThat(firstResponsePerSlot(port, 3)).containsOnlyKeys(1, 2, 3);
-            long third = p.copies().get(2).hostPid();
-            p.resize(2);
-            waitFor(() -> p.copies().get(2).state() == Preloader.State.DEAD, Duration.ofSeconds(15),
+            long third = three.get(2).pid();
+            p.arbiter.decrement();
+            p.await(ws -> ws.size() == 2 && !ProcessHandle.of(third).map(ProcessHandle::isAlive).orElse(false),
                     "slot 3 to stop");
-            Thread.sleep(300); // a stopped slot above the size is not restored again
-            assertThat(p.copies().get(2).generation()).isZero();
-            assertThat(ProcessHandle.of(third).map(ProcessHandle::isAlive).orElse(false)).isFalse();
-            assertThat(p.kept()).isEqualTo(2);
+            assertThat(p.output()).contains("worker-3 (pid " + third + ", generation 0) exited");
+            // a stopped slot above the size is not restored again: over 20 supervisor ticks, no slot 3
+            long until = System.nanoTime() + Duration.ofMillis(1000).toNanos();
+            while (System.nanoTime() < until) {
+                assertThat(p.arbiter.workers()).extracting(Arbiter.WorkerStatus::slot).containsExactly(1, 2);
+                Thread.sleep(50);
+            }
+            assertThat(preForkSlots).containsExactly(1, 2, 3);
+            assertThat(p.arbiter.targetWorkers()).isEqualTo(2);
+            assertThat(p.arbiter.workers()).extracting(Arbiter.WorkerStatus::generation).containsExactly(0L, 0L);
         }
     }
 
+    /**
+     * Clients already hit the template while it warms up and while it is checkpointed: the connections caught by the
+     * checkpoint are closed by the dump (--tcp-close), not cloned, and neither the template nor the copies stop. The
+     * template reports ready only after it served a request (PRELOADAPP_READY_AFTER_REQUESTS, deferReadiness()), so
+     * "the template served before its checkpoint" always holds.
+     */
     @Test
     void clientsHittingTheTemplateDuringTheCheckpointDoNotStopIt() throws Exception {
         int port = freePort();
@@ -505,9 +647,10 @@ class PreloadProcessTest {
         List<Thread> load = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             Thread t = new Thread(() -> {
-                while (!stop.get()) {
+                long end = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+                while (!stop.get() && System.nanoTime() < end) {
                     try {
-                        if (fields(get(port)).get("slot").equals("0")) {
+                        if (fields(body(port, "/")).get("slot").equals("0")) {
                             servedByTemplate.incrementAndGet();
                         }
                     } catch (IOException e) {
@@ -518,10 +661,12 @@ class PreloadProcessTest {
             t.start();
             load.add(t);
         }
-        try (Preloader p = preloader(port, "hooks")) {
+        try (Preload p = new Preload(port, new ForkRegistry("preload-checkpoint-load"),
+                b -> b.environment("PRELOADAPP_READY_AFTER_REQUESTS", "1"), "hooks")) {
             p.start(); // connections accepted while quiescing are closed by the dump (--tcp-close), not cloned
-            p.keep(2);
-            assertThat(servedByTemplate.get()).as("the template served before its checkpoint").isPositive();
+            // the template answered before it reported ready; that client counts it as soon as it read the reply
+            waitFor(() -> servedByTemplate.get() > 0, Duration.ofSeconds(5), "the template served before its checkpoint");
+            p.awaitReady(2);
             assertThat(firstResponsePerSlot(port, 2)).containsOnlyKeys(1, 2);
         } finally {
             stop.set(true);
@@ -529,11 +674,5 @@ class PreloadProcessTest {
                 t.join(10_000);
             }
         }
-    }
-
-    // --- helpers
-
-    static String get(int port) throws IOException {
-        return body(port, "/");
     }
 }

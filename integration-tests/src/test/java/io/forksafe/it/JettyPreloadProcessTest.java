@@ -5,37 +5,39 @@ import static io.forksafe.arbiter.TestHttp.fields;
 import static io.forksafe.arbiter.TestHttp.firstResponsePerSlot;
 import static io.forksafe.arbiter.TestHttp.freePort;
 import static io.forksafe.arbiter.TestHttp.waitFor;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.forksafe.ForkRegistry;
-import io.forksafe.demo.JettyPreloadApp;
+import io.forksafe.arbiter.Arbiter;
+import io.forksafe.arbiter.ArbiterConfig;
 import io.forksafe.arbiter.Criu;
-import io.forksafe.arbiter.Preloader;
+import io.forksafe.demo.JettyPreloadApp;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.PrintStream;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import java.util.function.Predicate;
 
 /**
- * The preload mode on an embedded Jetty 12 ({@link JettyPreloadApp}), with real processes on 127.0.0.1: the trap
- * (clones serve identical values), the fix (ForkLocal + reseed), kill -9 under load, and the figures of this run:
- * cold start against restore. Skipped, with the reason printed, where CRIU cannot run.
+ * The preload mode of the one arbiter ({@code Arbiter} with {@code preload(true)}) on an embedded Jetty 12
+ * ({@link JettyPreloadApp}), with real processes on 127.0.0.1: the trap (clones serve identical values), the fix
+ * (ForkLocal + reseed), kill -9 under load, and the figures of this run: cold start against restore. Skipped, with
+ * the reason printed, where CRIU cannot run.
  */
 @Timeout(240)
 class JettyPreloadProcessTest {
@@ -49,31 +51,75 @@ class JettyPreloadProcessTest {
         Assumptions.assumeTrue(reason.isEmpty(), () -> reason.orElse(""));
     }
 
-    static Preloader preloader(int port, String... extra) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
-        args.addAll(List.of(extra));
-        return Preloader.builder()
-                .classpath(ProcessSupport.demoClasspath())
-                .jvmOptions(JVM)
-                .mainClass(JettyPreloadApp.class.getName())
-                .args(args.toArray(String[]::new))
-                .registry(new ForkRegistry("jetty-preload-test"))
-                .build();
+    /** A started preload arbiter of JettyPreloadApp on {@code port}, its console captured. */
+    record Preload(Arbiter arbiter, ByteArrayOutputStream console) implements AutoCloseable {
+
+        static Preload start(int port, String... extra) throws IOException {
+            List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
+            args.addAll(List.of(extra));
+            ByteArrayOutputStream console = new ByteArrayOutputStream();
+            PrintStream out = new PrintStream(console, true, StandardCharsets.UTF_8);
+            Arbiter a = Arbiter.create(ArbiterConfig.builder()
+                    .preload(true)
+                    .workers(2)
+                    .bind("127.0.0.1:" + port)
+                    .classpath(ProcessSupport.demoClasspath())
+                    .jvmOptions(JVM)
+                    .app(JettyPreloadApp.class.getName(), args)
+                    .bootTimeout(Duration.ofSeconds(60))
+                    .gracefulTimeout(Duration.ofSeconds(5))
+                    .statusPort(0)
+                    .console(out, out)
+                    .build(), new ForkRegistry("jetty-preload-test"));
+            a.start();
+            return new Preload(a, console);
+        }
+
+        String output() {
+            return console.toString(StandardCharsets.UTF_8);
+        }
+
+        List<Arbiter.WorkerStatus> await(Predicate<List<Arbiter.WorkerStatus>> p, String what) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            List<Arbiter.WorkerStatus> ws = arbiter.workers();
+            while (!p.test(ws) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                ws = arbiter.workers();
+            }
+            assertThat(p.test(ws)).as("%s: %s; output:%n%s", what, ws, output()).isTrue();
+            return ws;
+        }
+
+        List<Arbiter.WorkerStatus> awaitReady(int n) throws Exception {
+            return await(ws -> ws.size() == n && ws.stream().allMatch(w -> w.state().equals("ready")),
+                    n + " ready copies");
+        }
+
+        JsonNode arbiterStatus() throws IOException {
+            return new ObjectMapper().readTree(body(arbiter.statusAddress().getPort(), "/"))
+                    .path("details").path("arbiter");
+        }
+
+        @Override
+        public void close() throws Exception {
+            arbiter.stop();
+            assertThat(arbiter.join(Duration.ofSeconds(30))).as(output()).isTrue();
+        }
     }
 
     @Test
     void jettyCopiesAreClonesWithoutHooksAndDifferWithThem() throws Exception {
         int port = freePort();
-        try (Preloader p = preloader(port).start()) {
-            p.keep(2);
+        try (Preload p = Preload.start(port)) {
+            p.awaitReady(2);
             Map<Integer, Map<String, String>> s = firstResponsePerSlot(port, 2);
             System.out.println("jetty trap: " + s);
             assertThat(s.get(1).get("startup")).isEqualTo(s.get(2).get("startup"));
             assertThat(s.get(1).get("next")).isEqualTo(s.get(2).get("next"));
         }
         port = freePort();
-        try (Preloader p = preloader(port, "--fix").start()) {
-            p.keep(2);
+        try (Preload p = Preload.start(port, "--fix")) {
+            p.awaitReady(2);
             Map<Integer, Map<String, String>> s = firstResponsePerSlot(port, 2);
             System.out.println("jetty fix: " + s);
             assertThat(s.get(1).get("startup")).isNotEqualTo(s.get(2).get("startup"));
@@ -108,9 +154,8 @@ class JettyPreloadProcessTest {
         }
 
         int port = freePort();
-        try (Preloader p = preloader(port, "--fix").start()) {
-            p.keep(2);
-            Preloader.Copy victim = p.copies().get(0);
+        try (Preload p = Preload.start(port, "--fix")) {
+            Arbiter.WorkerStatus victim = p.awaitReady(2).get(0);
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong ok = new AtomicLong();
             AtomicLong refused = new AtomicLong();
@@ -137,48 +182,59 @@ class JettyPreloadProcessTest {
                 t.start();
                 load.add(t);
             }
-            waitFor(() -> ok.get() > 200, Duration.ofSeconds(30), "load to run");
-            killedAt.set(System.nanoTime());
-            ProcessHandle.of(victim.hostPid()).orElseThrow().destroyForcibly();
-            waitFor(() -> {
-                try {
-                    return fields(get(port)).get("generation").equals("1");
-                } catch (IOException e) {
-                    return false;
+            long replacedMillis;
+            try {
+                waitFor(() -> ok.get() > 200, Duration.ofSeconds(30), "load to run");
+                killedAt.set(System.nanoTime());
+                ProcessHandle.of(victim.pid()).orElseThrow().destroyForcibly();
+                waitFor(() -> {
+                    try {
+                        return fields(get(port)).get("generation").equals("1");
+                    } catch (IOException e) {
+                        return false;
+                    }
+                }, Duration.ofSeconds(30), "the restored replacement to serve");
+                replacedMillis = (System.nanoTime() - killedAt.get()) / 1_000_000;
+                long okAt = ok.get();
+                waitFor(() -> ok.get() > okAt + 200, Duration.ofSeconds(30), "load after the replacement");
+            } finally {
+                stop.set(true);
+                for (Thread t : load) {
+                    t.join(10_000);
                 }
-            }, Duration.ofSeconds(30), "the restored replacement to serve");
-            long replacedMillis = (System.nanoTime() - killedAt.get()) / 1_000_000;
-            long okAt = ok.get();
-            waitFor(() -> ok.get() > okAt + 200, Duration.ofSeconds(30), "load after the replacement");
-            stop.set(true);
-            for (Thread t : load) {
-                t.join(10_000);
             }
-            Preloader.Copy back = p.copies().get(0);
+            Arbiter.WorkerStatus back = p.await(ws -> ws.size() == 2 && ws.get(0).generation() == 1
+                    && ws.get(0).state().equals("ready"), "slot 1 back").get(0);
+            long backMillis = p.arbiterStatus().path("workers").get(0).path("bootMillis").asLong();
             // More restores of the same image, one at a time, for a median (the first one reads the image from disk).
-            p.resize(6);
-            List<Long> restores = new ArrayList<>(p.copies().stream().filter(c -> c.slot() > 2)
-                    .map(Preloader.Copy::restoreMillis).toList());
+            List<Long> restores = new ArrayList<>();
+            for (int n = 3; n <= 6; n++) {
+                p.arbiter().increment();
+                int size = n;
+                p.awaitReady(size);
+                restores.add(p.arbiterStatus().path("workers").get(size - 1).path("bootMillis").asLong());
+            }
             restores.sort(null);
             long median = restores.get(restores.size() / 2);
-            System.out.printf("FIGURE jetty restores 3..6 (criu restore -> copy serving): %s ms, median %d ms = %.2f x cold%n",
+            JsonNode preload = p.arbiterStatus().path("preload");
+            System.out.printf("FIGURE jetty restores 3..6 (criu restore -> copy ready): %s ms, median %d ms = %.2f x cold%n",
                     restores, median, (double) median / coldMillis);
-            double ratio = (double) back.restoreMillis() / coldMillis;
             System.out.printf("FIGURE jetty cold start (launch -> first response): %d ms%n", coldMillis);
-            System.out.printf("FIGURE jetty restore (criu restore -> copy serving, after PostFork): %d ms = %.2f x cold%n",
-                    back.restoreMillis(), ratio);
+            System.out.printf("FIGURE jetty restore (criu restore -> copy ready, after PostFork): %d ms = %.2f x cold%n",
+                    backMillis, (double) backMillis / coldMillis);
             System.out.printf("FIGURE jetty preload kill -9 -> replacement serving: %d ms; spawn mode needs a cold "
                     + "start (%d ms) plus the arbiter's detection%n", replacedMillis, coldMillis);
-            System.out.printf("FIGURE jetty template dump %s ms, image %s bytes; load: ok %d, refused %d, failed %d%n",
-                    p.figures().get("dumpMillis"), p.figures().get("imageBytes"), ok.get(), refused.get(),
+            System.out.printf("FIGURE jetty template cold start %s ms, dump %s ms, image %s bytes; load: ok %d, "
+                    + "refused %d, failed %d%n", preload.path("templateColdStartMillis").asText(),
+                    preload.path("dumpMillis").asText(), preload.path("imageBytes").asText(), ok.get(), refused.get(),
                     failed.get());
             System.out.println("FIGURE jetty failed requests: " + failures);
             assertThat(refused.get()).isZero();
             assertThat(back.generation()).isEqualTo(1);
-            assertThat(back.hostPid()).isNotEqualTo(victim.hostPid());
+            assertThat(back.pid()).isNotEqualTo(victim.pid());
             // Speed is a benchmark, not an assertion (the machine is shared): the figures are printed above and kept
             // in BENCHMARKS.md (goal: a restore <= 0.2x a cold start).
-            assertThat(back.restoreMillis()).isPositive();
+            assertThat(backMillis).isPositive();
         }
     }
 

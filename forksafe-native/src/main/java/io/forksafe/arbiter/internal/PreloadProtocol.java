@@ -1,26 +1,28 @@
 package io.forksafe.arbiter.internal;
 
 /**
- * The preload control protocol: text lines over a Unix-domain socket that the {@code Preloader} owns.
+ * The preload control protocol: text lines over the arbiter's control socket (the {@link ControlServer}'s), between
+ * the arbiter ({@code Supervisor} with a {@code RestoreSource}), the template and each restored copy.
  *
  * <pre>
- * template -> preloader   template &lt;pid&gt;            (on connect)
- * template -> preloader   ready                      (PostWorkerInit was published in the template)
- * preloader -> template   checkpoint
- * template -> preloader   quiesced | prefork-failed &lt;reason&gt;   (then the template closes the channel: no socket
- *                                                    to the preloader may be open in the image)
- * copy -> preloader       restored &lt;pid namespace inode&gt;     (after the restore, on a new connection)
- * preloader -> copy       identity &lt;slot&gt; &lt;generation&gt; &lt;host pid&gt; &lt;preloader pid&gt;
- * copy -> preloader       ready | boot-error &lt;reason&gt;
+ * template -> arbiter   template &lt;pid&gt;            (on connect)
+ * template -> arbiter   ready                      (PostWorkerInit was published in the template)
+ * arbiter -> template   checkpoint
+ * template -> arbiter   quiesced | prefork-failed &lt;reason&gt;   (then the template closes the channel: no socket
+ *                                                  to the arbiter may be open in the image)
+ * copy -> arbiter       restored &lt;pid namespace inode&gt;     (after the restore, on a new connection)
+ * arbiter -> copy       identity &lt;slot&gt; &lt;generation&gt; &lt;host pid&gt; &lt;arbiter pid&gt;
+ * copy -> arbiter       then the spawned workers' protocol ({@link ControlProtocol}): heartbeats, events,
+ *                       ready, boot-error &lt;reason&gt;
  * </pre>
  */
 public final class PreloadProtocol {
 
-    /** Environment variable: path of the preloader's control socket. Its presence makes a JVM a preload template. */
+    /** Environment variable: path of the arbiter's control socket. Its presence makes a JVM a preload template. */
     public static final String ENV_CONTROL = "FORKSAFE_PRELOAD_CONTROL";
     /** Environment variable: the address the template's server should bind (with SO_REUSEPORT), "host:port". */
     public static final String ENV_BIND = "FORKSAFE_PRELOAD_BIND";
-    /** Environment variable: the preloader's pid. */
+    /** Environment variable: the arbiter's pid. */
     public static final String ENV_PARENT_PID = "FORKSAFE_PRELOAD_PARENT_PID";
     /** Exit code of a copy whose PostFork hooks failed (the arbiter's boot-error code). */
     public static final int BOOT_ERROR_EXIT = 3;

@@ -252,6 +252,16 @@ final class RestoreSource implements WorkerSource {
                 t.quiesced.complete(line);
             }
         }
+        if (!t.ready.isDone()) {
+            // EOF usually means the template is exiting: name its exit status, as onExit would a moment later
+            try {
+                if (t.process.waitFor(2, TimeUnit.SECONDS)) {
+                    t.ready.completeExceptionally(exitedEarly(t.process));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         t.ready.completeExceptionally(new IllegalStateException("the template closed its control channel before it "
                 + "was ready"));
     }

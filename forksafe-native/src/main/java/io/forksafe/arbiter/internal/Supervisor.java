@@ -489,7 +489,9 @@ public final class Supervisor {
      */
     private void forwardErrors(WorkerProcess w) {
         for (String e : w.unforwardedErrors()) {
-            registry.reportError(WorkerProcess.name(w.slot) + " (pid " + w.pid + ")", e);
+            // a restored copy by its own host pid, not its unshare process's
+            registry.reportError(WorkerProcess.name(w.slot) + " (pid " + (w.workerPid > 0 ? w.workerPid : w.pid) + ")",
+                    e);
             say(w.label() + " reports an error: " + e);
         }
     }

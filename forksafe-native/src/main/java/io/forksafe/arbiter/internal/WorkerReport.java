@@ -74,7 +74,7 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
 
     /**
      * Puts {@code errors} and {@code hookFailures} ({@code [{subscriber, event, failures, lastError}]}) into a row of
-     * a status table: the arbiter's worker rows and the preloader's copy rows.
+     * a status table: the arbiter's worker rows (spawned or restored).
      */
     public void putInto(java.util.Map<String, Object> row) {
         row.put("errors", errors);

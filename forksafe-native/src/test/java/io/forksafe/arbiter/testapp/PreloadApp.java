@@ -51,6 +51,13 @@ public final class PreloadApp {
                 + e.type().displayName() + " " + e.worker().name() + " kind=" + e.worker().kind() + " generation="
                 + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
+        // PRELOADAPP_READY_AFTER_REQUESTS=n: the template reports ready (may be checkpointed) only once it served n
+        // requests, so a test can rely on requests reaching the template before its checkpoint
+        int readyAfter = Integer.parseInt(System.getenv().getOrDefault("PRELOADAPP_READY_AFTER_REQUESTS", "0"));
+        if (readyAfter > 0) {
+            preload.deferReadiness();
+        }
+        java.util.concurrent.atomic.AtomicInteger servedByTemplate = new java.util.concurrent.atomic.AtomicInteger();
         // Subscribed in main, after this process's PostFork was published: it must still see each worker's own
         // PostFork exactly once (the template's at once, each copy's at its restore).
         registry.subscribe(PostFork.class, "subscribed-in-main", 0,
@@ -108,7 +115,13 @@ public final class PreloadApp {
             while (true) {
                 try {
                     SocketChannel c = server.accept();
-                    pool.execute(() -> handle(c, preload, startup, random, dbf));
+                    pool.execute(() -> {
+                        boolean template = !preload.isRestoredCopy();
+                        if (handle(c, preload, startup, random, dbf) && template && readyAfter > 0
+                                && servedByTemplate.incrementAndGet() >= readyAfter) {
+                            preload.ready();
+                        }
+                    });
                 } catch (IOException e) {
                     return;
                 }
@@ -119,8 +132,9 @@ public final class PreloadApp {
         registry.postWorkerInit(registry.processWorker(), container);
     }
 
-    private static void handle(SocketChannel c, PreloadWorker preload, Supplier<String> startup, Random random,
-                               Supplier<String> db) {
+    /** Serves one request; returns whether a response was written. */
+    private static boolean handle(SocketChannel c, PreloadWorker preload, Supplier<String> startup, Random random,
+                                  Supplier<String> db) {
         try (c) {
             ByteBuffer in = ByteBuffer.allocate(8192);
             while (c.read(in) > 0) {
@@ -130,7 +144,7 @@ public final class PreloadApp {
                 }
             }
             if (!preload.awaitServing(Duration.ofSeconds(30))) {
-                return;
+                return false;
             }
             WorkerInfo w = preload.worker();
             String body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
@@ -145,8 +159,9 @@ public final class PreloadApp {
             while (out.hasRemaining()) {
                 c.write(out);
             }
+            return true;
         } catch (IOException | InterruptedException | RuntimeException e) {
-            // the client went away
+            return false; // the client went away
         }
     }
 
