@@ -15,16 +15,17 @@ final class OutputPump implements Runnable {
     private static final int MAX_LINE = 64 * 1024;
 
     private final int fd;
-    private final String prefix;
+    private final java.util.function.Supplier<String> prefix;
     private final Consumer<String> sink;
 
-    OutputPump(int fd, String prefix, Consumer<String> sink) {
+    OutputPump(int fd, java.util.function.Supplier<String> prefix, Consumer<String> sink) {
         this.fd = fd;
         this.prefix = prefix;
         this.sink = sink;
     }
 
-    static Thread start(int fd, String prefix, Consumer<String> sink, String threadName) {
+    /** {@code prefix} is asked for each line: a restored copy's pid is known only once it identified itself. */
+    static Thread start(int fd, java.util.function.Supplier<String> prefix, Consumer<String> sink, String threadName) {
         Thread t = new Thread(new OutputPump(fd, prefix, sink), threadName);
         t.setDaemon(true);
         t.start();
@@ -72,7 +73,7 @@ final class OutputPump implements Runnable {
         }
         line.reset();
         try {
-            sink.accept(prefix + s);
+            sink.accept(prefix.get() + s);
         } catch (RuntimeException ignored) {
             // a broken console never stops the pump (the worker would block on a full pipe)
         }

@@ -431,7 +431,8 @@ public final class Supervisor {
         s.nextGeneration++;
         WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid, source.kind());
         byPid.put(p.pid, p);
-        String prefix = "[" + WorkerProcess.name(s.number) + " pid " + p.pid + "] ";
+        java.util.function.Supplier<String> prefix = () -> "[" + WorkerProcess.name(p.slot) + " pid "
+                + (p.workerPid > 0 ? p.workerPid : p.pid) + "] ";
         pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
         pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
         pumps.removeIf(t -> !t.isAlive());
