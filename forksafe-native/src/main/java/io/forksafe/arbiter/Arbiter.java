@@ -21,8 +21,9 @@ import java.util.Objects;
  * {@code PostWorkerInit} and {@code WorkerExit} in theirs (see {@link ArbiterWorker}).
  *
  * <p>With {@link ArbiterConfig#preload()} it restores its workers instead: one template worker is booted, checkpointed
- * with CRIU once it is ready, and restored once per slot (docs/preload.md); {@link #reload()} is then ignored with a
- * message (the image is the application as it was).
+ * with CRIU once it is ready, and restored once per slot (docs/preload.md). The same supervisor runs both: restored
+ * copies heartbeat, time out, back off and report like spawned workers, and {@link #reload()} checkpoints a new
+ * template from the current class path, then rolls every slot onto its image.
  *
  * <p>It is a library object: build, {@link #start()}, {@link #stop()}, {@link #join()} from any {@code main} or
  * from {@code jshell}; {@link ArbiterMain} is the command line.
@@ -173,13 +174,16 @@ public final class Arbiter {
     }
 
     /**
-     * Binds the socket and starts the workers (returns at once; workers become ready in the background).
+     * Binds the socket and starts the workers (returns at once; workers become ready in the background). With
+     * {@code preload}, it first boots the template and checkpoints it, which takes about one cold start.
      *
      * @throws java.net.BindException if the address (or the status port) is in use, naming it
      * @throws IOException            if the pid file or log file cannot be written
      * @throws IllegalStateException  if native POSIX access is unavailable or it was already started
      * @throws PreloadUnavailableException with {@code preload}, if this machine cannot checkpoint and restore (the
      *                                     message names the missing piece; it never falls back to spawning)
+     * @throws WorkerBootException         with {@code preload}, if the template did not become ready, its PreFork
+     *                                     hooks failed or CRIU could not dump it (the message says which)
      */
     public Arbiter start() throws IOException {
         engine.start();

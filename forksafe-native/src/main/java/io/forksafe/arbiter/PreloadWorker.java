@@ -390,7 +390,7 @@ public final class PreloadWorker {
         m.put("slot", w.slot());
         m.put("generation", w.generation());
         m.put("pid", w.pid());
-        m.put("preloaderPid", parentPid);
+        m.put("arbiterPid", parentPid);
         m.put("restores", restores.get());
         m.put("restoreToPostForkMillis", restoreToPostForkMillis);
         m.put("serving", serving);

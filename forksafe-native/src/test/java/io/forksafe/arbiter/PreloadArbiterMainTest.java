@@ -79,4 +79,21 @@ class PreloadArbiterMainTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--boot-timeout needs a value");
     }
+
+    @Test
+    void aMachineThatCannotRunPreloadExitsTwoNamingTheMissingPiece() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("fake-criu");
+        java.nio.file.Path criu = dir.resolve("criu");
+        java.nio.file.Files.writeString(criu, "#!/bin/sh\necho 'Version: 3.17.1'\n");
+        criu.toFile().setExecutable(true);
+        ProcessBuilder pb = new ProcessBuilder(ArbiterConfig.currentJava(), "-cp", System.getProperty("java.class.path"),
+                ArbiterMain.class.getName(), "--preload", "--bind", "127.0.0.1:" + TestHttp.freePort(), "--",
+                "com.example.Never").redirectErrorStream(true);
+        pb.environment().put(Criu.ENV_CRIU, criu.toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isEqualTo(ArbiterMain.EXIT_USAGE);
+        assertThat(out).contains("CRIU >= 4.2").contains("is 3.17.1").doesNotContain("boot error");
+    }
 }

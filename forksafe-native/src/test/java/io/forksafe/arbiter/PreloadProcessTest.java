@@ -367,7 +367,7 @@ class PreloadProcessTest {
             // The trap: without the recipe the template's pooled TCP connections would be in the image (every copy
             // restoring the same connection); the arbiter refuses to checkpoint and names them.
             Preload noHooks = new Preload(freePort(), "none", "pool", url);
-            assertThatThrownBy(noHooks::start).isInstanceOf(IllegalStateException.class)
+            assertThatThrownBy(noHooks::start).isInstanceOf(WorkerBootException.class)
                     .hasMessageContaining("the template still has outgoing TCP connections after its PreFork hooks")
                     .hasMessageContaining("127.0.0.1:" + h2.getPort())
                     .hasMessageContaining("close them in a PreFork hook");
@@ -565,7 +565,7 @@ class PreloadProcessTest {
     void aTemplateThatExitsBeforeItIsReadyFailsTheStartAtOnce() throws Exception {
         Preload p = new Preload(freePort(), "exit-early");
         long t0 = System.nanoTime();
-        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("exited with status 7 before it was ready");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not the 60 s boot timeout")
                 .isLessThan(Duration.ofSeconds(30));
@@ -576,7 +576,7 @@ class PreloadProcessTest {
     void anAppThatDoesNotAttachPreloadWorkerIsNamedAtTheBootTimeout() throws Exception {
         Preload p = new Preload(freePort(), new ForkRegistry("no-attach"), b -> b.bootTimeout(Duration.ofSeconds(3)),
                 "no-attach");
-        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("timed out after 3000 ms")
                 .hasMessageContaining("never connected to the arbiter's control socket")
                 .hasMessageContaining("PreloadWorker.attach");
@@ -585,7 +585,7 @@ class PreloadProcessTest {
     @Test
     void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
         Preload p = new Preload(freePort(), "fail-prefork");
-        assertThatThrownBy(p::start).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
                 .hasMessageContaining("the pool did not drain in time");
     }

@@ -291,7 +291,7 @@ public enum ArbiterOption {
                 Sizes: %s (binary: k = 1024).
                 Addresses: %s;
                 a port alone listens on the loopback address, port 0 on any free port.
-                Signals: TERM/INT graceful stop, HUP rolling restart (ignored with --preload), TTIN one worker
+                Signals: TERM/INT graceful stop, HUP rolling restart (with --preload: a new image first), TTIN one worker
                 more, TTOU one worker fewer. Exit codes: 0 stopped, 2 usage error, address in use or --preload
                 unavailable here, 3 a worker failed to boot (e.g. a PostFork hook threw), 1 other failure.
                 """.formatted(OptionValues.DURATION_FORMS, OptionValues.SIZE_FORMS, OptionValues.BIND_FORMS));

@@ -141,6 +141,8 @@ public final class Supervisor {
                     say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
                     try {
                         restore.prepare(control.path());
+                    } catch (io.forksafe.arbiter.PreloadUnavailableException e) {
+                        throw e; // this machine cannot run --preload: a usage error (exit 2), not a boot error
                     } catch (IllegalStateException e) {
                         throw new io.forksafe.arbiter.WorkerBootException(e.getMessage(), e);
                     }
@@ -152,7 +154,8 @@ public final class Supervisor {
             } catch (IOException | RuntimeException e) {
                 closeResources();
                 phase = Phase.STOPPED;
-                exitCode = e instanceof io.forksafe.arbiter.WorkerBootException ? ControlProtocol.BOOT_ERROR_EXIT : 1;
+                exitCode = e instanceof io.forksafe.arbiter.WorkerBootException ? ControlProtocol.BOOT_ERROR_EXIT
+                        : e instanceof io.forksafe.arbiter.PreloadUnavailableException ? 2 : 1;
                 haltReason = e.getMessage();
                 done.countDown(); // join() returns: nothing runs
                 throw e;
