@@ -24,7 +24,7 @@ import java.util.function.Function;
 public final class GracefulStop {
 
     /** Set by the arbiter in each worker: its {@code --graceful-timeout} in milliseconds. */
-    public static final String ARBITER_GRACEFUL_ENV = "FORKSAFE_ARBITER_GRACEFUL_MS";
+    public static final String ARBITER_GRACEFUL_ENV = ArbiterContract.ENV_GRACEFUL_MILLIS;
     /** {@code forksafe.gracefulStop=false}: adapters do not change the server's stop settings. */
     public static final String SETTING = "forksafe.gracefulStop";
     /** The default outside an arbiter, in milliseconds. */

@@ -34,7 +34,7 @@ import java.util.Objects;
 public final class ForkSimulator {
 
     /** The exit status reported in ChildExit when a worker failed to boot (gunicorn's WORKER_BOOT_ERROR). */
-    public static final int BOOT_ERROR_EXIT_STATUS = 3;
+    public static final int BOOT_ERROR_EXIT_STATUS = io.forksafe.spi.ArbiterContract.BOOT_ERROR_EXIT;
 
     private final ForkRegistry registry;
     private final ContainerInfo container;

@@ -29,14 +29,12 @@ import java.util.function.Function;
  * <p><b>Process-level events</b> use {@link ForkRegistry#processWorker()} as the worker, so that a process another
  * adapter identified (an arbiter worker, a restored copy) keeps its identity.
  *
- * <p><b>Arbiter workers.</b> When the environment variable {@value #ARBITER_PID_ENV} is set and
+ * <p><b>Arbiter workers.</b> When the environment variable {@code FORKSAFE_ARBITER_PID}
+ * ({@link io.forksafe.spi.ArbiterContract#ENV_ARBITER_PID}) is set and
  * {@link System#inheritedChannel()} is a listening {@link java.nio.channels.ServerSocketChannel}, the server's first
  * {@code ServerConnector} adopts that socket when the server starts instead of binding its host and port.
  */
 public final class ForksafeJetty {
-
-    /** Set by the forksafe arbiter in each worker JVM it starts; see the class comment. */
-    public static final String ARBITER_PID_ENV = ForksafeLifeCycleListener.ARBITER_PID_ENV;
 
     private ForksafeJetty() {
     }
@@ -94,7 +92,7 @@ public final class ForksafeJetty {
      * Options for {@link #install(Server)}: the registry, and where the arbiter contract is read from (for tests).
      *
      * <pre>{@code
-     * ForksafeJetty.installer().registry(registry).environment(Map.of("FORKSAFE_ARBITER_PID", "42")::get)
+     * ForksafeJetty.installer().registry(registry).environment(Map.of(ArbiterContract.ENV_ARBITER_PID, "42")::get)
      *         .inheritedChannel(() -> channel).install(server);
      * }</pre>
      */

@@ -70,7 +70,7 @@ class ArbiterAdoptionTest {
         occupied = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         server = newServer(registry, occupied.getLocalPort());
         ForksafeJetty.installer().registry(registry)
-                .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "4242")::get)
+                .environment(Map.of(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, "4242")::get)
                 .inheritedChannel(() -> arbiterSocket)
                 .install(server);
         server.start();
@@ -98,7 +98,7 @@ class ArbiterAdoptionTest {
         ForkRegistry registry = new ForkRegistry("arbiter-missing");
         server = newServer(registry, 0);
         ForksafeJetty.installer().registry(registry)
-                .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "4242")::get)
+                .environment(Map.of(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, "4242")::get)
                 .inheritedChannel(() -> null)
                 .install(server);
         assertThatThrownBy(server::start).isInstanceOf(IllegalStateException.class)
@@ -142,7 +142,7 @@ class ArbiterAdoptionTest {
         arbiterSocket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         server = new Server(ForksafeJetty.threadPool(registry, 16, 2, 60_000));
         ForksafeJetty.installer().registry(registry)
-                .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "7")::get)
+                .environment(Map.of(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, "7")::get)
                 .inheritedChannel(() -> arbiterSocket)
                 .install(server);
         assertThatThrownBy(server::start).isInstanceOf(IllegalStateException.class)
@@ -162,7 +162,7 @@ class ArbiterAdoptionTest {
         int arbiterPort = ((InetSocketAddress) arbiterSocket.getLocalAddress()).getPort();
         server = newServer(registry, 0);
         ForksafeJetty.installer().registry(registry)
-                .environment(Map.of(ForksafeJetty.ARBITER_PID_ENV, "4242")::get)
+                .environment(Map.of(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, "4242")::get)
                 .inheritedChannel(() -> arbiterSocket)
                 .install(server);
         server.start();

@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channel;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -105,7 +104,7 @@ public final class ArbiterWorker {
      * listening socket as fd 0, which the Jetty and Undertow adapters adopt), as another launcher may provide it.
      */
     public static boolean isArbiterWorker() {
-        return System.getenv(ENV_ARBITER_PID) != null && System.getenv(ENV_CONTROL) != null;
+        return io.forksafe.spi.ArbiterContract.isSupervisedWorker(System::getenv);
     }
 
     /**
@@ -114,11 +113,11 @@ public final class ArbiterWorker {
      * @throws IOException if this JVM did not inherit a listening TCP socket (it was not spawned by the arbiter)
      */
     public static ServerSocketChannel inheritedServerChannel() throws IOException {
-        Channel ch = System.inheritedChannel();
-        if (ch instanceof ServerSocketChannel ssc) {
+        ServerSocketChannel ssc = io.forksafe.spi.ArbiterContract.inheritedListeningSocket();
+        if (ssc != null) {
             return ssc;
         }
-        throw new IOException("no inherited listening socket (System.inheritedChannel() is " + ch
+        throw new IOException("no inherited listening socket (System.inheritedChannel() is " + System.inheritedChannel()
                 + "): start this application through the forksafe arbiter (io.forksafe.arbiter.ArbiterMain)");
     }
 

@@ -12,7 +12,6 @@ import io.undertow.server.HttpHandler;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.util.List;
 import java.util.Locale;
@@ -43,13 +42,10 @@ public final class ForksafeUndertow {
 
     /**
      * Setting that controls serving the inherited socket in {@link #start}: {@code auto} (default: only when the
-     * environment variable {@value #ARBITER_PID_ENV} says this JVM is an arbiter worker), {@code true} (whenever
+     * environment variable {@code FORKSAFE_ARBITER_PID} says this JVM is an arbiter worker), {@code true} (whenever
      * {@link System#inheritedChannel()} is a listening socket) or {@code false}.
      */
     public static final String INHERIT_SETTING = "forksafe.undertow.inheritChannel";
-
-    /** Set by the forksafe arbiter in the environment of the worker JVMs it starts. */
-    public static final String ARBITER_PID_ENV = "FORKSAFE_ARBITER_PID";
 
     private ForksafeUndertow() {
     }
@@ -193,24 +189,18 @@ public final class ForksafeUndertow {
     }
 
     /**
-     * Whether this JVM was started by the forksafe arbiter as a worker (the environment variable
-     * {@value #ARBITER_PID_ENV} is set).
+     * Whether this JVM serves the forksafe arbiter's socket as a worker
+     * ({@link io.forksafe.spi.ArbiterContract#sharesArbiterSocket}: {@code FORKSAFE_ARBITER_PID} is set).
      */
     public static boolean isArbiterWorker() {
-        String pid = System.getenv(ARBITER_PID_ENV);
-        return pid != null && !pid.isBlank();
+        return io.forksafe.spi.ArbiterContract.sharesArbiterSocket(System::getenv);
     }
 
     /**
      * The listening socket this JVM inherited as fd 0 (the arbiter's), or null if stdin is not a listening socket.
      */
     public static ServerSocketChannel inheritedServerChannel() {
-        try {
-            Channel c = System.inheritedChannel();
-            return c instanceof ServerSocketChannel s && s.isOpen() ? s : null;
-        } catch (IOException | SecurityException e) {
-            return null;
-        }
+        return io.forksafe.spi.ArbiterContract.inheritedListeningSocket();
     }
 
     private static ServerSocketChannel inheritedChannelToServe(ForkRegistry registry) {
@@ -230,7 +220,7 @@ public final class ForksafeUndertow {
         }
         ServerSocketChannel inherited = inheritedServerChannel();
         if (inherited == null) {
-            registry.reportError(Installation.HOST, (isArbiterWorker() ? ARBITER_PID_ENV + " is set" : INHERIT_SETTING
+            registry.reportError(Installation.HOST, (isArbiterWorker() ? "FORKSAFE_ARBITER_PID is set" : INHERIT_SETTING
                     + "=" + mode) + " but System.inheritedChannel() is not a listening socket: start the worker "
                     + "through the arbiter (it passes the socket as fd 0), or set " + INHERIT_SETTING + "=false");
         }

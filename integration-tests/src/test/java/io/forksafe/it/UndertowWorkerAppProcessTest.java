@@ -96,9 +96,9 @@ class UndertowWorkerAppProcessTest {
 
     private Process start(List<String> command, boolean arbiterEnv) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().remove("FORKSAFE_ARBITER_PID");
+        pb.environment().remove(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID);
         if (arbiterEnv) {
-            pb.environment().put("FORKSAFE_ARBITER_PID", Long.toString(ProcessHandle.current().pid()));
+            pb.environment().put(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, Long.toString(ProcessHandle.current().pid()));
         }
         Process p = pb.start();
         processes.add(p);

@@ -3,6 +3,7 @@ package io.forksafe.jetty.internal;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.jetty.ForksafeThreadPool;
+import io.forksafe.spi.ArbiterContract;
 import io.forksafe.spi.GracefulStop;
 
 import org.eclipse.jetty.server.Connector;
@@ -30,8 +31,7 @@ import java.util.function.Function;
  */
 public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
 
-    /** The environment variable the forksafe arbiter sets in each worker it starts. */
-    public static final String ARBITER_PID_ENV = "FORKSAFE_ARBITER_PID";
+    private static final String ARBITER_PID_ENV = ArbiterContract.ENV_ARBITER_PID;
 
     private static final String HOST = JettyEvents.HOST;
 
@@ -178,8 +178,8 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
      * error: the start fails with the fix, the worker exits with code 3, and the arbiter halts with the message.
      */
     private void adoptArbiterChannel() {
-        String arbiterPid = environment.apply(ARBITER_PID_ENV);
-        if (arbiterPid == null || arbiterPid.isBlank()) {
+        String arbiterPid = ArbiterContract.arbiterPid(environment);
+        if (arbiterPid == null) {
             return;
         }
         Channel channel;

@@ -22,7 +22,7 @@ public final class ArbiterWorkerAdapter implements ContainerAdapter {
         if (ArbiterWorker.isArbiterWorker()) {
             return Detection.available(Supervisor.CONTAINER);
         }
-        if (System.getenv(ControlProtocol.ENV_ARBITER_PID) != null) {
+        if (io.forksafe.spi.ArbiterContract.sharesArbiterSocket(System::getenv)) {
             return Detection.notAvailable(ControlProtocol.ENV_ARBITER_PID + " is set but " + ControlProtocol.ENV_CONTROL
                     + " is not: the listening socket comes from another launcher, so only the Jetty/Undertow adapters "
                     + "adopt it; no heartbeats, slot or generation");

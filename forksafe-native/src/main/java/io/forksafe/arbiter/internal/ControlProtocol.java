@@ -20,23 +20,23 @@ package io.forksafe.arbiter.internal;
 public final class ControlProtocol {
 
     /** Environment variable: the arbiter's pid; its presence makes a JVM an arbiter worker. */
-    public static final String ENV_ARBITER_PID = "FORKSAFE_ARBITER_PID";
+    public static final String ENV_ARBITER_PID = io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID;
     /** Environment variable: the worker's stable slot (1..n). */
     public static final String ENV_SLOT = "FORKSAFE_WORKER_SLOT";
     /** Environment variable: the worker's generation in its slot (0, 1, ...). */
     public static final String ENV_GENERATION = "FORKSAFE_WORKER_GENERATION";
     /** Environment variable: the control socket path. */
-    public static final String ENV_CONTROL = "FORKSAFE_ARBITER_CONTROL";
+    public static final String ENV_CONTROL = io.forksafe.spi.ArbiterContract.ENV_CONTROL;
     /** Environment variable: heartbeat interval in milliseconds. */
     public static final String ENV_HEARTBEAT_MILLIS = "FORKSAFE_ARBITER_HEARTBEAT_MS";
     /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
     public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
 
     /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
-    public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.GracefulStop.ARBITER_GRACEFUL_ENV;
+    public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.ArbiterContract.ENV_GRACEFUL_MILLIS;
 
     /** Exit code of a worker that failed during boot (PostFork hook or main before readiness); as gunicorn. */
-    public static final int BOOT_ERROR_EXIT = 3;
+    public static final int BOOT_ERROR_EXIT = io.forksafe.spi.ArbiterContract.BOOT_ERROR_EXIT;
 
     private ControlProtocol() {
     }

@@ -25,7 +25,7 @@ public final class PreloadProtocol {
     /** Environment variable: the arbiter's pid. */
     public static final String ENV_PARENT_PID = "FORKSAFE_PRELOAD_PARENT_PID";
     /** Exit code of a copy whose PostFork hooks failed (the arbiter's boot-error code). */
-    public static final int BOOT_ERROR_EXIT = 3;
+    public static final int BOOT_ERROR_EXIT = io.forksafe.spi.ArbiterContract.BOOT_ERROR_EXIT;
 
     private PreloadProtocol() {
     }
