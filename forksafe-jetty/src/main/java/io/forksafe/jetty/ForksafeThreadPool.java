@@ -1,36 +1,31 @@
 package io.forksafe.jetty;
 
-import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
-import io.forksafe.SlotAllocator;
-import io.forksafe.WorkerInfo;
 import io.forksafe.jetty.internal.JettyEvents;
+import io.forksafe.spi.WorkerThreads;
 
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Jetty's {@link QueuedThreadPool} with every worker thread reported as a forksafe worker
  * ({@link io.forksafe.WorkerKind#THREAD}). For each thread the pool creates:
  * <ul>
  *   <li>{@link io.forksafe.PreFork} on the creating thread, after the thread object exists and before it starts;</li>
- *   <li>{@link io.forksafe.PostFork} as the first thing that runs on the new thread;</li>
  *   <li>{@link io.forksafe.PostForkParent} on the creating thread once {@link Thread#start()} returned;</li>
+ *   <li>{@link io.forksafe.PostFork} as the first thing that runs on the new thread, after its PostForkParent;</li>
  *   <li>{@link io.forksafe.WorkerExit} as the last thing on the thread when it ends: reason {@code "idle timeout"}
  *       when Jetty evicts it, {@code "pool stopping"} when the pool stops, {@code "failed: ..."} otherwise.</li>
  * </ul>
  * Threads keep Jetty's own names ({@code <name>-<id>}), daemon flag, priority and context class loader: the pool
  * delegates thread construction to {@link QueuedThreadPool#newThread(Runnable)} and only wraps the task. Slots are
  * the lowest free number from 1 up, and the generation grows each time a slot is filled again. A failing hook never
- * stops a thread: its failure is recorded in the status.
+ * stops a thread: its failure is recorded in the status. The lifecycle is core's {@link WorkerThreads}, shared with the
+ * other thread-pool adapters.
  *
  * <p>Create it with {@link ForksafeJetty#threadPool()} (or {@code <New class="io.forksafe.jetty.ForksafeThreadPool">}
  * in Jetty XML) and pass it to the {@code Server} constructor; every {@link QueuedThreadPool} setter works as usual.
@@ -47,14 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
 public class ForksafeThreadPool extends QueuedThreadPool {
 
     private final ForkRegistry registry;
-    private final ContainerInfo container = JettyEvents.container();
-    private final SlotAllocator slots = new SlotAllocator(1);
-    private final ThreadLocal<Worker> created = new ThreadLocal<>();
-    private final AtomicLong threadsCreated = new AtomicLong();
-    private final AtomicLong threadsRetired = new AtomicLong();
-    private final AtomicLong threadsFailedToStart = new AtomicLong();
-    /** Threads from their creation to the end of their WorkerExit. */
-    private final Set<Thread> running = ConcurrentHashMap.newKeySet();
+    private final WorkerThreads threads;
+    /** Set while Jetty starts a thread on this thread; a {@code newThread} outside it is a plain factory call. */
+    private final ThreadLocal<Boolean> starting = new ThreadLocal<>();
 
     /** Jetty's defaults (200 max, 8 min, 60 s idle timeout), reporting to {@link Forksafe#registry()}. */
     public ForksafeThreadPool() {
@@ -81,6 +71,7 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         super(maxThreads, minThreads, idleTimeoutMillis);
         this.registry = Objects.requireNonNull(registry,
                 "registry must not be null: pass Forksafe.registry() or your own ForkRegistry");
+        this.threads = new WorkerThreads(registry, JettyEvents.container(), JettyEvents.HOST + " pool");
     }
 
     /** The registry this pool publishes to. */
@@ -90,12 +81,12 @@ public class ForksafeThreadPool extends QueuedThreadPool {
 
     /** How many threads this pool created and published {@code PreFork} for. */
     public long threadsCreated() {
-        return threadsCreated.get();
+        return threads.counts().threadsCreated();
     }
 
     /** How many of this pool's threads ended and published {@code WorkerExit}. */
     public long threadsRetired() {
-        return threadsRetired.get();
+        return threads.counts().threadsRetired();
     }
 
     /**
@@ -104,42 +95,28 @@ public class ForksafeThreadPool extends QueuedThreadPool {
      */
     @Override
     public Thread newThread(Runnable runnable) {
-        Worker worker = new Worker(runnable);
+        WorkerThreads.Worker worker = threads.worker(runnable, this::exitReason);
         Thread thread = super.newThread(worker);
         // Jetty sets getClass().getClassLoader(), which for this subclass would be forksafe's loader: keep the one
         // a plain QueuedThreadPool gives its threads.
         thread.setContextClassLoader(QueuedThreadPool.class.getClassLoader());
-        SlotAllocator.Lease lease = slots.acquire();
-        worker.bind(thread, registry.processWorker().childThread(lease.slot(), thread.getName(),
-                lease.generation()), lease);
-        threadsCreated.incrementAndGet();
-        running.add(thread);
-        created.set(worker);
-        JettyEvents.publish(registry, "PreFork", () -> registry.preFork(worker.info, container));
+        worker.created(thread);
+        if (starting.get() == null) {
+            // Called as a plain ThreadFactory: whoever starts the thread is out of sight.
+            worker.willStart();
+        }
         return thread;
     }
 
     /** Starts one thread through Jetty, then publishes {@code PostForkParent} on the creating thread. */
     @Override
     protected void startThread() {
-        created.remove();
+        starting.set(Boolean.TRUE);
         try {
             super.startThread();
         } finally {
-            Worker worker = created.get();
-            created.remove();
-            if (worker != null) {
-                if (worker.thread.getState() != Thread.State.NEW) {
-                    JettyEvents.publish(registry, "PostForkParent",
-                            () -> registry.postForkParent(worker.info, container));
-                } else {
-                    threadsFailedToStart.incrementAndGet();
-                    slots.release(worker.lease);
-                    running.remove(worker.thread);
-                    registry.log("Jetty pool " + getName() + " could not start thread " + worker.info.name()
-                            + " (PreFork ran, PostFork will not); Jetty logs the cause");
-                }
-            }
+            starting.remove();
+            threads.startedOnThisThread();
         }
     }
 
@@ -153,25 +130,15 @@ public class ForksafeThreadPool extends QueuedThreadPool {
     protected void doStop() throws Exception {
         super.doStop();
         long timeout = getStopTimeout();
-        if (timeout <= 0) {
-            return;
-        }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeout);
-        for (Thread t : running) {
-            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (t == Thread.currentThread() || left <= 0) {
-                continue;
-            }
-            t.join(left);
-        }
-        if (!running.isEmpty() && !running.equals(Set.of(Thread.currentThread()))) {
-            registry.log("Jetty pool " + getName() + " stopped with " + running.size() + " thread(s) still running "
-                    + "their WorkerExit hooks after the stop timeout (" + timeout + " ms)");
+        if (timeout > 0 && !threads.awaitRetired(timeout)) {
+            registry.log("Jetty pool " + getName() + " stopped with " + threads.counts().liveThreads()
+                    + " thread(s) still running their WorkerExit hooks after the stop timeout (" + timeout + " ms)");
         }
     }
 
     /** A snapshot of the pool's figures, as shown in the {@code jetty} section of the status. */
     public Map<String, Object> statusDetails() {
+        WorkerThreads.Counts counts = threads.counts();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("pool", getName());
         m.put("class", getClass().getName());
@@ -182,10 +149,10 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         m.put("minThreads", getMinThreads());
         m.put("maxThreads", getMaxThreads());
         m.put("idleTimeoutMillis", getIdleTimeout());
-        m.put("threadsCreated", threadsCreated.get());
-        m.put("threadsRetired", threadsRetired.get());
-        m.put("threadsFailedToStart", threadsFailedToStart.get());
-        m.put("slotsInUse", slots.inUse());
+        m.put("threadsCreated", counts.threadsCreated());
+        m.put("threadsRetired", counts.threadsRetired());
+        m.put("threadsFailedToStart", counts.threadsFailedToStart());
+        m.put("slotsInUse", counts.slotsInUse());
         m.put("virtualThreadsExecutor", getVirtualThreadsExecutor() == null ? null
                 : getVirtualThreadsExecutor().toString());
         return m;
@@ -193,53 +160,5 @@ public class ForksafeThreadPool extends QueuedThreadPool {
 
     private String exitReason() {
         return isStopping() || isStopped() || isFailed() ? "pool stopping" : "idle timeout";
-    }
-
-    /** The task Jetty's thread runs: PostFork, Jetty's own runner, WorkerExit. */
-    private final class Worker implements Runnable {
-
-        private final Runnable jettyRunner;
-        private Thread thread;
-        private WorkerInfo info;
-        private SlotAllocator.Lease lease;
-
-        Worker(Runnable jettyRunner) {
-            this.jettyRunner = jettyRunner;
-        }
-
-        void bind(Thread thread, WorkerInfo info, SlotAllocator.Lease lease) {
-            this.thread = thread;
-            this.info = info;
-            this.lease = lease;
-        }
-
-        @Override
-        public void run() {
-            // bind() ran inside newThread, before anyone could start the thread: Thread.start() publishes it.
-            WorkerInfo me = info;
-            JettyEvents.publish(registry, "PostFork", () -> registry.postFork(me, container));
-            String reason = null;
-            try {
-                jettyRunner.run();
-                reason = exitReason();
-            } catch (RuntimeException | Error e) {
-                reason = "failed: " + e;
-                throw e;
-            } finally {
-                String why = reason;
-                try {
-                    JettyEvents.publish(registry, "WorkerExit", () -> registry.workerExit(me, container, why));
-                } finally {
-                    threadsRetired.incrementAndGet();
-                    slots.release(lease);
-                    running.remove(Thread.currentThread());
-                }
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "forksafe(" + jettyRunner + ")";
-        }
     }
 }

@@ -5,6 +5,7 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.jetty.ForksafeThreadPool;
 import io.forksafe.spi.ArbiterContract;
 import io.forksafe.spi.GracefulStop;
+import io.forksafe.spi.WorkerThreads;
 
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.NetworkConnector;
@@ -138,7 +139,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
     public void lifeCycleStarted(LifeCycle event) {
         checkVirtualThreads();
         registry.log("Jetty server started on " + endpoints());
-        JettyEvents.publish(registry, "PostWorkerInit",
+        WorkerThreads.publishQuietly(registry, HOST, "PostWorkerInit",
                 () -> registry.postWorkerInit(registry.processWorker(), container));
     }
 
@@ -156,7 +157,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
                     + " before stopping (" + millis + " ms); connections still queued there go to other workers");
         }
         registry.log("Jetty server stopping");
-        JettyEvents.publish(registry, "WorkerExit",
+        WorkerThreads.publishQuietly(registry, HOST, "WorkerExit",
                 () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
     }
 

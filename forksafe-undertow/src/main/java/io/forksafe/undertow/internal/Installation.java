@@ -3,6 +3,7 @@ package io.forksafe.undertow.internal;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.GracefulStop;
+import io.forksafe.spi.WorkerThreads;
 import io.undertow.Undertow;
 import org.xnio.OptionMap;
 import org.xnio.Options;
@@ -281,8 +282,8 @@ public final class Installation {
         state = State.STARTED;
         registerStopAtShutdown(server);
         registry.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
-        HookedThreadPool.publishQuietly(() -> registry.postWorkerInit(registry.processWorker(), container),
-                "PostWorkerInit", registry.processWorker());
+        WorkerThreads.publishQuietly(registry, "Undertow", "PostWorkerInit",
+                () -> registry.postWorkerInit(registry.processWorker(), container));
     }
 
     private void checkSizes(Undertow server) {
@@ -363,8 +364,8 @@ public final class Installation {
             requests.startDraining();
             stopAccepting(server); // connections already accepted go on
             drained = drain();
-            HookedThreadPool.publishQuietly(() -> registry.workerExit(registry.processWorker(), container,
-                    "server stopping"), "WorkerExit", registry.processWorker());
+            WorkerThreads.publishQuietly(registry, "Undertow", "WorkerExit",
+                    () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
         }
         closeQuietly(server);
         boolean clean = shutDownWorkerAndPool();
