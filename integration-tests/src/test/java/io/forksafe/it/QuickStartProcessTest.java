@@ -61,6 +61,7 @@ class QuickStartProcessTest {
                 assertThat(arbiter.run.countLines(l -> l.equals(postFork))).isEqualTo(1);
             }
 
+            List<Long> now;
             try (KeepAliveLoad load = new KeepAliveLoad(arbiter.port, 8)) {
                 load.awaitSuccesses(500, 30_000);
                 arbiter.run.signal("HUP");
@@ -72,14 +73,17 @@ class QuickStartProcessTest {
                     String exit = "[worker-" + slot + " pid " + p + "] WorkerExit worker-" + slot + " PROCESS";
                     assertThat(arbiter.run.countLines(l -> l.equals(exit))).as(arbiter.run.output()).isEqualTo(1);
                 }
-                List<Long> now = ArbiterProcess.pids(rolled);
+                now = ArbiterProcess.pids(rolled);
                 load.awaitSuccesses(500, 30_000);
                 load.close();
                 System.out.println(app + " SIGHUP under keep-alive load: " + load);
                 assertThat(load.failed.get()).as("%s", load).isZero();
-                assertThat(load.byPid.keySet()).as("%s", load)
-                        .containsAll(now.stream().map(String::valueOf).toList());
+                assertThat(load.byPid.keySet()).as("the new generation served the load: %s", load)
+                        .containsAnyElementsOf(now.stream().map(String::valueOf).toList());
             }
+            // keep-alive connections stick to the worker that accepted them; new connections reach both new workers
+            assertThat(pidsAnsweringNewConnections(arbiter.port, now.size()))
+                    .containsExactlyInAnyOrderElementsOf(now.stream().map(String::valueOf).toList());
 
             CompletableFuture<String[]> slow = slowRequest(arbiter.port);
             arbiter.run.awaitLine(l -> l.endsWith("slow request: 3000 ms"));
@@ -100,6 +104,19 @@ class QuickStartProcessTest {
                     .contains("server.addConnector(new ServerConnector(server))")
                     .contains("worker boot error");
         }
+    }
+
+    /** The pids that answer GETs on new connections, until {@code n} different ones did (bounded). */
+    private static java.util.Set<String> pidsAnsweringNewConnections(int port, int n) throws IOException {
+        java.util.Set<String> pids = new java.util.HashSet<>();
+        java.util.regex.Pattern pid = java.util.regex.Pattern.compile("pid (\\d+)");
+        for (int i = 0; i < 500 && pids.size() < n; i++) {
+            java.util.regex.Matcher m = pid.matcher(TestHttp.get(port, "/")[1]);
+            if (m.find()) {
+                pids.add(m.group(1));
+            }
+        }
+        return pids;
     }
 
     private static boolean serves(int port) {
