@@ -15,7 +15,6 @@ import io.forksafe.arbiter.internal.WorkerReporter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -326,16 +325,11 @@ public final class ArbiterWorker {
         if (c == null) {
             return false;
         }
-        ByteBuffer buf = ByteBuffer.wrap((line.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
-        synchronized (sendLock) {
-            try {
-                while (buf.hasRemaining()) {
-                    c.write(buf);
-                }
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
+        try {
+            ControlProtocol.writeLine(c, sendLock, line);
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -6,6 +6,7 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.PostWorkerInit;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
+import io.forksafe.arbiter.internal.ControlProtocol;
 import io.forksafe.arbiter.internal.PreloadProtocol;
 import io.forksafe.arbiter.internal.WorkerReporter;
 
@@ -369,17 +370,12 @@ public final class PreloadWorker {
         if (c == null) {
             return false;
         }
-        ByteBuffer buf = ByteBuffer.wrap((line.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8));
-        synchronized (sendLock) {
-            try {
-                while (buf.hasRemaining()) {
-                    c.write(buf);
-                }
-                return true;
-            } catch (IOException e) {
-                lastError = "control channel: " + e;
-                return false;
-            }
+        try {
+            ControlProtocol.writeLine(c, sendLock, line);
+            return true;
+        } catch (IOException e) {
+            lastError = "control channel: " + e;
+            return false;
         }
     }
 

@@ -40,4 +40,21 @@ public final class ControlProtocol {
 
     private ControlProtocol() {
     }
+
+    /**
+     * Writes {@code line} and a newline to {@code channel}, whole (newlines inside it become spaces, so it stays one
+     * line), under {@code lock} so that lines from several threads never interleave.
+     *
+     * @throws java.io.IOException if the channel is closed or broken
+     */
+    public static void writeLine(java.nio.channels.SocketChannel channel, Object lock, String line)
+            throws java.io.IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap((line.replace('\n', ' ') + "\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        synchronized (lock) {
+            while (buf.hasRemaining()) {
+                channel.write(buf);
+            }
+        }
+    }
 }
