@@ -17,10 +17,7 @@ import io.forksafe.PreFork;
 import io.forksafe.WorkerKind;
 import io.forksafe.arbiter.testapp.PreloadApp;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,7 +28,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.function.Predicate;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,7 +42,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(180)
 class PreloadProcessTest {
 
-    static final List<String> JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto");
+    static final List<String> JVM = InProcessArbiter.FAST_JVM;
 
     @BeforeAll
     static void criuUsable() {
@@ -55,82 +51,27 @@ class PreloadProcessTest {
         Assumptions.assumeTrue(reason.isEmpty(), () -> reason.orElse(""));
     }
 
-    /** An arbiter in preload mode running {@link PreloadApp} in this JVM, its console captured. */
-    static final class Preload implements AutoCloseable {
-        final Arbiter arbiter;
-        final ByteArrayOutputStream console = new ByteArrayOutputStream();
-        final int port;
+    /** An arbiter in preload mode running {@link PreloadApp} in this JVM, its console captured (not started). */
+    static InProcessArbiter preload(int port, ForkRegistry registry, Consumer<ArbiterConfig.Builder> customize,
+                                    String... appArgs) {
+        List<String> args = new ArrayList<>(List.of(String.valueOf(port)));
+        args.addAll(List.of(appArgs));
+        return new InProcessArbiter(InProcessArbiter.preload(port, PreloadApp.class.getName(), args, customize),
+                registry);
+    }
 
-        Preload(int port, ForkRegistry registry, Consumer<ArbiterConfig.Builder> customize, String... appArgs) {
-            this.port = port;
-            PrintStream out = new PrintStream(console, true, StandardCharsets.UTF_8);
-            List<String> args = new ArrayList<>(List.of(String.valueOf(port)));
-            args.addAll(List.of(appArgs));
-            ArbiterConfig.Builder b = ArbiterConfig.builder()
-                    .preload(true)
-                    .workers(2)
-                    .bind("127.0.0.1:" + port)
-                    .app(PreloadApp.class.getName(), args)
-                    .jvmOptions(JVM)
-                    .bootTimeout(Duration.ofSeconds(60))
-                    .gracefulTimeout(Duration.ofSeconds(5))
-                    .statusPort(0)
-                    .console(out, out);
-            customize.accept(b);
-            this.arbiter = Arbiter.create(b.build(), registry);
-        }
-
-        Preload(int port, String... appArgs) {
-            this(port, new ForkRegistry("preload-test"), b -> { }, appArgs);
-        }
-
-        Preload start() throws IOException {
-            arbiter.start();
-            return this;
-        }
-
-        String output() {
-            return console.toString(StandardCharsets.UTF_8);
-        }
-
-        List<Arbiter.WorkerStatus> await(Predicate<List<Arbiter.WorkerStatus>> p, String what) throws Exception {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            List<Arbiter.WorkerStatus> ws = arbiter.workers();
-            while (!p.test(ws) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-                ws = arbiter.workers();
-            }
-            assertThat(p.test(ws)).as("%s: workers %s; output:%n%s", what, ws, output()).isTrue();
-            return ws;
-        }
-
-        List<Arbiter.WorkerStatus> awaitReady(int n) throws Exception {
-            return await(ws -> ready(ws, n), n + " ready copies");
-        }
-
-        JsonNode status() throws IOException {
-            return ArbiterRun.parse(body(arbiter.statusAddress().getPort(), "/"));
-        }
-
-        JsonNode arbiterStatus() throws IOException {
-            return status().path("details").path("arbiter");
-        }
-
-        @Override
-        public void close() throws Exception {
-            arbiter.stop();
-            assertThat(arbiter.join(Duration.ofSeconds(30))).as("stopped; output:%n%s", output()).isTrue();
-        }
+    static InProcessArbiter preload(int port, String... appArgs) {
+        return preload(port, new ForkRegistry("preload-test"), b -> { }, appArgs);
     }
 
     static boolean ready(List<Arbiter.WorkerStatus> ws, int n) {
-        return ws.size() == n && ws.stream().allMatch(w -> w.state().equals("ready"));
+        return InProcessArbiter.ready(ws, n);
     }
 
     @Test
     void withoutHooksTwoRestoredCopiesAreClonesServingIdenticalValues() throws Exception {
         int port = freePort();
-        try (Preload p = new Preload(port, "none").start()) {
+        try (InProcessArbiter p = preload(port, "none").start()) {
             List<Arbiter.WorkerStatus> ws = p.awaitReady(2);
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             Map<String, String> a = bySlot.get(1);
@@ -147,7 +88,7 @@ class PreloadProcessTest {
     @Test
     void withTheReseedHookAndForkLocalTheCopiesDiffer() throws Exception {
         int port = freePort();
-        try (Preload p = new Preload(port, "hooks").start()) {
+        try (InProcessArbiter p = preload(port, "hooks").start()) {
             List<Arbiter.WorkerStatus> ws = p.awaitReady(2);
             Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
             Map<String, String> a = bySlot.get(1);
@@ -168,9 +109,11 @@ class PreloadProcessTest {
      * kill -9 of a copy under load (issue #14): the slot comes back by restore, nothing is refused (the other copy
      * listens), and the failed requests are at most what the killed copy held: its in-flight requests plus the
      * connections queued on its own SO_REUSEPORT listening socket (each copy has its own accept queue; the kernel
-     * resets those when the copy dies). The load is {@value #CLIENTS} closed-loop clients, each with exactly one
-     * request outstanding, so that sum is at most {@value #CLIENTS}: the bound asserted. The victim's share just
-     * before the kill (from ss) is printed.
+     * resets those when the copy dies). The load is {@value #CLIENTS} closed-loop clients, each with one request
+     * outstanding. A client can fail more than once (its next connection may still be queued on the dying copy's
+     * listener before the kernel closed it), so what is asserted is the window: every failure happens between the kill
+     * and the arbiter's ChildExit for the copy, none before and none after. The victim's share just before the kill
+     * (from ss) is printed.
      */
     @Test
     void killNineUnderLoadTheSlotIsBackByRestoreAndFailuresAreBoundedByTheVictimsConnections() throws Exception {
@@ -184,8 +127,12 @@ class PreloadProcessTest {
             assertThat(e.worker().kind()).isEqualTo(WorkerKind.RESTORE);
             parents.incrementAndGet();
         });
-        events.subscribe(ChildExit.class, e -> exits.add(e.exitStatus()));
-        try (Preload p = new Preload(port, events, b -> { }, "hooks").start()) {
+        AtomicLong childExitNanos = new AtomicLong();
+        events.subscribe(ChildExit.class, e -> {
+            exits.add(e.exitStatus());
+            childExitNanos.compareAndSet(0, System.nanoTime());
+        });
+        try (InProcessArbiter p = preload(port, events, b -> { }, "hooks").start()) {
             Arbiter.WorkerStatus victim = p.awaitReady(2).get(0);
             try (LoadLoop load = new LoadLoop(port, CLIENTS)) {
                 load.awaitSuccesses(200, 20_000);
@@ -217,8 +164,10 @@ class PreloadProcessTest {
                         arbiter.path("preload").path("dumpMillis").asText());
                 assertThat(load.refused.get()).as("%s", load).isZero();
                 assertThat(failedBefore).isZero();
-                assertThat(load.failed.get()).as("at most the killed copy's in-flight + queued requests: %s", load)
-                        .isLessThanOrEqualTo(CLIENTS);
+                long goneAt = childExitNanos.get();
+                assertThat(goneAt).as("ChildExit for the killed copy").isPositive();
+                assertThat(load.failureNanos).as("failures only while the killed copy died: %s", load)
+                        .allSatisfy(t -> assertThat(t).isBetween(killedAt, goneAt));
                 assertThat(row.path("generation").asLong()).isEqualTo(1);
                 assertThat(row.path("pid").asLong()).isNotEqualTo(victim.pid()).isEqualTo(p.arbiter.workers().get(0).pid());
                 assertThat(arbiter.path("preload").path("dumpMillis").asLong()).isPositive();
@@ -286,7 +235,7 @@ class PreloadProcessTest {
     @Test
     void reloadUnderLoadRollsEverySlotOntoANewImageOnNewPids() throws Exception {
         int port = freePort();
-        try (Preload p = new Preload(port, "hooks").start()) {
+        try (InProcessArbiter p = preload(port, "hooks").start()) {
             List<Long> before = p.awaitReady(2).stream().map(Arbiter.WorkerStatus::pid).toList();
             try (LoadLoop load = new LoadLoop(port, CLIENTS)) {
                 load.awaitSuccesses(200, 20_000);
@@ -325,7 +274,7 @@ class PreloadProcessTest {
         ForkRegistry registry = new ForkRegistry("preload-errors");
         String error = "testapp error: " + io.forksafe.arbiter.internal.WorkerReport.oneLine(
                 io.forksafe.arbiter.testapp.TestHooks.HOSTILE);
-        try (Preload p = new Preload(port, registry, b -> b.workers(1).gracefulTimeout(Duration.ofSeconds(4))
+        try (InProcessArbiter p = preload(port, registry, b -> b.workers(1).gracefulTimeout(Duration.ofSeconds(4))
                 .environment("TESTAPP_REPORT_ERROR", "true").environment("TESTAPP_FAIL_POSTWORKERINIT", "true"),
                 "hooks").start()) {
             long pid = p.awaitReady(1).get(0).pid();
@@ -366,7 +315,7 @@ class PreloadProcessTest {
 
             // The trap: without the recipe the template's pooled TCP connections would be in the image (every copy
             // restoring the same connection); the arbiter refuses to checkpoint and names them.
-            Preload noHooks = new Preload(freePort(), "none", "pool", url);
+            InProcessArbiter noHooks = preload(freePort(), "none", "pool", url);
             assertThatThrownBy(noHooks::start).isInstanceOf(WorkerBootException.class)
                     .hasMessageContaining("the template still has outgoing TCP connections after its PreFork hooks")
                     .hasMessageContaining("127.0.0.1:" + h2.getPort())
@@ -384,7 +333,7 @@ class PreloadProcessTest {
                 }
             });
             int port = freePort();
-            try (Preload p = new Preload(port, registry, b -> { }, "hooks", "pool", url).start()) {
+            try (InProcessArbiter p = preload(port, registry, b -> { }, "hooks", "pool", url).start()) {
                 p.awaitReady(2);
                 Map<Integer, Map<String, String>> bySlot = firstResponsePerSlot(port, 2);
                 String s1 = bySlot.get(1).get("db");
@@ -563,7 +512,7 @@ class PreloadProcessTest {
 
     @Test
     void aTemplateThatExitsBeforeItIsReadyFailsTheStartAtOnce() throws Exception {
-        Preload p = new Preload(freePort(), "exit-early");
+        InProcessArbiter p = preload(freePort(), "exit-early");
         long t0 = System.nanoTime();
         assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("exited with status 7 before it was ready");
@@ -574,7 +523,7 @@ class PreloadProcessTest {
 
     @Test
     void anAppThatDoesNotAttachPreloadWorkerIsNamedAtTheBootTimeout() throws Exception {
-        Preload p = new Preload(freePort(), new ForkRegistry("no-attach"), b -> b.bootTimeout(Duration.ofSeconds(3)),
+        InProcessArbiter p = preload(freePort(), new ForkRegistry("no-attach"), b -> b.bootTimeout(Duration.ofSeconds(3)),
                 "no-attach");
         assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("timed out after 3000 ms")
@@ -584,7 +533,7 @@ class PreloadProcessTest {
 
     @Test
     void aFailingPreForkHookStopsTheCheckpointWithItsMessage() throws Exception {
-        Preload p = new Preload(freePort(), "fail-prefork");
+        InProcessArbiter p = preload(freePort(), "fail-prefork");
         assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
                 .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
                 .hasMessageContaining("the pool did not drain in time");
@@ -592,7 +541,7 @@ class PreloadProcessTest {
 
     @Test
     void aFailingPostForkHookInACopyIsABootErrorThatHaltsWithExitCodeThree() throws Exception {
-        Preload p = new Preload(freePort(), new ForkRegistry("postfork"), b -> b.workers(1), "fail-postfork");
+        InProcessArbiter p = preload(freePort(), new ForkRegistry("postfork"), b -> b.workers(1), "fail-postfork");
         p.start();
         assertThat(p.arbiter.join(Duration.ofSeconds(60))).as(p.output()).isTrue();
         assertThat(p.arbiter.join()).as(p.output()).isEqualTo(3);
@@ -609,7 +558,7 @@ class PreloadProcessTest {
         ForkRegistry registry = new ForkRegistry("preload-resize");
         List<Integer> preForkSlots = new CopyOnWriteArrayList<>();
         registry.subscribe(PreFork.class, e -> preForkSlots.add(e.worker().slot()));
-        try (Preload p = new Preload(port, registry, b -> b.workers(1), "hooks").start()) {
+        try (InProcessArbiter p = preload(port, registry, b -> b.workers(1), "hooks").start()) {
             p.awaitReady(1);
             p.arbiter.increment();
             p.arbiter.increment();
@@ -661,7 +610,7 @@ class PreloadProcessTest {
             t.start();
             load.add(t);
         }
-        try (Preload p = new Preload(port, new ForkRegistry("preload-checkpoint-load"),
+        try (InProcessArbiter p = preload(port, new ForkRegistry("preload-checkpoint-load"),
                 b -> b.environment("PRELOADAPP_READY_AFTER_REQUESTS", "1"), "hooks")) {
             p.start(); // connections accepted while quiescing are closed by the dump (--tcp-close), not cloned
             // the template answered before it reported ready; that client counts it as soon as it read the reply

@@ -8,11 +8,10 @@ import static io.forksafe.arbiter.TestHttp.waitFor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.forksafe.ForkRegistry;
 import io.forksafe.arbiter.Arbiter;
-import io.forksafe.arbiter.ArbiterConfig;
+import io.forksafe.arbiter.InProcessArbiter;
 import io.forksafe.arbiter.Criu;
 import io.forksafe.demo.JettyPreloadApp;
 import org.junit.jupiter.api.Assumptions;
@@ -20,18 +19,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Predicate;
 
 /**
  * The preload mode of the one arbiter ({@code Arbiter} with {@code preload(true)}) on an embedded Jetty 12
@@ -52,65 +47,19 @@ class JettyPreloadProcessTest {
     }
 
     /** A started preload arbiter of JettyPreloadApp on {@code port}, its console captured. */
-    record Preload(Arbiter arbiter, ByteArrayOutputStream console) implements AutoCloseable {
-
-        static Preload start(int port, String... extra) throws IOException {
-            List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
-            args.addAll(List.of(extra));
-            ByteArrayOutputStream console = new ByteArrayOutputStream();
-            PrintStream out = new PrintStream(console, true, StandardCharsets.UTF_8);
-            Arbiter a = Arbiter.create(ArbiterConfig.builder()
-                    .preload(true)
-                    .workers(2)
-                    .bind("127.0.0.1:" + port)
-                    .classpath(ProcessSupport.demoClasspath())
-                    .jvmOptions(JVM)
-                    .app(JettyPreloadApp.class.getName(), args)
-                    .bootTimeout(Duration.ofSeconds(60))
-                    .gracefulTimeout(Duration.ofSeconds(5))
-                    .statusPort(0)
-                    .console(out, out)
-                    .build(), new ForkRegistry("jetty-preload-test"));
-            a.start();
-            return new Preload(a, console);
-        }
-
-        String output() {
-            return console.toString(StandardCharsets.UTF_8);
-        }
-
-        List<Arbiter.WorkerStatus> await(Predicate<List<Arbiter.WorkerStatus>> p, String what) throws Exception {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            List<Arbiter.WorkerStatus> ws = arbiter.workers();
-            while (!p.test(ws) && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-                ws = arbiter.workers();
-            }
-            assertThat(p.test(ws)).as("%s: %s; output:%n%s", what, ws, output()).isTrue();
-            return ws;
-        }
-
-        List<Arbiter.WorkerStatus> awaitReady(int n) throws Exception {
-            return await(ws -> ws.size() == n && ws.stream().allMatch(w -> w.state().equals("ready")),
-                    n + " ready copies");
-        }
-
-        JsonNode arbiterStatus() throws IOException {
-            return new ObjectMapper().readTree(body(arbiter.statusAddress().getPort(), "/"))
-                    .path("details").path("arbiter");
-        }
-
-        @Override
-        public void close() throws Exception {
-            arbiter.stop();
-            assertThat(arbiter.join(Duration.ofSeconds(30))).as(output()).isTrue();
-        }
+    /** Two restored copies of {@link JettyPreloadApp} on {@code port}, started (the JVM options of the cold start). */
+    static InProcessArbiter preload(int port, String... extra) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
+        args.addAll(List.of(extra));
+        String classpath = ProcessSupport.demoClasspath();
+        return new InProcessArbiter(InProcessArbiter.preload(port, JettyPreloadApp.class.getName(), args,
+                b -> b.classpath(classpath).jvmOptions(JVM)), new ForkRegistry("jetty-preload-test")).start();
     }
 
     @Test
     void jettyCopiesAreClonesWithoutHooksAndDifferWithThem() throws Exception {
         int port = freePort();
-        try (Preload p = Preload.start(port)) {
+        try (InProcessArbiter p = preload(port)) {
             p.awaitReady(2);
             Map<Integer, Map<String, String>> s = firstResponsePerSlot(port, 2);
             System.out.println("jetty trap: " + s);
@@ -118,7 +67,7 @@ class JettyPreloadProcessTest {
             assertThat(s.get(1).get("next")).isEqualTo(s.get(2).get("next"));
         }
         port = freePort();
-        try (Preload p = Preload.start(port, "--fix")) {
+        try (InProcessArbiter p = preload(port, "--fix")) {
             p.awaitReady(2);
             Map<Integer, Map<String, String>> s = firstResponsePerSlot(port, 2);
             System.out.println("jetty fix: " + s);
@@ -154,7 +103,7 @@ class JettyPreloadProcessTest {
         }
 
         int port = freePort();
-        try (Preload p = Preload.start(port, "--fix")) {
+        try (InProcessArbiter p = preload(port, "--fix")) {
             Arbiter.WorkerStatus victim = p.awaitReady(2).get(0);
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong ok = new AtomicLong();
@@ -209,7 +158,7 @@ class JettyPreloadProcessTest {
             // More restores of the same image, one at a time, for a median (the first one reads the image from disk).
             List<Long> restores = new ArrayList<>();
             for (int n = 3; n <= 6; n++) {
-                p.arbiter().increment();
+                p.arbiter.increment();
                 int size = n;
                 p.awaitReady(size);
                 restores.add(p.arbiterStatus().path("workers").get(size - 1).path("bootMillis").asLong());
