@@ -538,10 +538,6 @@ public final class ArbiterConfig {
                         + "got " + logMaxBytes + " bytes and " + logMaxFiles);
             }
             ArbiterOption.requireModes(given, preload);
-            if (preload && bind.getPort() == 0) {
-                throw new IllegalArgumentException("--preload needs a fixed port in --bind (every restored copy "
-                        + "listens on the template's port), e.g. --bind 127.0.0.1:8080");
-            }
             ArbiterConfig config = new ArbiterConfig(this);
             if (config.cdsArchive != null) {
                 for (String o : config.jvmOptions) {

@@ -8,6 +8,7 @@ import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.arbiter.internal.ControlProtocol;
 import io.forksafe.arbiter.internal.PreloadProtocol;
+import io.forksafe.arbiter.internal.SocketHandoff;
 import io.forksafe.arbiter.internal.WorkerReporter;
 
 import java.io.BufferedReader;
@@ -20,6 +21,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.WeakHashMap;
@@ -70,32 +72,19 @@ public final class PreloadWorker {
     private volatile boolean readySent;
     private volatile boolean readinessDeferred;
     private volatile boolean exitPublished;
+    private volatile boolean adapterOwnsExit;
     private volatile String lastError;
     private volatile long restoreToPostForkMillis = -1;
+    /** The template's private listening socket (fd 0), and every descriptor of it: swapped at each restore. */
+    private volatile java.net.InetSocketAddress privateListener;
+    private volatile List<Integer> listenerFds = List.of();
+    private volatile String listener = "none";
 
     private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
         this.registry = registry;
         this.container = container;
         this.controlPath = controlPath;
         this.parentPid = parentPid;
-    }
-
-    /**
-     * The address the arbiter asked the template to listen on ({@link ArbiterConfig.Builder#bind(String)},
-     * {@code --bind}), if any. Bind it with {@code SO_REUSEPORT}.
-     *
-     * @throws IllegalStateException if the variable is malformed
-     */
-    public static java.util.Optional<java.net.InetSocketAddress> bindAddress() {
-        String v = System.getenv(PreloadProtocol.ENV_BIND);
-        if (v == null || v.isBlank()) {
-            return java.util.Optional.empty();
-        }
-        try {
-            return java.util.Optional.of(io.forksafe.arbiter.internal.OptionValues.bind(PreloadProtocol.ENV_BIND, v));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("malformed " + PreloadProtocol.ENV_BIND + ": " + e.getMessage(), e);
-        }
     }
 
     /** Whether this JVM was started by the arbiter in preload mode as its template. */
@@ -140,9 +129,22 @@ public final class PreloadWorker {
 
     private void start() {
         worker = new WorkerInfo(0, "template", WorkerKind.PROCESS, ProcessHandle.current().pid(), parentPid, 0);
+        if (System.getenv(PreloadProtocol.ENV_LISTENER) != null) {
+            try {
+                privateListener = SocketHandoff.installPrivateListener();
+                listener = "private " + privateListener.getHostString() + ":" + privateListener.getPort()
+                        + " (template: no live traffic)";
+            } catch (IOException | RuntimeException e) {
+                lastError = "cannot open the template's private listening socket: " + e.getMessage();
+                registry.reportError("preload", lastError);
+            }
+        }
         registry.identifyProcess(worker);
         registry.statusDetail("preload", this::statusDetail);
         registry.subscribe(PostWorkerInit.class, "forksafe.preload.readiness", Integer.MAX_VALUE, e -> {
+            if (e.worker().equals(worker) && !e.container().equals(container)) {
+                adapterOwnsExit = true; // it may publish WorkerExit when its server stops
+            }
             if (e.worker().equals(worker) && !(readinessDeferred && !isRestoredCopy())) {
                 sendReady();
             }
@@ -152,8 +154,18 @@ public final class PreloadWorker {
                 exitPublished = true;
             }
         });
-        // WorkerExit at JVM shutdown, unless an adapter (Jetty's) already published it for this process.
+        // WorkerExit at JVM shutdown, once. When another component published PostWorkerInit (a server adapter such
+        // as Jetty's), it usually publishes WorkerExit as its server stops, in its own shutdown hook, which runs
+        // concurrently with this one: give it 2 s before publishing here.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            long waitUntil = System.nanoTime() + (adapterOwnsExit ? 2_000_000_000L : 0);
+            while (!exitPublished && System.nanoTime() < waitUntil) {
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
             if (!exitPublished) {
                 exitPublished = true;
                 try {
@@ -210,6 +222,11 @@ public final class PreloadWorker {
         return this;
     }
 
+    /** Whether this template told the arbiter it is ready (a copy always has). */
+    public boolean isReadySent() {
+        return readySent;
+    }
+
     /** Tells the arbiter that the template is warm: it may now be checkpointed. */
     public void ready() {
         sendReady();
@@ -250,6 +267,12 @@ public final class PreloadWorker {
             registry.preFork(quiescing, container);
         } catch (ForkHookException e) {
             send("prefork-failed " + describe(e));
+            setServing(true);
+            return;
+        }
+        String handoff = releaseListener();
+        if (handoff != null) {
+            send("prefork-failed " + handoff);
             setServing(true);
             return;
         }
@@ -301,6 +324,13 @@ public final class PreloadWorker {
         readySent = true; // from now on the arbiter-side supervision reports readiness, on this connection
         // heartbeats, readiness, events and reports, exactly as a spawned worker (identifies the process too)
         ArbiterWorker supervised = ArbiterWorker.superviseRestoredCopy(registry, copy, c);
+        String taken = takeArbiterListener();
+        if (taken != null) {
+            supervised.bootError(taken);
+            System.err.println("forksafe preload: restored " + copy.name() + " has no socket to serve: " + taken);
+            Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
+            return;
+        }
         try {
             registry.postFork(copy, container);
         } catch (ForkHookException e) {
@@ -318,6 +348,58 @@ public final class PreloadWorker {
             // not a boot error: the copy serves; the failure is in its status and reaches the arbiter's
             System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "
                     + describe(e));
+        }
+    }
+
+    /**
+     * After the PreFork hooks: wakes any thread still blocked in accept() on the private socket (a paused accept loop
+     * then parks), and puts /dev/null on every descriptor of that socket, so that the image holds no listening
+     * socket. Returns why it cannot, or null.
+     */
+    private String releaseListener() {
+        java.net.InetSocketAddress own = privateListener;
+        if (own == null) {
+            return null;
+        }
+        try {
+            List<Integer> fds = SocketHandoff.sameSocket(0);
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            List<String> blocked = SocketHandoff.threadsInAccept(fds);
+            while (!blocked.isEmpty() && System.nanoTime() < deadline) {
+                SocketHandoff.wake(own);
+                Thread.sleep(5);
+                blocked = SocketHandoff.threadsInAccept(fds);
+            }
+            if (!blocked.isEmpty()) {
+                return "thread " + String.join(", ", blocked) + " kept accepting on the listening socket during the "
+                        + "checkpoint: pause the accept loop in a PreFork hook (kind RESTORE), or call "
+                        + "PreloadWorker.awaitServing before each accept; forksafe-jetty does this for Jetty "
+                        + "(docs/preload.md)";
+            }
+            SocketHandoff.release(fds);
+            listenerFds = List.copyOf(fds);
+            return null;
+        } catch (IOException e) {
+            return "cannot release the template's listening socket: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while pausing the accept loops";
+        }
+    }
+
+    /** In a restored copy: receives the arbiter's listening socket and puts it where the template's was. */
+    private String takeArbiterListener() {
+        List<Integer> fds = listenerFds;
+        if (fds.isEmpty()) {
+            return null;
+        }
+        String path = System.getenv(PreloadProtocol.ENV_LISTENER);
+        try {
+            SocketHandoff.install(SocketHandoff.fetch(path), fds);
+            listener = "the arbiter's (one accept queue for every copy) on fds " + fds;
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return "cannot receive the arbiter's listening socket from " + path + ": " + e.getMessage();
         }
     }
 
@@ -390,6 +472,7 @@ public final class PreloadWorker {
         m.put("restores", restores.get());
         m.put("restoreToPostForkMillis", restoreToPostForkMillis);
         m.put("serving", serving);
+        m.put("listener", listener);
         m.put("lastError", lastError);
         return m;
     }

@@ -205,7 +205,6 @@ class ArbiterOptionsTest {
 
     static Stream<Arguments> spawnOnly() {
         return Stream.of(
-                Arguments.of(ArbiterOption.BACKLOG, "16"),
                 Arguments.of(ArbiterOption.CDS_ARCHIVE, "/tmp/a.jsa"));
     }
 
@@ -230,16 +229,19 @@ class ArbiterOptionsTest {
     @Test
     void theLibraryBuilderHasTheSameModeRule() {
         assertThatThrownBy(() -> ArbiterConfig.builder().preload(true).bind("127.0.0.1:8080").app("x.Main")
-                .backlog(16).build())
+                .cdsArchive(Path.of("/tmp/a.jsa")).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--backlog does not apply with --preload: the copies restore the template's own listening "
-                        + "socket, whose backlog the app sets; remove it");
+                .hasMessage("--cds-archive does not apply with --preload: restored copies are one image of the "
+                        + "template's memory, its classes included; remove it");
         // supervision works the same for both worker sources
         assertThat(ArbiterConfig.builder().preload(true).bind("127.0.0.1:8080").app("x.Main")
                 .timeout(Duration.ofSeconds(5)).maxBackoff(Duration.ofSeconds(2)).build().timeout())
                 .isEqualTo(Duration.ofSeconds(5));
-        assertThatThrownBy(() -> ArbiterConfig.builder().preload(true).bind("127.0.0.1:0").app("x.Main").build())
-                .hasMessageContaining("--preload needs a fixed port in --bind");
+        // the arbiter binds the socket in both modes: an ephemeral port and a backlog are fine with --preload
+        ArbiterConfig ephemeral = ArbiterConfig.builder().preload(true).bind("127.0.0.1:0").backlog(16).app("x.Main")
+                .build();
+        assertThat(ephemeral.bind().getPort()).isZero();
+        assertThat(ephemeral.backlog()).isEqualTo(16);
         assertThatThrownBy(() -> ArbiterConfig.builder().bind("127.0.0.1:0").app("x.Main")
                 .workDir(Path.of("/tmp")).build())
                 .hasMessageContaining("--work-dir applies only with --preload");

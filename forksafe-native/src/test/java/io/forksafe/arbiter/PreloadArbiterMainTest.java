@@ -36,7 +36,7 @@ class PreloadArbiterMainTest {
     }
 
     @Test
-    void theSupervisionOptionsApplyWithPreloadAndTheBacklogIsRefusedWithTheReason() {
+    void theSupervisionOptionsAndTheBacklogApplyWithPreload() {
         // one supervisor: restored copies heartbeat, are logged and listed like spawned workers
         ArbiterConfig c = ArbiterMain.parse(new String[] {"--preload", "--timeout", "5s", "--abort-grace", "200ms",
                 "--max-backoff", "2s", "--log-file", "/tmp/x.log", "--status-file", "/tmp/s.json", "--bind",
@@ -44,20 +44,10 @@ class PreloadArbiterMainTest {
         assertThat(c.timeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.logFile()).hasToString("/tmp/x.log");
         assertThat(c.statusFile()).hasToString("/tmp/s.json");
-        assertThatThrownBy(() -> ArbiterMain.parse(new String[] {"--preload", "--backlog", "16", "--bind",
-                "127.0.0.1:8080", "--", "A"}))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("--backlog does not apply with --preload: the copies restore the template's own "
-                        + "listening socket, whose backlog the app sets; remove it");
+        assertThat(ArbiterMain.parse(new String[] {"--preload", "--backlog", "16", "--bind", "127.0.0.1:8080", "--",
+                "A"}).backlog()).isEqualTo(16);
         assertThat(ArbiterMain.parse(new String[] {"--backlog", "16", "--bind", "127.0.0.1:8080", "--", "A"})
                 .backlog()).isEqualTo(16);
-    }
-
-    @Test
-    void aPreloadWithPortZeroExitsTwoBeforeStartingAnything() {
-        Run r = run("--preload", "--bind", "127.0.0.1:0", "--", "A");
-        assertThat(r.code()).isEqualTo(ArbiterMain.EXIT_USAGE);
-        assertThat(r.err()).contains("--preload needs a fixed port in --bind");
     }
 
     @Test

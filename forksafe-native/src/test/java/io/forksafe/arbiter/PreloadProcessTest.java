@@ -106,14 +106,12 @@ class PreloadProcessTest {
     }
 
     /**
-     * kill -9 of a copy under load (issue #14): the slot comes back by restore, nothing is refused (the other copy
-     * listens), and the failed requests are at most what the killed copy held: its in-flight requests plus the
-     * connections queued on its own SO_REUSEPORT listening socket (each copy has its own accept queue; the kernel
-     * resets those when the copy dies). The load is {@value #CLIENTS} closed-loop clients, each with one request
-     * outstanding. A client can fail more than once (its next connection may still be queued on the dying copy's
-     * listener before the kernel closed it), so what is asserted is the window: every failure happens between the kill
-     * and the arbiter's ChildExit for the copy, none before and none after. The victim's share just before the kill
-     * (from ss) is printed.
+     * kill -9 of a copy under load (issue #14): the slot comes back by restore, nothing is refused, and the failed
+     * requests are at most the killed copy's in-flight ones: every copy accepts from the arbiter's one socket, so what
+     * was queued there goes to the other copy. The load is {@value #CLIENTS} closed-loop clients, each with one
+     * request outstanding. The copy is SIGSTOPped first, so that its in-flight connections can be counted exactly
+     * (from /proc) before the SIGKILL; the failures must be at most that count, and all fall between the kill and the
+     * arbiter's ChildExit for the copy.
      */
     @Test
     void killNineUnderLoadTheSlotIsBackByRestoreAndFailuresAreBoundedByTheVictimsConnections() throws Exception {
@@ -137,9 +135,11 @@ class PreloadProcessTest {
             try (LoadLoop load = new LoadLoop(port, CLIENTS)) {
                 load.awaitSuccesses(200, 20_000);
                 assertThat(load.success.get()).as("load runs: %s", load).isGreaterThanOrEqualTo(200);
-                String held = victimShare(port, victim.pid());
                 long failedBefore = load.failed.get() + load.refused.get();
+                ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGSTOP);
                 long killedAt = System.nanoTime();
+                int inFlight = establishedConnections(port, victim.pid());
+                String held = inFlight + " accepted connection(s) in flight";
                 ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGKILL);
                 p.await(ws -> ready(ws, 2) && ws.get(0).pid() != victim.pid() && ws.get(0).generation() == 1,
                         "slot 1 restored again");
@@ -157,7 +157,7 @@ class PreloadProcessTest {
                 JsonNode arbiter = p.arbiterStatus();
                 JsonNode row = arbiter.path("workers").get(0);
                 System.out.printf("FIGURE preload kill -9 under load (%d clients) -> replacement serving: %d ms "
-                                + "(restore to ready %s ms); victim's share sampled from /proc just before the kill (connections keep arriving until the kill itself): %s; %s (failures before "
+                                + "(restore to ready %s ms); the victim held %s; %s (failures before "
                                 + "the kill %d); template cold start to ready %s ms, dump %s ms%n", CLIENTS,
                         replacedMillis, row.path("bootMillis").asText(), held, load, failedBefore,
                         arbiter.path("preload").path("templateColdStartMillis").asText(),
@@ -168,6 +168,8 @@ class PreloadProcessTest {
                 assertThat(goneAt).as("ChildExit for the killed copy").isPositive();
                 assertThat(load.failureNanos).as("failures only while the killed copy died: %s", load)
                         .allSatisfy(t -> assertThat(t).isBetween(killedAt, goneAt));
+                assertThat(load.failed.get()).as("at most the killed copy's in-flight requests (%s): %s", held, load)
+                        .isLessThanOrEqualTo(inFlight);
                 assertThat(row.path("generation").asLong()).isEqualTo(1);
                 assertThat(row.path("pid").asLong()).isNotEqualTo(victim.pid()).isEqualTo(p.arbiter.workers().get(0).pid());
                 assertThat(arbiter.path("preload").path("dumpMillis").asLong()).isPositive();
@@ -181,11 +183,10 @@ class PreloadProcessTest {
     static final int CLIENTS = 6;
 
     /**
-     * The killed copy's share of the load just before the kill, read from /proc (no subprocess, so it is taken
-     * milliseconds before the kill): the established connections it holds on {@code port}, and the length of its
-     * listening socket's accept queue (rx_queue of the LISTEN row).
+     * The connections to {@code port} that process {@code pid} has accepted and holds open (ESTABLISHED rows of
+     * /proc/pid/net/tcp whose inode is one of its descriptors; the listening socket is not counted).
      */
-    static String victimShare(int port, long pid) {
+    static int establishedConnections(int port, long pid) {
         try {
             java.util.Set<String> inodes = new java.util.HashSet<>();
             try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
@@ -200,27 +201,91 @@ class PreloadProcessTest {
                     }
                 });
             }
-            long established = 0;
-            long queued = 0;
+            int established = 0;
             for (String table : List.of("tcp", "tcp6")) {
                 for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table))) {
                     String[] f = line.trim().split("\\s+");
-                    if (f.length < 10 || !f[1].contains(":") || !inodes.contains(f[9])) {
+                    if (f.length < 10 || !f[1].contains(":") || !inodes.contains(f[9]) || !f[3].equals("01")) {
                         continue;
                     }
-                    if (Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) != port) {
-                        continue;
-                    }
-                    if (f[3].equals("01")) {
+                    if (Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) == port) {
                         established++;
-                    } else if (f[3].equals("0A")) {
-                        queued += Long.parseLong(f[4].substring(f[4].indexOf(':') + 1), 16);
                     }
                 }
             }
-            return established + " established connection(s), " + queued + " queued in its accept queue";
+            return established;
         } catch (IOException | RuntimeException e) {
-            return "(cannot read /proc: " + e + ")";
+            throw new AssertionError("cannot read the connections of pid " + pid + " from /proc", e);
+        }
+    }
+
+    /**
+     * One accept queue (issue #14): every copy accepts from the arbiter's one socket, so connections queued while the
+     * copies are busy survive the death of any copy. Both copies are SIGSTOPped, {@value #QUEUED} requests are sent
+     * (the kernel completes their handshakes and queues them on the arbiter's socket), one copy is SIGKILLed and the
+     * other continued: every request is answered. With a listening socket per copy (SO_REUSEPORT), about half were
+     * lost (measured: 49 to 57 of 100, docs/preload.md).
+     */
+    @Test
+    void connectionsQueuedWhileTheCopiesAreBusySurviveTheDeathOfOne() throws Exception {
+        int port = freePort();
+        try (InProcessArbiter p = preload(port, "hooks").start()) {
+            List<Arbiter.WorkerStatus> copies = p.awaitReady(2);
+            long victim = copies.get(0).pid();
+            long survivor = copies.get(1).pid();
+            ArbiterRun.signal(victim, jnr.constants.platform.Signal.SIGSTOP);
+            ArbiterRun.signal(survivor, jnr.constants.platform.Signal.SIGSTOP);
+            java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(QUEUED);
+            try {
+                List<java.util.concurrent.Future<String>> replies = new ArrayList<>();
+                for (int i = 0; i < QUEUED; i++) {
+                    replies.add(clients.submit(() -> body(port, "/")));
+                }
+                waitFor(() -> queuedOn(port) >= QUEUED, Duration.ofSeconds(10), QUEUED + " connections queued (now "
+                        + queuedOn(port) + ")");
+                ArbiterRun.signal(victim, jnr.constants.platform.Signal.SIGKILL);
+                ArbiterRun.signal(survivor, jnr.constants.platform.Signal.SIGCONT);
+                List<String> answeredBy = new ArrayList<>();
+                List<String> failures = new ArrayList<>();
+                for (var r : replies) {
+                    try {
+                        answeredBy.add(fields(r.get(20, java.util.concurrent.TimeUnit.SECONDS)).get("pid"));
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        failures.add(String.valueOf(e.getCause()));
+                    }
+                }
+                System.out.printf("FIGURE preload: %d requests queued while both copies were stopped, one copy "
+                        + "killed: %d answered, %d failed%n", QUEUED, answeredBy.size(), failures.size());
+                assertThat(failures).as("queued on the arbiter's one socket, none is lost").isEmpty();
+                assertThat(answeredBy).hasSize(QUEUED).containsOnly(String.valueOf(survivor));
+            } finally {
+                clients.shutdownNow();
+            }
+            p.await(ws -> ready(ws, 2) && ws.get(0).pid() != victim, "slot 1 restored again");
+        }
+    }
+
+    static final int QUEUED = 40;
+
+    /**
+     * The accept queue length of the listening socket on {@code port} (rx_queue of its LISTEN row), or -1 when
+     * nothing listens there.
+     */
+    static long queuedOn(int port) {
+        try {
+            long queued = -1;
+            List<String> rows = new ArrayList<>(Files.readAllLines(Path.of("/proc/net/tcp")));
+            rows.addAll(Files.readAllLines(Path.of("/proc/net/tcp6"))); // the JDK's sockets are dual-stack IPv6 ones
+            for (String line : rows) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 4 && f[3].equals("0A") && f[1].contains(":")
+                        && Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) == port) {
+                    queued = Math.max(queued, 0) + Long.parseLong(f[4].substring(f[4].indexOf(':') + 1), 16);
+                }
+            }
+            return queued;
+        } catch (IOException e) {
+            return -1;
         }
     }
 
@@ -228,9 +293,9 @@ class PreloadProcessTest {
      * SIGHUP / reload() under load (issue #14): a new template is checkpointed and every slot rolls onto it, on a new
      * pid and generation; nothing is refused. Failed requests are printed, not asserted to be 0: a copy being replaced
      * gets SIGTERM, and PreloadApp (no graceful-stop adapter, unlike Jetty's) exits at once, dropping the requests its
-     * handlers hold; until it exits, its own SO_REUSEPORT listener keeps taking new connections (one shared queue would
-     * not). So the assertion is the bound in time: every failure falls between reload() and the exit of the last old
-     * copy (plus 1 s for the client thread to record it), and none after.
+     * handlers hold (forksafe-it's JettyPreloadProcessTest asserts 0 failures with Jetty's graceful stop). So the
+     * assertion is the bound in time: every failure falls between reload() and the exit of the last old copy (plus
+     * 1 s for the client thread to record it), and none after.
      */
     @Test
     void reloadUnderLoadRollsEverySlotOntoANewImageOnNewPids() throws Exception {
@@ -521,14 +586,28 @@ class PreloadProcessTest {
         assertThat(p.output()).contains("PreloadApp: giving up before serving");
     }
 
+    /** Any app is a template (the worker bootstrap attaches PreloadWorker); one that never gets ready is named. */
     @Test
-    void anAppThatDoesNotAttachPreloadWorkerIsNamedAtTheBootTimeout() throws Exception {
-        InProcessArbiter p = preload(freePort(), new ForkRegistry("no-attach"), b -> b.bootTimeout(Duration.ofSeconds(3)),
-                "no-attach");
+    void aTemplateThatNeverGetsReadyIsNamedAtTheBootTimeout() throws Exception {
+        InProcessArbiter p = preload(freePort(), new ForkRegistry("never-ready"), b -> b.bootTimeout(Duration.ofSeconds(3)),
+                "never-ready");
         assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
-                .hasMessageContaining("timed out after 3000 ms")
-                .hasMessageContaining("never connected to the arbiter's control socket")
-                .hasMessageContaining("PreloadWorker.attach");
+                .hasMessageContaining("timed out after 3000 ms waiting for the template to report ready "
+                        + "(PostWorkerInit)");
+    }
+
+    /**
+     * An accept loop of the app's own that keeps accepting while the template is checkpointed would take connections
+     * into the image; the checkpoint is refused with the thread's name and the fix.
+     */
+    @Test
+    void anAcceptLoopThatDoesNotPauseForTheCheckpointIsRefusedWithTheFix() throws Exception {
+        InProcessArbiter p = preload(freePort(), "no-pause");
+        assertThatThrownBy(p::start).isInstanceOf(WorkerBootException.class)
+                .hasMessageContaining("PreFork hooks failed, so it was not checkpointed")
+                .hasMessageContaining("kept accepting on the listening socket during the checkpoint")
+                .hasMessageContaining("PreloadWorker.awaitServing")
+                .hasMessageContaining("acceptor");
     }
 
     @Test
@@ -583,45 +662,69 @@ class PreloadProcessTest {
     }
 
     /**
-     * Clients already hit the template while it warms up and while it is checkpointed: the connections caught by the
-     * checkpoint are closed by the dump (--tcp-close), not cloned, and neither the template nor the copies stop. The
-     * template reports ready only after it served a request (PRELOADAPP_READY_AFTER_REQUESTS, deferReadiness()), so
-     * "the template served before its checkpoint" always holds.
+     * The template takes no live traffic (issue #14): it serves a private socket, which it warms up through
+     * (PRELOADAPP_WARM_UP_REQUESTS), while clients of --bind wait in the arbiter's queue. Clients that start before the
+     * arbiter are refused only until it binds; from then on none fails, and every answer comes from a restored copy.
      */
     @Test
-    void clientsHittingTheTemplateDuringTheCheckpointDoNotStopIt() throws Exception {
+    void theTemplateWarmsUpOnItsOwnSocketWhileClientsWaitForTheCopies() throws Exception {
         int port = freePort();
         AtomicBoolean stop = new AtomicBoolean();
-        AtomicLong servedByTemplate = new AtomicLong();
+        List<String> kinds = new CopyOnWriteArrayList<>();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        AtomicBoolean bound = new AtomicBoolean();
         List<Thread> load = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             Thread t = new Thread(() -> {
                 long end = System.nanoTime() + Duration.ofMinutes(2).toNanos();
                 while (!stop.get() && System.nanoTime() < end) {
                     try {
-                        if (fields(body(port, "/")).get("slot").equals("0")) {
-                            servedByTemplate.incrementAndGet();
+                        kinds.add(fields(TestHttp.get(port, "/", 60_000)[1]).get("kind"));
+                    } catch (java.net.ConnectException e) {
+                        if (bound.get()) {
+                            failures.add(String.valueOf(e));
+                        }
+                        try {
+                            Thread.sleep(10); // not listening yet: pace the retries
+                        } catch (InterruptedException ie) {
+                            return;
                         }
                     } catch (IOException e) {
-                        // refused before the template listens; closed when caught by the checkpoint
+                        failures.add(String.valueOf(e));
                     }
                 }
             });
             t.start();
             load.add(t);
         }
-        try (InProcessArbiter p = preload(port, new ForkRegistry("preload-checkpoint-load"),
-                b -> b.environment("PRELOADAPP_READY_AFTER_REQUESTS", "1"), "hooks")) {
-            p.start(); // connections accepted while quiescing are closed by the dump (--tcp-close), not cloned
-            // the template answered before it reported ready; that client counts it as soon as it read the reply
-            waitFor(() -> servedByTemplate.get() > 0, Duration.ofSeconds(5), "the template served before its checkpoint");
+        try (InProcessArbiter p = preload(port, new ForkRegistry("preload-warm-up"),
+                b -> b.environment("PRELOADAPP_WARM_UP_REQUESTS", "5"), "hooks")) {
+            Thread binder = new Thread(() -> {
+                // the arbiter binds first thing in start(); from then on a refusal is a failure
+                long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (queuedOn(port) < 0 && System.nanoTime() < until) {
+                    try {
+                        Thread.sleep(2); // polls /proc: bounded, and not in a hot loop
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                bound.set(true);
+            });
+            binder.start();
+            p.start();
+            binder.join(30_000);
             p.awaitReady(2);
-            assertThat(firstResponsePerSlot(port, 2)).containsOnlyKeys(1, 2);
-        } finally {
+            waitFor(() -> kinds.size() >= 20, Duration.ofSeconds(20), "answers from the copies");
+            assertThat(p.output()).contains("PreloadApp: the template served 5 warm-up requests on its private socket");
             stop.set(true);
             for (Thread t : load) {
-                t.join(10_000);
+                t.join(70_000);
             }
+            assertThat(failures).as("nothing fails once the arbiter listens").isEmpty();
+            assertThat(kinds).as("the template takes no live traffic").isNotEmpty().containsOnly("RESTORE");
+        } finally {
+            stop.set(true);
         }
     }
 }

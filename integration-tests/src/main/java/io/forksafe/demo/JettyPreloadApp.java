@@ -5,14 +5,11 @@ import io.forksafe.ForkEvent;
 import io.forksafe.ForkLocal;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
-import io.forksafe.PreFork;
 import io.forksafe.WorkerInfo;
-import io.forksafe.WorkerKind;
 import io.forksafe.jetty.ForksafeJetty;
 import io.forksafe.arbiter.PreloadWorker;
 import io.forksafe.recipes.RandomReseed;
 
-import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -26,24 +23,23 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
- * A Jetty app made to be cloned by the preload mode (CRIU): it listens with {@code SO_REUSEPORT} (every restored copy
- * brings back its own listening socket on the same port), warms itself up with requests to its own server, and
- * serves on {@code /} the {@link Random} value and {@link UUID} it drew at start-up, the next value of that Random and
- * which worker answered.
+ * A Jetty app made to be cloned by the preload mode (CRIU): it warms itself up with requests to its own server before
+ * the checkpoint, and serves on {@code /} the {@link Random} value and {@link UUID} it drew at start-up, the next
+ * value of that Random and which worker answered. It is an ordinary Jetty app: under the arbiter, forksafe-jetty
+ * serves the socket the arbiter passes (in the template a private one, in each copy the arbiter's own), stops
+ * accepting and closes its connections for the checkpoint, and accepts again once a copy's {@code PostFork} hooks ran.
  *
  * <p>{@code --fix}: the start-up values live in a {@link ForkLocal} and the Random is reseeded by
  * {@link RandomReseed} on {@code PostFork}, so every copy has its own. Without it the copies are exact clones and
  * serve identical values (the trap).
  *
- * <p>The hooks every preloaded Jetty app needs, shown here: a {@code PreFork} hook that closes the connector's open
- * connections (CRIU refuses to dump established TCP connections, and they must not be cloned anyway), and the
- * {@link PreloadWorker#awaitServing} gate, so no request runs in a copy before its {@code PostFork} hooks did.
+ * <p>{@link PreloadWorker#deferReadiness()} and {@link PreloadWorker#ready()}: the template is checkpointed only after
+ * its warm-up requests, not as soon as the server started.
  *
  * <pre>{@code
  * java -cp "$(cat integration-tests/target/demo-classpath.txt):integration-tests/target/classes" \
@@ -89,23 +85,14 @@ public final class JettyPreloadApp {
 
         Server server = new Server(ForksafeJetty.threadPool());
         ServerConnector connector = new ServerConnector(server);
-        var bind = PreloadWorker.bindAddress();   // the preloader's --bind wins over --port
-        connector.setHost(bind.map(a -> a.getHostString()).orElse("127.0.0.1"));
-        connector.setPort(bind.map(a -> a.getPort()).orElse(port));
-        connector.setReusePort(true);
+        connector.setHost("127.0.0.1");
+        connector.setPort(port);   // under the arbiter, forksafe-jetty serves the socket it passes instead
         server.addConnector(connector);
         ContextHandlerCollection contexts = new ContextHandlerCollection();
         contexts.addHandler(ForksafeJetty.statusContext("/forksafe/status"));
-        contexts.addHandler(new ContextHandler(new Values(preload, startup, random), "/"));
+        contexts.addHandler(new ContextHandler(new Values(startup, random), "/"));
         server.setHandler(contexts);
         server.setStopAtShutdown(true);
-        // No open connection may be in the image: close them when the template quiesces. Only for the checkpoint
-        // (kind RESTORE): Jetty's forksafe thread pool publishes PreFork for every new worker thread too.
-        registry.subscribe(PreFork.class, "jetty-close-connections", 0, e -> {
-            if (e.worker().kind() == WorkerKind.RESTORE) {
-                connector.getConnectedEndPoints().forEach(EndPoint::close);
-            }
-        });
         ForksafeJetty.install(server, registry);
         server.start();
         int bound = connector.getLocalPort();
@@ -133,23 +120,17 @@ public final class JettyPreloadApp {
 
     /** Serves the start-up values and which worker answered. */
     static final class Values extends Handler.Abstract {
-        private final PreloadWorker preload;
         private final Supplier<String> startup;
         private final Random random;
 
-        Values(PreloadWorker preload, Supplier<String> startup, Random random) {
-            this.preload = preload;
+        Values(Supplier<String> startup, Random random) {
             this.startup = startup;
             this.random = random;
         }
 
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
-            if (preload != null && !preload.awaitServing(Duration.ofSeconds(30))) {
-                Response.writeError(request, response, callback, 503);
-                return true;
-            }
-            WorkerInfo w = preload != null ? preload.worker() : Forksafe.registry().processWorker();
+            WorkerInfo w = Forksafe.registry().processWorker();
             String body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
                     + w.kind() + " startup=" + startup.get() + " next=" + random.nextLong() + "\n";
             response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);

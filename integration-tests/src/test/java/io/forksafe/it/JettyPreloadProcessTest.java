@@ -187,6 +187,46 @@ class JettyPreloadProcessTest {
         }
     }
 
+    /**
+     * Deploying without downtime in preload mode (issue #14): SIGHUP, here {@code reload()} twice, under load. Each
+     * reload boots a new template from the class path, checkpoints it and rolls every slot onto a copy of it, on a
+     * new pid and generation: each new copy serves before the old one stops gracefully (Jetty's graceful stop,
+     * applied by forksafe-jetty), and every copy accepts from the arbiter's one socket, so nothing queued is lost and
+     * no request fails.
+     */
+    @Test
+    void reloadTwiceUnderLoadRollsEveryCopyWithNoFailedRequest() throws Exception {
+        int port = freePort();
+        try (InProcessArbiter p = preload(port, "--fix")) {
+            List<Long> pids = new ArrayList<>(p.awaitReady(2).stream().map(Arbiter.WorkerStatus::pid).toList());
+            try (io.forksafe.arbiter.LoadLoop load = new io.forksafe.arbiter.LoadLoop(port, 4)) {
+                load.awaitSuccesses(200, 30_000);
+                for (int generation = 1; generation <= 2; generation++) {
+                    List<Long> before = List.copyOf(pids);
+                    long t0 = System.nanoTime();
+                    p.arbiter.reload();
+                    long g = generation;
+                    List<Arbiter.WorkerStatus> rolled = p.await(ws -> ws.size() == 2
+                            && ws.stream().allMatch(w -> w.state().equals("ready") && w.generation() == g
+                            && !before.contains(w.pid())), "every slot on a new pid, generation " + g);
+                    waitFor(() -> before.stream().noneMatch(pid -> ProcessHandle.of(pid)
+                            .map(ProcessHandle::isAlive).orElse(false)), Duration.ofSeconds(40), "the old copies to exit");
+                    System.out.printf("FIGURE jetty preload reload %d under load: new image and roll in %d ms; %s%n",
+                            generation, (System.nanoTime() - t0) / 1_000_000, load);
+                    pids.clear();
+                    rolled.forEach(w -> pids.add(w.pid()));
+                    load.awaitSuccesses(200, 30_000);
+                }
+                load.close();
+                assertThat(load.refused.get()).as("%s", load).isZero();
+                assertThat(load.failed.get()).as("no request fails during the rolls: %s", load).isZero();
+                assertThat(load.success.get()).isGreaterThanOrEqualTo(600);
+                assertThat(p.arbiterStatus().path("preload").path("imageGeneration").asInt()).isEqualTo(2);
+                assertThat(fields(get(port)).get("generation")).isEqualTo("2");
+            }
+        }
+    }
+
     // --- helpers
 
     static String get(int port) throws IOException {

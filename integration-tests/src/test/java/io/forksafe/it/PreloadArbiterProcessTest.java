@@ -98,16 +98,6 @@ class PreloadArbiterProcessTest {
     }
 
     @Test
-    void preloadRefusesTheBacklogOption() throws Exception {
-        Process p = arbiter(Map.of(), "--preload", "--backlog", "16", "--bind", "127.0.0.1:8080", "--",
-                "io.forksafe.demo.JettyPreloadApp");
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isEqualTo(2);
-        waitFor(() -> output().contains("--backlog does not apply with --preload"), Duration.ofSeconds(5),
-                "the message: " + output());
-    }
-
-    @Test
     void killNineUnderLoadPreloadAgainstSpawnInTheSameRun() throws Exception {
         var reason = Criu.unavailableReason();
         reason.ifPresent(r -> System.out.println("PreloadArbiterProcessTest skipped: " + r));

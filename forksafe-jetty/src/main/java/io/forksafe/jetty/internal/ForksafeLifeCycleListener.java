@@ -218,11 +218,34 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         }
         adoptedChannel = address;
         adoptedConnector = target;
+        pauseAcrossCheckpoints(target);
         String line = "Jetty adopted the forksafe arbiter's listening socket " + address + " (arbiter pid "
                 + arbiterPid + ") on connector " + connectorName(target) + " instead of binding "
                 + hostPort(target);
         registry.log(line);
         registry.note(key + ".arbiter", line);
+    }
+
+    /**
+     * A checkpoint ({@code PreFork} of kind RESTORE: the arbiter's preload mode, CRaC) must find no thread inside
+     * {@code accept()} and no open connection: the connector stops accepting (first of all PreFork hooks) and its
+     * connections are closed; each restored copy resumes accepting after all its {@code PostFork} hooks ran (last of
+     * all), so no request sees the template's state. In the preload mode the copy's socket is by then the arbiter's.
+     */
+    private void pauseAcrossCheckpoints(ServerConnector connector) {
+        registry.subscribe(io.forksafe.PreFork.class, "forksafe.jetty.pause-accepting", Integer.MAX_VALUE, e -> {
+            if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
+                connector.setAccepting(false);
+                connector.getConnectedEndPoints().forEach(org.eclipse.jetty.io.EndPoint::close);
+                registry.log("Jetty stopped accepting on " + connectorName(connector) + " for the checkpoint");
+            }
+        });
+        registry.subscribe(io.forksafe.PostFork.class, "forksafe.jetty.resume-accepting", Integer.MAX_VALUE, e -> {
+            if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE && !connector.isAccepting()) {
+                connector.setAccepting(true);
+                registry.log("Jetty accepts again on " + connectorName(connector) + " in " + e.worker().name());
+            }
+        });
     }
 
     private IllegalStateException bootError(String reason) {

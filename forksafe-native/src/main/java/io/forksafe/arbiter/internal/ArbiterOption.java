@@ -21,16 +21,13 @@ public enum ArbiterOption {
             "worker JVMs to keep running (with --preload: restored copies)", Mode.BOTH, null,
             (b, flag, v) -> b.workers(OptionValues.integer(flag, v))),
     BIND("--bind", List.of(), "ADDRESS", Kind.BIND, false, "required",
-            "address to listen on; with --preload, passed to the app (FORKSAFE_PRELOAD_BIND), which listens there "
-                    + "itself with SO_REUSEPORT, on a fixed port",
+            "address to listen on (the arbiter binds it and passes the socket to every worker as fd 0)",
             Mode.BOTH, null, (b, flag, v) -> b.bind(OptionValues.bind(flag, v))),
     PRELOAD("--preload", List.of(), null, Kind.FLAG, false, "off",
             "boot one worker, checkpoint it with CRIU once it is ready and restore one copy per slot (and again to "
-                    + "replace a dead one); needs root, CRIU >= 4.2 and an app that attaches PreloadWorker "
-                    + "(docs/preload.md)",
+                    + "replace a dead one); needs root and CRIU >= 4.2 (docs/preload.md)",
             Mode.BOTH, null, (b, flag, v) -> b.preload(true)),
-    BACKLOG("--backlog", List.of(), "N", Kind.INT, false, "2048", "listen backlog", Mode.SPAWN_ONLY,
-            "the copies restore the template's own listening socket, whose backlog the app sets",
+    BACKLOG("--backlog", List.of(), "N", Kind.INT, false, "2048", "listen backlog", Mode.BOTH, null,
             (b, flag, v) -> b.backlog(OptionValues.integer(flag, v))),
     TIMEOUT("--timeout", List.of(), "DURATION", Kind.DURATION, false, "30s",
             "a ready worker silent this long is aborted and replaced", Mode.BOTH, null,

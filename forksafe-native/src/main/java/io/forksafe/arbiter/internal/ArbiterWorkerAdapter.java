@@ -7,8 +7,9 @@ import io.forksafe.spi.ContainerAdapter;
 
 /**
  * The {@code arbiter} container adapter: present in a JVM spawned by the forksafe arbiter
- * ({@code FORKSAFE_ARBITER_PID} and {@code FORKSAFE_ARBITER_CONTROL} set); {@link #configure} attaches it as the arbiter's worker (idempotent: the
- * worker bootstrap normally did already). A failing PostFork hook is a boot error: the JVM exits with code 3.
+ * ({@code FORKSAFE_ARBITER_PID} and {@code FORKSAFE_ARBITER_CONTROL} set) or started as the preload mode's template;
+ * {@link #configure} attaches it as the arbiter's worker or template (idempotent: the worker bootstrap normally did
+ * already). A failing PostFork hook is a boot error: the JVM exits with code 3.
  */
 public final class ArbiterWorkerAdapter implements ContainerAdapter {
 
@@ -19,7 +20,7 @@ public final class ArbiterWorkerAdapter implements ContainerAdapter {
 
     @Override
     public Detection detect() {
-        if (ArbiterWorker.isArbiterWorker()) {
+        if (ArbiterWorker.isArbiterWorker() || io.forksafe.arbiter.PreloadWorker.isTemplate()) {
             return Detection.available(Supervisor.CONTAINER);
         }
         if (io.forksafe.spi.ArbiterContract.sharesArbiterSocket(System::getenv)) {
@@ -33,7 +34,11 @@ public final class ArbiterWorkerAdapter implements ContainerAdapter {
     @Override
     public void configure(ForkRegistry registry) {
         try {
-            ArbiterWorker.attach(registry);
+            if (io.forksafe.arbiter.PreloadWorker.isTemplate()) {
+                io.forksafe.arbiter.PreloadWorker.attach(registry, Supervisor.CONTAINER);
+            } else {
+                ArbiterWorker.attach(registry);
+            }
         } catch (ForkHookException e) {
             System.err.println("forksafe arbiter worker: boot error: a PostFork hook failed; exiting with code "
                     + ControlProtocol.BOOT_ERROR_EXIT + " so that the arbiter halts instead of respawning");

@@ -12,6 +12,7 @@ package io.forksafe.arbiter.internal;
  *                                                  to the arbiter may be open in the image)
  * copy -> arbiter       restored &lt;pid namespace inode&gt;     (after the restore, on a new connection)
  * arbiter -> copy       identity &lt;slot&gt; &lt;generation&gt; &lt;host pid&gt; &lt;arbiter pid&gt;
+ * copy -> listener      connects to FORKSAFE_PRELOAD_LISTENER, receives the arbiter's listening socket (SCM_RIGHTS)
  * copy -> arbiter       then the spawned workers' protocol ({@link ControlProtocol}): heartbeats, events,
  *                       ready, boot-error &lt;reason&gt;
  * </pre>
@@ -20,8 +21,11 @@ public final class PreloadProtocol {
 
     /** Environment variable: path of the arbiter's control socket. Its presence makes a JVM a preload template. */
     public static final String ENV_CONTROL = "FORKSAFE_PRELOAD_CONTROL";
-    /** Environment variable: the address the template's server should bind (with SO_REUSEPORT), "host:port". */
-    public static final String ENV_BIND = "FORKSAFE_PRELOAD_BIND";
+    /**
+     * Environment variable: path of the arbiter's {@link SocketHandoff.Server}, from which each restored copy receives
+     * the arbiter's listening socket. Its presence makes the template serve a private socket as fd 0.
+     */
+    public static final String ENV_LISTENER = "FORKSAFE_PRELOAD_LISTENER";
     /** Environment variable: the arbiter's pid. */
     public static final String ENV_PARENT_PID = "FORKSAFE_PRELOAD_PARENT_PID";
     /** Exit code of a copy whose PostFork hooks failed (the arbiter's boot-error code). */

@@ -49,6 +49,7 @@ final class RestoreSource implements WorkerSource {
     private Path dir;
     private Path controlPath;
     private int devNull = -1;
+    private SocketHandoff.Server handoff;
     /** The image copies are restored from, and the next one being prepared by a reload. */
     private volatile Image current;
     private volatile Template booting;
@@ -94,12 +95,15 @@ final class RestoreSource implements WorkerSource {
      * @throws io.forksafe.arbiter.PreloadUnavailableException if CRIU cannot run here
      * @throws IllegalStateException if the template fails to boot, quiesce or be dumped (with the reason)
      */
-    void prepare(Path controlPath) throws IOException {
+    void prepare(Path controlPath, int listeningFd) throws IOException {
         this.criu = Criu.requireUsable();
         this.controlPath = controlPath;
         this.dir = config.workDir() != null ? Files.createDirectories(config.workDir())
                 : Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
                         PosixFilePermissions.fromString("rwx------")));
+        // the restored copies take the arbiter's listening socket from here (a private directory: whoever can
+        // connect gets the socket)
+        this.handoff = new SocketHandoff.Server(dir.resolve("listener.sock"), listeningFd);
         this.devNull = NativePosix.get().open("/dev/null", 0 /* O_RDONLY */, 0);
         current = checkpointNewTemplate();
     }
@@ -181,9 +185,8 @@ final class RestoreSource implements WorkerSource {
             } catch (IllegalStateException e) {
                 if (!t.connected) {
                     throw new IllegalStateException(e.getMessage() + ": it never connected to the arbiter's control "
-                            + "socket; the application must call io.forksafe.arbiter.PreloadWorker.attach(...) when "
-                            + PreloadProtocol.ENV_CONTROL + " is set, and listen with SO_REUSEPORT (see "
-                            + "docs/preload.md and io.forksafe.demo.JettyPreloadApp)", e);
+                            + "socket (io.forksafe.arbiter.PreloadWorker.attach, which the worker bootstrap calls "
+                            + "before the application's main); see its output above", e);
                 }
                 throw e;
             }
@@ -216,18 +219,28 @@ final class RestoreSource implements WorkerSource {
         cmd.add(criu.setsid().toString());
         cmd.add(config.javaCommand());
         cmd.add("-XX:-UsePerfData"); // no shared perf-data file in /tmp: CRIU would dump it and the copies share it
+        Path jffi = jffiLibraryDir();
+        if (jffi != null) {
+            cmd.add("-Djffi.boot.library.path=" + jffi);
+        }
         cmd.addAll(config.jvmOptions());
         if (!config.classpath().isEmpty()) {
             cmd.add("-cp");
             cmd.add(config.classpath());
         }
+        // as a spawned worker: the bootstrap attaches PreloadWorker (private socket as fd 0), then runs the app's main
+        cmd.add(WorkerBootstrap.class.getName());
         cmd.add(config.mainClass());
         cmd.addAll(config.args());
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(config.environment());
+        String arbiterPid = String.valueOf(ProcessHandle.current().pid());
         pb.environment().put(PreloadProtocol.ENV_CONTROL, controlPath.toString());
-        pb.environment().put(PreloadProtocol.ENV_PARENT_PID, String.valueOf(ProcessHandle.current().pid()));
-        pb.environment().put(PreloadProtocol.ENV_BIND, ListenSocket.describe(config.bind()));
+        pb.environment().put(PreloadProtocol.ENV_PARENT_PID, arbiterPid);
+        pb.environment().put(PreloadProtocol.ENV_LISTENER, handoff.path());
+        // fd 0 is a listening socket to serve (the template's private one, then in each copy the arbiter's): server
+        // adapters adopt it exactly as in a spawned worker
+        pb.environment().put(io.forksafe.spi.ArbiterContract.ENV_ARBITER_PID, arbiterPid);
         // The copies inherit the template's environment, so they see these too.
         pb.environment().put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
         pb.environment().put(ControlProtocol.ENV_HEARTBEAT_MILLIS,
@@ -235,6 +248,34 @@ final class RestoreSource implements WorkerSource {
         // The JDK closes every descriptor above 2 in the child; CRIU refuses external files it cannot restore.
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return pb.start();
+    }
+
+    /**
+     * jnr's native stub (the template uses jnr-posix to hand over its socket) as a file in the working directory.
+     * Left to itself, jffi extracts it to /tmp and deletes it while mapped: CRIU then dumps it as a "ghost" file that
+     * two copies restored at once both try to create ("Can't create ghost regfile: File exists"). Null if the
+     * library is not on the class path for this platform (jffi then extracts it as usual).
+     */
+    private Path jffiLibraryDir() throws IOException {
+        String arch = switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64" -> "aarch64";
+            default -> null;
+        };
+        String resource = "jni/" + arch + "-Linux/libjffi-1.2.so";
+        Path native_ = dir.resolve("native");
+        Path lib = native_.resolve("libjffi-1.2.so");
+        if (Files.exists(lib)) {
+            return native_;
+        }
+        try (InputStream in = arch == null ? null : RestoreSource.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                return null;
+            }
+            Files.createDirectories(native_);
+            Files.copy(in, lib);
+            return native_;
+        }
     }
 
     /** The ControlServer hands over a connection whose first line was "template <pid>". */
@@ -361,6 +402,7 @@ final class RestoreSource implements WorkerSource {
         m.put("dumpMillis", i == null ? null : i.dumpMillis);
         m.put("imageBytes", i == null ? null : i.bytes);
         m.put("reloading", reloading());
+        m.put("listenerHandedOut", handoff == null ? 0 : handoff.handedOut());
         return Map.of("preload", m);
     }
 
@@ -369,6 +411,9 @@ final class RestoreSource implements WorkerSource {
         Template t = booting;
         if (t != null && t.process.isAlive()) {
             t.process.destroyForcibly();
+        }
+        if (handoff != null) {
+            handoff.close();
         }
         if (devNull >= 0) {
             NativePosix.get().close(devNull);

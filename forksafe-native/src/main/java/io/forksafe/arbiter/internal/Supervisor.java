@@ -128,9 +128,7 @@ public final class Supervisor {
             log = new LogSink(config.out(), config.err(), config.logFile(), config.logMaxBytes(), config.logMaxFiles());
             try {
                 checkPidfile();
-                if (!(source instanceof RestoreSource)) {
-                    listen = ListenSocket.bind(config.bind(), config.backlog());
-                }
+                listen = ListenSocket.bind(config.bind(), config.backlog());
                 control = new ControlServer(this::lookup, this::wake, (w, event) -> {
                     if (config.printEvents()) {
                         say(w.label() + " event " + event);
@@ -140,7 +138,7 @@ public final class Supervisor {
                     control.acceptRestores(this::identifyRestored, restore::serveTemplate);
                     say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
                     try {
-                        restore.prepare(control.path());
+                        restore.prepare(control.path(), listen.fd());
                     } catch (io.forksafe.arbiter.PreloadUnavailableException e) {
                         throw e; // this machine cannot run --preload: a usage error (exit 2), not a boot error
                     } catch (IllegalStateException e) {
@@ -164,10 +162,10 @@ public final class Supervisor {
             registry.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
                     "forksafe.arbiter.workers", String.valueOf(target)));
             registry.configured("forksafe-arbiter", CONTAINER);
-            registry.note("forksafe-arbiter", listen != null ? "arbiter pid " + pid + " listens on "
+            registry.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
                     + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0"
-                    : "arbiter pid " + pid + " restores copies of one checkpointed template; each copy listens on "
-                    + ListenSocket.describe(address()) + " with SO_REUSEPORT");
+                    + (source instanceof RestoreSource ? " (restored copies receive it at restore; the template "
+                    + "serves a private socket)" : ""));
             if (config.printEvents()) {
                 printer = registry.subscribe(ForkEvent.class, "forksafe.arbiter.printEvents", Integer.MIN_VALUE,
                         e -> say("event " + e.type().displayName() + " " + e.worker().name() + " pid "
@@ -175,8 +173,8 @@ public final class Supervisor {
                                 + (e instanceof io.forksafe.ChildExit c ? " exit status " + c.exitStatus() : "")));
             }
             phase = Phase.RUNNING;
-            say("listening on " + ListenSocket.describe(address()) + (listen != null ? " (fd " + listen.fd() + " via "
-                    + listen.fdSource() + "), " : " (SO_REUSEPORT in each restored copy), ") + target + " worker(s) of "
+            say("listening on " + ListenSocket.describe(address()) + " (fd " + listen.fd() + " via "
+                    + listen.fdSource() + "), " + target + " worker(s) of "
                     + config.mainClass()
                     + (statusServer != null ? ", status http://" + ListenSocket.describe(statusServer.address()) + "/" : "")
                     + ", control " + control.path());
@@ -239,7 +237,7 @@ public final class Supervisor {
 
     /** The bound listening address. */
     public InetSocketAddress address() {
-        return listen != null ? listen.address() : source instanceof RestoreSource ? config.bind() : null;
+        return listen != null ? listen.address() : null;
     }
 
     /** The status endpoint's address, or null. */

@@ -16,8 +16,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The main class of every worker JVM: attaches the worker to the global registry (identity, control channel,
- * heartbeats, {@code PostFork}) and then runs the application's {@code main}. A boot failure (a PostFork hook
+ * The main class of every worker JVM, and of the preload mode's template: attaches the worker to the global registry
+ * (identity, control channel, heartbeats, {@code PostFork}; in a template {@link io.forksafe.arbiter.PreloadWorker})
+ * and then runs the application's {@code main}. A boot failure (a PostFork hook
  * throws, the main class is missing, or {@code main} throws before the worker reported readiness) exits with code
  * 3, which makes the arbiter halt instead of respawning forever.
  *
@@ -39,9 +40,16 @@ public final class WorkerBootstrap {
         keepStdioAfterInheritedChannelCloses();
         ForkRegistry registry = Forksafe.registry();
         registry.configured("arbiter", Supervisor.CONTAINER);
-        ArbiterWorker worker;
+        java.util.function.BooleanSupplier ready;
         try {
-            worker = ArbiterWorker.attach(registry);
+            if (io.forksafe.arbiter.PreloadWorker.isTemplate()) {
+                // the preload mode's template: a private socket as fd 0, checkpointed once ready
+                io.forksafe.arbiter.PreloadWorker template = io.forksafe.arbiter.PreloadWorker.attach(registry,
+                        Supervisor.CONTAINER);
+                ready = template::isReadySent;
+            } else {
+                ready = ArbiterWorker.attach(registry)::isReady;
+            }
         } catch (ForkHookException e) {
             bootError("a PostFork hook failed", e);
             return;
@@ -69,7 +77,7 @@ public final class WorkerBootstrap {
             main.invoke(null, (Object) Arrays.copyOfRange(args, 1, args.length));
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            if (!worker.isReady()) {
+            if (!ready.getAsBoolean()) {
                 bootError("the application's main failed before the worker was ready", cause);
                 return;
             }

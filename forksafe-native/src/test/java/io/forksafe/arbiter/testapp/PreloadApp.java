@@ -10,8 +10,6 @@ import io.forksafe.arbiter.PreloadWorker;
 import io.forksafe.recipes.RandomReseed;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -24,7 +22,7 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * A preload template for the tests: listens with SO_REUSEPORT on 127.0.0.1:port, draws a {@link Random} value and a
+ * A preload template for the tests: serves the socket it inherits as fd 0 (the arbiter's, in each copy), draws a {@link Random} value and a
  * {@link UUID} at start-up (before the checkpoint) and serves them, with the next value of the same Random.
  *
  * <p>{@code PreloadApp <port> none}: no hooks (the trap: copies are clones). {@code PreloadApp <port> hooks}: the
@@ -39,11 +37,11 @@ public final class PreloadApp {
     private static final java.util.Map<String, Integer> LATE_POST_FORKS = new java.util.concurrent.ConcurrentHashMap<>();
 
     public static void main(String[] args) throws Exception {
-        int port = Integer.parseInt(args[0]);
+        // args[0]: the port, unused (the arbiter binds --bind and passes the socket); kept for the tests' command lines
         boolean hooks = args[1].equals("hooks");
         String jdbc = args.length > 3 && args[2].equals("pool") ? args[3] : null;
-        if (args[1].equals("no-attach")) {
-            Thread.sleep(Long.MAX_VALUE); // a spawn-mode app that never attaches PreloadWorker
+        if (args[1].equals("never-ready")) {
+            Thread.sleep(Long.MAX_VALUE); // never publishes PostWorkerInit
         }
         ForkRegistry registry = Forksafe.registry();
         ContainerInfo container = ContainerInfo.of("preload-test-app", "1");
@@ -51,13 +49,12 @@ public final class PreloadApp {
                 + e.type().displayName() + " " + e.worker().name() + " kind=" + e.worker().kind() + " generation="
                 + e.worker().generation() + " pid=" + e.worker().pid()));
         PreloadWorker preload = PreloadWorker.attach(registry, container);
-        // PRELOADAPP_READY_AFTER_REQUESTS=n: the template reports ready (may be checkpointed) only once it served n
-        // requests, so a test can rely on requests reaching the template before its checkpoint
-        int readyAfter = Integer.parseInt(System.getenv().getOrDefault("PRELOADAPP_READY_AFTER_REQUESTS", "0"));
-        if (readyAfter > 0) {
+        // PRELOADAPP_WARM_UP_REQUESTS=n: the template sends n requests to its own (private) socket before it reports
+        // ready, as an app that warms up its caches and JIT would
+        int warmUp = Integer.parseInt(System.getenv().getOrDefault("PRELOADAPP_WARM_UP_REQUESTS", "0"));
+        if (warmUp > 0) {
             preload.deferReadiness();
         }
-        java.util.concurrent.atomic.AtomicInteger servedByTemplate = new java.util.concurrent.atomic.AtomicInteger();
         // Subscribed in main, after this process's PostFork was published: it must still see each worker's own
         // PostFork exactly once (the template's at once, each copy's at its restore).
         registry.subscribe(PostFork.class, "subscribed-in-main", 0,
@@ -106,30 +103,42 @@ public final class PreloadApp {
             query(pool); // the pool is open and used before the checkpoint
             db = () -> query(pool);
         }
-        ServerSocketChannel server = ServerSocketChannel.open();
-        server.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-        server.bind(new InetSocketAddress("127.0.0.1", port), 512);
+        // fd 0: the template's private socket; in each copy, the arbiter's (handed over at the restore)
+        ServerSocketChannel server = io.forksafe.spi.ArbiterContract.inheritedListeningSocket();
+        if (server == null) {
+            throw new IllegalStateException("fd 0 is not a listening socket: start PreloadApp through the arbiter");
+        }
         ExecutorService pool = Executors.newFixedThreadPool(8);
         Supplier<String> dbf = db;
+        boolean noPause = args[1].equals("no-pause");
         Thread acceptor = new Thread(() -> {
             while (true) {
                 try {
+                    // an accept loop of its own pauses while the process is checkpointed and until a copy's
+                    // PostFork hooks ran ("no-pause": the mistake, which the checkpoint refuses)
+                    if (!noPause) {
+                        preload.awaitServing(Duration.ofDays(1));
+                    }
                     SocketChannel c = server.accept();
-                    pool.execute(() -> {
-                        boolean template = !preload.isRestoredCopy();
-                        if (handle(c, preload, startup, random, dbf) && template && readyAfter > 0
-                                && servedByTemplate.incrementAndGet() >= readyAfter) {
-                            preload.ready();
-                        }
-                    });
-                } catch (IOException e) {
+                    pool.execute(() -> handle(c, preload, startup, random, dbf));
+                } catch (IOException | InterruptedException e) {
                     return;
                 }
             }
         }, "acceptor");
         acceptor.start();
-        // Warm up through real requests, as a served app would be.
         registry.postWorkerInit(registry.processWorker(), container);
+        if (warmUp > 0) {
+            java.net.InetSocketAddress own = (java.net.InetSocketAddress) server.getLocalAddress();
+            for (int i = 0; i < warmUp; i++) {
+                try (java.net.Socket s = new java.net.Socket(own.getAddress(), own.getPort())) {
+                    s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    s.getInputStream().readAllBytes();
+                }
+            }
+            System.out.println("PreloadApp: the template served " + warmUp + " warm-up requests on its private socket");
+            preload.ready();
+        }
     }
 
     /** Serves one request; returns whether a response was written. */
@@ -137,11 +146,12 @@ public final class PreloadApp {
                                   Supplier<String> db) {
         try (c) {
             ByteBuffer in = ByteBuffer.allocate(8192);
-            while (c.read(in) > 0) {
-                String req = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
-                if (req.contains("\r\n\r\n")) {
-                    break;
-                }
+            boolean complete = false;
+            while (!complete && c.read(in) > 0) {
+                complete = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1).contains("\r\n\r\n");
+            }
+            if (!complete) {
+                return false; // closed without a request (e.g. the connection that wakes the acceptor)
             }
             if (!preload.awaitServing(Duration.ofSeconds(30))) {
                 return false;

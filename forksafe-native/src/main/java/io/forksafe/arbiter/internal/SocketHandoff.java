@@ -1,0 +1,359 @@
+package io.forksafe.arbiter.internal;
+
+import jnr.constants.platform.OpenFlags;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Pointer;
+import jnr.posix.CmsgHdr;
+import jnr.posix.MsgHdr;
+import jnr.posix.POSIX;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * How the preload mode gives every restored copy the arbiter's one listening socket, so that all copies accept from
+ * one queue (as spawned workers do) and a copy that dies loses only what it had accepted. Not API.
+ *
+ * <ol>
+ *   <li>The template serves a private loopback socket as fd 0 ({@link #installPrivateListener}), so it takes no live
+ *       traffic and its server adopts fd 0 exactly as a spawned worker adopts the arbiter's socket.</li>
+ *   <li>At the checkpoint, after the {@code PreFork} hooks paused every accept loop, {@code /dev/null} is
+ *       {@code dup2}ed onto every descriptor of that socket ({@link #release}): fd 0 <em>and</em> the JDK's inherited
+ *       channel's own descriptor (the JDK works on a {@code dup(0)}). The image holds no listening socket.</li>
+ *   <li>Each restored copy receives the arbiter's socket over a Unix-domain socket ({@code SCM_RIGHTS},
+ *       {@link Server} and {@link #fetch}) and {@code dup2}s it onto the same descriptors ({@link #install}): the
+ *       server's cached {@code ServerSocketChannel} object now accepts from the arbiter's queue.</li>
+ * </ol>
+ *
+ * <p>Why not CRIU: {@code criu restore --inherit-fd} accepts an inet socket but ignores it (it restores a new socket),
+ * and restored {@code SO_REUSEPORT} sockets each have their own accept queue, lost with the copy. Measurements:
+ * docs/preload.md, "One accept queue".
+ */
+public final class SocketHandoff {
+
+    /** The part of libc used here that jnr-posix does not wrap. */
+    public interface LibC {
+        int socket(int domain, int type, int protocol);
+
+        int bind(int fd, byte[] addr, int len);
+
+        int listen(int fd, int backlog);
+
+        int accept(int fd, Pointer addr, Pointer len);
+
+        int connect(int fd, byte[] addr, int len);
+
+        int close(int fd);
+    }
+
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOCK_CLOEXEC = 02000000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SCM_RIGHTS = 1;
+
+    private static volatile LibC libc;
+
+    private SocketHandoff() {
+    }
+
+    private static LibC libc() {
+        LibC c = libc;
+        if (c == null) {
+            c = LibraryLoader.create(LibC.class).failImmediately().load("c");
+            libc = c;
+        }
+        return c;
+    }
+
+    private static byte[] sockaddrUn(String path) {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length > 107) {
+            throw new IllegalArgumentException("Unix socket path longer than 107 bytes: " + path
+                    + "; use a shorter --work-dir");
+        }
+        byte[] a = new byte[2 + p.length + 1];
+        ByteBuffer.wrap(a).order(ByteOrder.nativeOrder()).putShort((short) AF_UNIX);
+        System.arraycopy(p, 0, a, 2, p.length);
+        return a;
+    }
+
+    /** Sends {@code fd} over the connected Unix-domain socket {@code sock}. */
+    static void sendFd(int sock, int fd) throws IOException {
+        POSIX posix = NativePosix.get();
+        MsgHdr msg = posix.allocateMsgHdr();
+        ByteBuffer data = ByteBuffer.allocateDirect(1);
+        data.put((byte) 'F').flip();
+        msg.setIov(new ByteBuffer[]{data});
+        CmsgHdr control = msg.allocateControl(4);
+        control.setLevel(SOL_SOCKET);
+        control.setType(SCM_RIGHTS);
+        ByteBuffer fdBuf = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+        fdBuf.putInt(0, fd);
+        control.setData(fdBuf);
+        if (posix.sendmsg(sock, msg, 0) < 0) {
+            throw new IOException("sendmsg(SCM_RIGHTS) failed: " + NativePosix.lastError());
+        }
+    }
+
+    /** Receives one descriptor sent by {@link #sendFd}; returns its number in this process. */
+    static int recvFd(int sock) throws IOException {
+        POSIX posix = NativePosix.get();
+        MsgHdr msg = posix.allocateMsgHdr();
+        msg.setIov(new ByteBuffer[]{ByteBuffer.allocateDirect(16)});
+        msg.allocateControl(4);
+        int n = posix.recvmsg(sock, msg, 0);
+        if (n <= 0) {
+            throw new IOException("recvmsg returned " + n + (n < 0 ? ": " + NativePosix.lastError() : " (closed)"));
+        }
+        CmsgHdr[] controls = msg.getControls();
+        if (controls.length != 1 || controls[0].getType() != SCM_RIGHTS) {
+            throw new IOException("no SCM_RIGHTS control message (" + controls.length + " controls)");
+        }
+        return controls[0].getData().order(ByteOrder.nativeOrder()).getInt(0);
+    }
+
+    /** Connects to the arbiter's {@link Server} at {@code path} and receives its listening socket. */
+    public static int fetch(String path) throws IOException {
+        LibC c = libc();
+        int s = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0) {
+            throw new IOException("socket(AF_UNIX) failed: " + NativePosix.lastError());
+        }
+        try {
+            byte[] a = sockaddrUn(path);
+            if (c.connect(s, a, a.length) != 0) {
+                throw new IOException("connect(" + path + ") failed: " + NativePosix.lastError());
+            }
+            return recvFd(s);
+        } finally {
+            c.close(s);
+        }
+    }
+
+    /**
+     * Binds a private listening socket on 127.0.0.1 (ephemeral port) and puts it at fd 0, for a template that
+     * takes no live traffic. Must run before anything calls {@link System#inheritedChannel()} (it is cached).
+     *
+     * @return its address
+     */
+    public static InetSocketAddress installPrivateListener() throws IOException {
+        try (ListenSocket own = ListenSocket.bind(new InetSocketAddress("127.0.0.1", 0), 64)) {
+            if (NativePosix.get().dup2(own.fd(), 0) < 0) {
+                throw new IOException("dup2(" + own.fd() + ", 0) failed: " + NativePosix.lastError());
+            }
+            return own.address(); // closing `own` closes its descriptor only; fd 0 keeps the socket
+        }
+    }
+
+    /** What {@code /proc/self/fd/<fd>} links to ("socket:[123]"), or null. */
+    static String link(int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Every descriptor of this process that refers to the same socket as {@code fd}, in order.
+     *
+     * @throws IOException if {@code fd} is not a socket
+     */
+    public static List<Integer> sameSocket(int fd) throws IOException {
+        String target = link(fd);
+        if (target == null || !target.startsWith("socket:[")) {
+            throw new IOException("fd " + fd + " is not a socket: " + target);
+        }
+        List<Integer> fds = new ArrayList<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path p : dir) {
+                int n = Integer.parseInt(p.getFileName().toString());
+                if (target.equals(link(n))) {
+                    fds.add(n);
+                }
+            }
+        }
+        Collections.sort(fds);
+        return fds;
+    }
+
+    /** {@code dup2}s /dev/null onto each of {@code fds}: they stay allocated, their numbers are kept. */
+    public static void release(List<Integer> fds) throws IOException {
+        POSIX posix = NativePosix.get();
+        int nul = posix.open("/dev/null", OpenFlags.O_RDWR.intValue(), 0);
+        if (nul < 0) {
+            throw new IOException("open /dev/null failed: " + NativePosix.lastError());
+        }
+        try {
+            for (int fd : fds) {
+                if (posix.dup2(nul, fd) < 0) {
+                    throw new IOException("dup2(/dev/null, " + fd + ") failed: " + NativePosix.lastError());
+                }
+            }
+        } finally {
+            posix.close(nul);
+        }
+    }
+
+    /** {@code dup2}s {@code fd} onto each of {@code fds}, then closes {@code fd} (unless it is one of them). */
+    public static void install(int fd, List<Integer> fds) throws IOException {
+        POSIX posix = NativePosix.get();
+        for (int target : fds) {
+            if (target != fd && posix.dup2(fd, target) < 0) {
+                throw new IOException("dup2(" + fd + ", " + target + ") failed: " + NativePosix.lastError());
+            }
+        }
+        if (!fds.contains(fd)) {
+            posix.close(fd);
+        }
+    }
+
+    /**
+     * The threads of this process blocked in {@code accept}/{@code accept4} on one of {@code fds}, from
+     * {@code /proc/self/task/<tid>/syscall}, as "name (tid)". Empty where the syscall numbers are unknown
+     * (only x86_64 and aarch64 are).
+     */
+    public static List<String> threadsInAccept(List<Integer> fds) {
+        int[] accepts = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
+            case "amd64", "x86_64" -> new int[]{43, 288};
+            case "aarch64" -> new int[]{202, 242};
+            default -> new int[0];
+        };
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path task : tasks) {
+                String[] f;
+                try {
+                    f = Files.readString(task.resolve("syscall")).strip().split("\\s+");
+                } catch (IOException e) {
+                    continue; // the thread ended, or the file is not readable here
+                }
+                if (f.length < 2 || !f[0].matches("\\d+")) {
+                    continue; // "running" or "-1 ..." (not in a system call)
+                }
+                int nr = Integer.parseInt(f[0]);
+                int arg0 = (int) Long.parseUnsignedLong(f[1].replaceFirst("^0x", ""), 16);
+                for (int a : accepts) {
+                    if (nr == a && fds.contains(arg0)) {
+                        String name;
+                        try {
+                            name = Files.readString(task.resolve("comm")).strip();
+                        } catch (IOException e) {
+                            name = "?";
+                        }
+                        found.add(name + " (tid " + task.getFileName() + ")");
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return List.of();
+        }
+        return found;
+    }
+
+    /**
+     * Opens one connection to {@code address} and closes it, which wakes one thread blocked in accept there; waits
+     * (at most 1 s) until the server closed its end, so that no connection is left in a checkpoint image.
+     */
+    public static void wake(InetSocketAddress address) {
+        try (Socket s = new Socket()) {
+            s.connect(address, 1000);
+            s.shutdownOutput();
+            s.setSoTimeout(1000);
+            while (s.getInputStream().read() >= 0) {
+                // an HTTP server may answer a request it could not parse; read until it closes
+            }
+        } catch (IOException ignored) {
+            // nothing listens any more (nothing to wake), or the server did not close in time (the dump says so)
+        }
+    }
+
+    /**
+     * The arbiter's side: a Unix-domain socket that hands the listening socket to every process that connects (the
+     * restored copies). Its path is in the arbiter's private working directory.
+     */
+    public static final class Server implements AutoCloseable {
+        private final String path;
+        private final int sock;
+        private final AtomicInteger handedOut = new AtomicInteger();
+        private volatile boolean closed;
+
+        public Server(Path path, int fd) throws IOException {
+            this.path = path.toString();
+            LibC c = libc();
+            sock = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            byte[] a = sockaddrUn(this.path);
+            if (sock < 0 || c.bind(sock, a, a.length) != 0 || c.listen(sock, 64) != 0) {
+                String why = NativePosix.lastError();
+                if (sock >= 0) {
+                    c.close(sock);
+                }
+                throw new IOException("cannot listen on " + path + ": " + why);
+            }
+            Thread thread = new Thread(() -> serve(fd), "forksafe-arbiter-socket-handoff");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void serve(int fd) {
+            LibC c = libc();
+            while (!closed) {
+                int client = c.accept(sock, null, null);
+                if (client < 0) {
+                    if (closed) {
+                        return;
+                    }
+                    continue;
+                }
+                try {
+                    if (!closed) {
+                        sendFd(client, fd);
+                        handedOut.incrementAndGet();
+                    }
+                } catch (IOException e) {
+                    System.err.println("forksafe arbiter: could not hand the listening socket to a copy: "
+                            + e.getMessage());
+                } finally {
+                    c.close(client);
+                }
+            }
+        }
+
+        /** How many processes received the socket. */
+        public int handedOut() {
+            return handedOut.get();
+        }
+
+        public String path() {
+            return path;
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                libc().close(fetch(path)); // wakes the blocked accept
+            } catch (IOException ignored) {
+                // already gone
+            }
+            libc().close(sock);
+            new java.io.File(path).delete();
+        }
+    }
+}
