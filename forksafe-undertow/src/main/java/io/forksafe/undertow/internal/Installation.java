@@ -241,6 +241,35 @@ public final class Installation {
         registry.log(HOST + ": serving adopted socket " + hostAndPort(a.address()) + " on worker " + worker.getName());
     }
 
+    /**
+     * A checkpoint ({@code PreFork} of kind RESTORE: the arbiter's preload mode, CRaC) must find the adopted sockets
+     * idle: they stop accepting (first of all PreFork hooks) and each restored copy accepts again after all its
+     * {@code PostFork} hooks ran (last of all). The resume also registers the socket with XNIO's selectors afresh,
+     * which a copy needs: in the preload mode its descriptor holds the arbiter's socket by then, not the template's.
+     */
+    private void pauseAcrossCheckpoints() {
+        registry.subscribe(io.forksafe.PreFork.class, "forksafe.undertow.pause-accepting", Integer.MAX_VALUE, e -> {
+            if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
+                for (ChannelAdopter.Adopted a : adoptedNow()) {
+                    a.server().suspendAccepts();
+                }
+                registry.log(HOST + ": stopped accepting for the checkpoint");
+            }
+        });
+        registry.subscribe(io.forksafe.PostFork.class, "forksafe.undertow.resume-accepting", Integer.MAX_VALUE, e -> {
+            if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
+                for (ChannelAdopter.Adopted a : adoptedNow()) {
+                    a.server().resumeAccepts();
+                }
+                registry.log(HOST + ": accepts again in " + e.worker().name());
+            }
+        });
+    }
+
+    private synchronized List<ChannelAdopter.Adopted> adoptedNow() {
+        return List.copyOf(adopted);
+    }
+
     /** Starts the server, serves adopted channels, then publishes the process PostWorkerInit. */
     public synchronized void start(Undertow server, ServerSocketChannel inherited) {
         if (state != State.INSTALLED) {
@@ -266,6 +295,9 @@ public final class Installation {
             for (ServerSocketChannel c : toAdopt) {
                 boolean ownHandler = c == inherited && replaced != null && replaced.rootHandler() != null;
                 adoptNow(server, c, ownHandler ? requests.wrap(replaced.rootHandler()) : null);
+            }
+            if (inherited != null) {
+                pauseAcrossCheckpoints();
             }
         } catch (IOException | RuntimeException e) {
             state = State.FAILED;
