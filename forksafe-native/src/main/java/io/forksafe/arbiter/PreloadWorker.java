@@ -34,25 +34,35 @@ import java.util.concurrent.atomic.AtomicLong;
  * state, same "unique" IDs, same pooled connections. The events below make the copies correct:
  *
  * <ol>
- *   <li>at {@link #attach}: {@code PostFork} for the template itself (kind PROCESS, slot 0, name "template");</li>
- *   <li>when the app publishes {@code PostWorkerInit} for this process, the template reports "ready";</li>
- *   <li>asked to checkpoint: {@code PreFork} (kind RESTORE) so that hooks quiesce: close pools and client
- *       connections, stop background work. Then the template closes its control connection and waits;</li>
- *   <li>in each restored copy: {@code PostFork} (kind RESTORE, the copy's own slot, a new generation, its real host
- *       pid, the arbiter's pid as parent), then {@code PostWorkerInit}; from then on the copy is supervised like a
- *       spawned worker (heartbeats, readiness, boot errors, graceful stop: {@link ArbiterWorker});</li>
+ *   <li>at {@link #attach} (the worker bootstrap calls it before the application's {@code main}): a private listening
+ *       socket on 127.0.0.1 becomes fd 0, which server adapters serve as they serve the arbiter's in a spawned worker
+ *       (the template takes no live traffic); then {@code PostFork} for the template itself (kind PROCESS, slot 0,
+ *       name "template");</li>
+ *   <li>when the app publishes {@code PostWorkerInit} for this process (or calls {@link #ready()} after
+ *       {@link #deferReadiness()}), the template reports "ready";</li>
+ *   <li>asked to checkpoint: {@code PreFork} (kind RESTORE) so that hooks quiesce: server adapters stop accepting,
+ *       hooks close pools and client connections and stop background work. Then the private socket is given up (no
+ *       listening socket goes into the image), the template closes its control connection and waits;</li>
+ *   <li>in each restored copy: the arbiter's own listening socket takes the private one's place (one accept queue
+ *       for every copy), then {@code PostFork} (kind RESTORE, the copy's own slot, a new generation, its real host
+ *       pid, the arbiter's pid as parent; server adapters resume accepting last), then {@code PostWorkerInit}; from
+ *       then on the copy is supervised like a spawned worker (heartbeats, readiness, boot errors, graceful stop:
+ *       {@link ArbiterWorker});</li>
  *   <li>at JVM shutdown: {@code WorkerExit} ("jvm shutdown"), unless an adapter already published it.</li>
  * </ol>
  *
- * <p>Requests must not be served between the restore and the end of the copy's {@code PostFork} hooks, or they would
- * see the template's state: request handlers (or the acceptor) call {@link #awaitServing(Duration)}, which returns at
- * once in normal operation and blocks only from {@code PreFork} until the copy's hooks ran.
+ * <p>No request may be served between the restore and the end of the copy's {@code PostFork} hooks, or it would see
+ * the template's state, and no thread may be inside {@code accept()} at the checkpoint. forksafe-jetty and
+ * forksafe-undertow see to both. An accept loop of the application's own calls {@link #awaitServing(Duration)} before
+ * each {@code accept()}: it returns at once in normal operation and blocks from the checkpoint until the copy's hooks
+ * ran.
  *
  * <pre>{@code
  * ForkRegistry registry = Forksafe.registry();
- * PreloadWorker preload = PreloadWorker.isTemplate() ? PreloadWorker.attach(registry, container) : null;
- * ... start the server (listening with SO_REUSEPORT), then:
- * registry.postWorkerInit(registry.processWorker(), container);   // the template is warm: checkpoint may follow
+ * PreloadWorker preload = PreloadWorker.isTemplate()
+ *         ? PreloadWorker.attach(registry, container).deferReadiness() : null;   // already attached: the same one
+ * ... start the server on the inherited socket and warm it up, then:
+ * if (preload != null) preload.ready();   // the template is warm: the checkpoint may follow
  * }</pre>
  */
 public final class PreloadWorker {
@@ -78,6 +88,7 @@ public final class PreloadWorker {
     /** The template's private listening socket (fd 0), and every descriptor of it: swapped at each restore. */
     private volatile java.net.InetSocketAddress privateListener;
     private volatile List<Integer> listenerFds = List.of();
+    private volatile boolean listenerNonBlocking;
     private volatile String listener = "none";
 
     private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
@@ -341,7 +352,7 @@ public final class PreloadWorker {
         }
         restoreToPostForkMillis = (System.nanoTime() - restoredAt) / 1_000_000;
         setServing(true);
-        // The restored server socket already listens; the copy serves as soon as the gate opens.
+        // the arbiter's socket is in place and the adapters resumed accepting (last PostFork hooks); open the gate
         try {
             registry.postWorkerInit(copy, container);
         } catch (ForkHookException e) {
@@ -376,6 +387,19 @@ public final class PreloadWorker {
                         + "PreloadWorker.awaitServing before each accept; forksafe-jetty does this for Jetty "
                         + "(docs/preload.md)";
             }
+            // an event loop that paused accepting drops the socket from its epoll set when its selector thread runs
+            List<String> watching = SocketHandoff.epollWatchers(fds);
+            while (!watching.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+                watching = SocketHandoff.epollWatchers(fds);
+            }
+            if (!watching.isEmpty()) {
+                return "an event loop (" + String.join(", ", watching) + ") still watches the listening socket at the "
+                        + "checkpoint, so a restored copy would never accept from the arbiter's: suspend accepting in "
+                        + "a PreFork hook (kind RESTORE) and resume it in PostFork; forksafe-jetty and "
+                        + "forksafe-undertow do this (docs/preload.md)";
+            }
+            listenerNonBlocking = SocketHandoff.nonBlocking(0);
             SocketHandoff.release(fds);
             listenerFds = List.copyOf(fds);
             return null;
@@ -395,7 +419,9 @@ public final class PreloadWorker {
         }
         String path = System.getenv(PreloadProtocol.ENV_LISTENER);
         try {
-            SocketHandoff.install(SocketHandoff.fetch(path), fds);
+            int received = SocketHandoff.fetch(path);
+            SocketHandoff.nonBlocking(received, listenerNonBlocking); // the mode the server set on the template's
+            SocketHandoff.install(received, fds);
             listener = "the arbiter's (one accept queue for every copy) on fds " + fds;
             return null;
         } catch (IOException | RuntimeException e) {

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The preload mode with real processes, through the one arbiter ({@code Arbiter} with {@code preload(true)}, and
  * {@code ArbiterMain --preload}): one template JVM checkpointed by CRIU and restored as copies, each in its own pid
- * namespace, serving on 127.0.0.1 with SO_REUSEPORT. Skipped, with the reason printed, where CRIU cannot run.
+ * namespace, accepting from the arbiter's one socket on 127.0.0.1. Skipped, with the reason printed, where CRIU cannot run.
  */
 @Timeout(180)
 class PreloadProcessTest {
@@ -137,6 +137,7 @@ class PreloadProcessTest {
                 assertThat(load.success.get()).as("load runs: %s", load).isGreaterThanOrEqualTo(200);
                 long failedBefore = load.failed.get() + load.refused.get();
                 ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGSTOP);
+                TestHttp.awaitStopped(victim.pid());
                 long killedAt = System.nanoTime();
                 int inFlight = establishedConnections(port, victim.pid());
                 String held = inFlight + " accepted connection(s) in flight";
@@ -235,6 +236,8 @@ class PreloadProcessTest {
             long survivor = copies.get(1).pid();
             ArbiterRun.signal(victim, jnr.constants.platform.Signal.SIGSTOP);
             ArbiterRun.signal(survivor, jnr.constants.platform.Signal.SIGSTOP);
+            TestHttp.awaitStopped(victim);
+            TestHttp.awaitStopped(survivor);
             java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(QUEUED);
             try {
                 List<java.util.concurrent.Future<String>> replies = new ArrayList<>();

@@ -116,4 +116,28 @@ public final class TestHttp {
         }
         return out.toString();
     }
+
+    /**
+     * Waits (at most 5 s) until every thread of {@code pid} is stopped (state T in /proc/pid/task/N/stat): kill(SIGSTOP)
+     * returns before that, and a thread still running could accept a connection meanwhile.
+     */
+    public static void awaitStopped(long pid) throws InterruptedException {
+        waitFor(() -> allThreadsStopped(pid), java.time.Duration.ofSeconds(5), "every thread of pid " + pid + " to stop");
+    }
+
+    /** Whether every thread of {@code pid} is stopped (state T in /proc/pid/task/N/stat). */
+    static boolean allThreadsStopped(long pid) {
+        try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/" + pid + "/task"))) {
+            for (var t : tasks.toList()) {
+                String stat = java.nio.file.Files.readString(t.resolve("stat"));
+                if (stat.charAt(stat.lastIndexOf(')') + 2) != 'T') {
+                    return false;
+                }
+            }
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
 }

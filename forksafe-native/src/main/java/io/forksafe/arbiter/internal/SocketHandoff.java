@@ -1,11 +1,10 @@
 package io.forksafe.arbiter.internal;
 
-import jnr.constants.platform.OpenFlags;
+import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
-import jnr.posix.CmsgHdr;
-import jnr.posix.MsgHdr;
-import jnr.posix.POSIX;
+import jnr.ffi.Runtime;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -43,7 +42,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class SocketHandoff {
 
-    /** The part of libc used here that jnr-posix does not wrap. */
+    /**
+     * The part of libc used here, through jnr-ffi alone: the template loads this class, and jnr-posix would add about
+     * 34 MB to its resident memory, so to every checkpoint image (measured: an image of 62 MB grew to 95 MB).
+     */
     public interface LibC {
         int socket(int domain, int type, int protocol);
 
@@ -55,12 +57,28 @@ public final class SocketHandoff {
 
         int connect(int fd, byte[] addr, int len);
 
+        int open(String path, int flags);
+
+        int dup2(int fd, int target);
+
+        int fcntl(int fd, int cmd, int arg);
+
         int close(int fd);
+
+        long sendmsg(int fd, Pointer msg, int flags);
+
+        long recvmsg(int fd, Pointer msg, int flags);
+
+        String strerror(int errno);
     }
 
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int SOCK_CLOEXEC = 02000000;
+    private static final int O_RDWR = 2;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int O_NONBLOCK = 04000;
     private static final int SOL_SOCKET = 1;
     private static final int SCM_RIGHTS = 1;
 
@@ -78,6 +96,12 @@ public final class SocketHandoff {
         return c;
     }
 
+    private static String lastError() {
+        LibC c = libc();
+        int errno = LastError.getLastError(Runtime.getRuntime(c));
+        return c.strerror(errno) + " (errno " + errno + ")";
+    }
+
     private static byte[] sockaddrUn(String path) {
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         if (p.length > 107) {
@@ -90,39 +114,61 @@ public final class SocketHandoff {
         return a;
     }
 
+    /**
+     * A {@code struct msghdr} with one byte of payload and room for one descriptor (LP64 layout: Linux on x86_64 and
+     * aarch64): msg_name 0, msg_namelen 8, msg_iov 16, msg_iovlen 24, msg_control 32, msg_controllen 40, msg_flags 48;
+     * the control message is a {@code cmsghdr} (cmsg_len 0, cmsg_level 8, cmsg_type 12, data 16), CMSG_SPACE(4) = 24.
+     */
+    private static final class Msg {
+        final Pointer msg;
+        final Pointer control;
+
+        Msg(int fd) {
+            Runtime rt = Runtime.getRuntime(libc());
+            Pointer payload = Memory.allocateDirect(rt, 1);
+            payload.putByte(0, (byte) 'F');
+            Pointer iov = Memory.allocateDirect(rt, 16);
+            iov.putAddress(0, payload.address());
+            iov.putLong(8, 1);
+            control = Memory.allocateDirect(rt, 24);
+            control.putLong(0, 20); // CMSG_LEN(sizeof(int))
+            control.putInt(8, SOL_SOCKET);
+            control.putInt(12, SCM_RIGHTS);
+            control.putInt(16, fd);
+            msg = Memory.allocateDirect(rt, 56);
+            msg.putAddress(0, 0L);
+            msg.putInt(8, 0);
+            msg.putAddress(16, iov.address());
+            msg.putLong(24, 1);
+            msg.putAddress(32, control.address());
+            msg.putLong(40, 24);
+            msg.putInt(48, 0);
+            keep = new Pointer[]{payload, iov};
+        }
+
+        @SuppressWarnings("unused") // keeps the payload and the iovec alive as long as the header
+        private final Pointer[] keep;
+    }
+
     /** Sends {@code fd} over the connected Unix-domain socket {@code sock}. */
     static void sendFd(int sock, int fd) throws IOException {
-        POSIX posix = NativePosix.get();
-        MsgHdr msg = posix.allocateMsgHdr();
-        ByteBuffer data = ByteBuffer.allocateDirect(1);
-        data.put((byte) 'F').flip();
-        msg.setIov(new ByteBuffer[]{data});
-        CmsgHdr control = msg.allocateControl(4);
-        control.setLevel(SOL_SOCKET);
-        control.setType(SCM_RIGHTS);
-        ByteBuffer fdBuf = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
-        fdBuf.putInt(0, fd);
-        control.setData(fdBuf);
-        if (posix.sendmsg(sock, msg, 0) < 0) {
-            throw new IOException("sendmsg(SCM_RIGHTS) failed: " + NativePosix.lastError());
+        Msg m = new Msg(fd);
+        if (libc().sendmsg(sock, m.msg, 0) < 0) {
+            throw new IOException("sendmsg(SCM_RIGHTS) failed: " + lastError());
         }
     }
 
     /** Receives one descriptor sent by {@link #sendFd}; returns its number in this process. */
     static int recvFd(int sock) throws IOException {
-        POSIX posix = NativePosix.get();
-        MsgHdr msg = posix.allocateMsgHdr();
-        msg.setIov(new ByteBuffer[]{ByteBuffer.allocateDirect(16)});
-        msg.allocateControl(4);
-        int n = posix.recvmsg(sock, msg, 0);
+        Msg m = new Msg(-1);
+        long n = libc().recvmsg(sock, m.msg, 0);
         if (n <= 0) {
-            throw new IOException("recvmsg returned " + n + (n < 0 ? ": " + NativePosix.lastError() : " (closed)"));
+            throw new IOException("recvmsg returned " + n + (n < 0 ? ": " + lastError() : " (closed)"));
         }
-        CmsgHdr[] controls = msg.getControls();
-        if (controls.length != 1 || controls[0].getType() != SCM_RIGHTS) {
-            throw new IOException("no SCM_RIGHTS control message (" + controls.length + " controls)");
+        if (m.msg.getLong(40) < 20 || m.control.getInt(8) != SOL_SOCKET || m.control.getInt(12) != SCM_RIGHTS) {
+            throw new IOException("no descriptor came with the message (no SCM_RIGHTS control message)");
         }
-        return controls[0].getData().order(ByteOrder.nativeOrder()).getInt(0);
+        return m.control.getInt(16);
     }
 
     /** Connects to the arbiter's {@link Server} at {@code path} and receives its listening socket. */
@@ -130,12 +176,12 @@ public final class SocketHandoff {
         LibC c = libc();
         int s = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s < 0) {
-            throw new IOException("socket(AF_UNIX) failed: " + NativePosix.lastError());
+            throw new IOException("socket(AF_UNIX) failed: " + lastError());
         }
         try {
             byte[] a = sockaddrUn(path);
             if (c.connect(s, a, a.length) != 0) {
-                throw new IOException("connect(" + path + ") failed: " + NativePosix.lastError());
+                throw new IOException("connect(" + path + ") failed: " + lastError());
             }
             return recvFd(s);
         } finally {
@@ -151,8 +197,8 @@ public final class SocketHandoff {
      */
     public static InetSocketAddress installPrivateListener() throws IOException {
         try (ListenSocket own = ListenSocket.bind(new InetSocketAddress("127.0.0.1", 0), 64)) {
-            if (NativePosix.get().dup2(own.fd(), 0) < 0) {
-                throw new IOException("dup2(" + own.fd() + ", 0) failed: " + NativePosix.lastError());
+            if (libc().dup2(own.fd(), 0) < 0) {
+                throw new IOException("dup2(" + own.fd() + ", 0) failed: " + lastError());
             }
             return own.address(); // closing `own` closes its descriptor only; fd 0 keeps the socket
         }
@@ -190,34 +236,56 @@ public final class SocketHandoff {
         return fds;
     }
 
+    /**
+     * Whether {@code fd}'s open file is in non-blocking mode. {@code O_NONBLOCK} belongs to the open file, not to the
+     * descriptor: the arbiter's socket, received at a restore, is in the mode its last user set, and the server in the
+     * copy expects the mode it had set on the template's (XNIO's selector thread would block in {@code accept()}).
+     */
+    public static boolean nonBlocking(int fd) throws IOException {
+        int flags = libc().fcntl(fd, F_GETFL, 0);
+        if (flags < 0) {
+            throw new IOException("fcntl(" + fd + ", F_GETFL) failed: " + lastError());
+        }
+        return (flags & O_NONBLOCK) != 0;
+    }
+
+    /** Sets {@code fd}'s open file to non-blocking mode or not (see {@link #nonBlocking}). */
+    public static void nonBlocking(int fd, boolean on) throws IOException {
+        LibC c = libc();
+        int flags = c.fcntl(fd, F_GETFL, 0);
+        if (flags < 0 || c.fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) < 0) {
+            throw new IOException("fcntl(" + fd + ", F_SETFL) failed: " + lastError());
+        }
+    }
+
     /** {@code dup2}s /dev/null onto each of {@code fds}: they stay allocated, their numbers are kept. */
     public static void release(List<Integer> fds) throws IOException {
-        POSIX posix = NativePosix.get();
-        int nul = posix.open("/dev/null", OpenFlags.O_RDWR.intValue(), 0);
+        LibC c = libc();
+        int nul = c.open("/dev/null", O_RDWR);
         if (nul < 0) {
-            throw new IOException("open /dev/null failed: " + NativePosix.lastError());
+            throw new IOException("open /dev/null failed: " + lastError());
         }
         try {
             for (int fd : fds) {
-                if (posix.dup2(nul, fd) < 0) {
-                    throw new IOException("dup2(/dev/null, " + fd + ") failed: " + NativePosix.lastError());
+                if (c.dup2(nul, fd) < 0) {
+                    throw new IOException("dup2(/dev/null, " + fd + ") failed: " + lastError());
                 }
             }
         } finally {
-            posix.close(nul);
+            c.close(nul);
         }
     }
 
     /** {@code dup2}s {@code fd} onto each of {@code fds}, then closes {@code fd} (unless it is one of them). */
     public static void install(int fd, List<Integer> fds) throws IOException {
-        POSIX posix = NativePosix.get();
+        LibC c = libc();
         for (int target : fds) {
-            if (target != fd && posix.dup2(fd, target) < 0) {
-                throw new IOException("dup2(" + fd + ", " + target + ") failed: " + NativePosix.lastError());
+            if (target != fd && c.dup2(fd, target) < 0) {
+                throw new IOException("dup2(" + fd + ", " + target + ") failed: " + lastError());
             }
         }
         if (!fds.contains(fd)) {
-            posix.close(fd);
+            c.close(fd);
         }
     }
 
@@ -265,6 +333,39 @@ public final class SocketHandoff {
     }
 
     /**
+     * The epoll instances of this process that still watch one of {@code fds} (from {@code /proc/self/fdinfo}), as
+     * "epoll fd E". An event loop (XNIO's, Jetty's selector) that paused accepting has removed the socket from its
+     * epoll set once its selector thread processed the change; one still watching would, in a restored copy, miss
+     * the socket that replaces it.
+     */
+    public static List<String> epollWatchers(List<Integer> fds) {
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> dir = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path p : dir) {
+                String name = p.getFileName().toString();
+                if (!"anon_inode:[eventpoll]".equals(link(Integer.parseInt(name)))) {
+                    continue;
+                }
+                List<String> lines;
+                try {
+                    lines = Files.readAllLines(Path.of("/proc/self/fdinfo/" + name));
+                } catch (IOException e) {
+                    continue; // closed meanwhile
+                }
+                for (String line : lines) {
+                    String[] f = line.strip().split("\\s+");
+                    if (f.length > 1 && f[0].equals("tfd:") && fds.contains(Integer.parseInt(f[1]))) {
+                        found.add("epoll fd " + name);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+        return found;
+    }
+
+    /**
      * Opens one connection to {@code address} and closes it, which wakes one thread blocked in accept there; waits
      * (at most 1 s) until the server closed its end, so that no connection is left in a checkpoint image.
      */
@@ -297,7 +398,7 @@ public final class SocketHandoff {
             sock = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             byte[] a = sockaddrUn(this.path);
             if (sock < 0 || c.bind(sock, a, a.length) != 0 || c.listen(sock, 64) != 0) {
-                String why = NativePosix.lastError();
+                String why = lastError();
                 if (sock >= 0) {
                     c.close(sock);
                 }
