@@ -9,6 +9,7 @@ import io.forksafe.internal.StatusMBeans;
 import io.forksafe.internal.WorkerTable;
 import io.forksafe.spi.ContainerAdapter;
 import io.forksafe.spi.ForkHookProvider;
+import io.forksafe.spi.HostContext;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -42,10 +43,15 @@ import java.util.function.Supplier;
  * subscriber list, so concurrent subscribe and close never disturb a dispatch in progress. A worker receives
  * {@link PostFork} exactly once, even if two adapters report it.
  *
+ * <p><b>Users and hosts.</b> This class is what applications use: subscribe, read the status, name the process's
+ * worker. Host adapters publish events, report errors and add status sections through the registry's
+ * {@link io.forksafe.spi.HostContext} ({@code HostContext.of(registry)}); in tests,
+ * {@link io.forksafe.testing.ForkSimulator} publishes them.
+ *
  * <pre>{@code
  * ForkRegistry registry = new ForkRegistry();
  * try (Subscription s = registry.subscribe(PostFork.class, e -> pool.softEvictConnections())) {
- *     registry.postFork(WorkerInfo.currentProcess(1, "worker-1", 0), ContainerInfo.of("myhost", "1.0"));
+ *     ForkSimulator.of(registry).simulateFork(1);   // a test: worker 1's PostFork runs the hook
  * }
  * }</pre>
  */
@@ -66,8 +72,15 @@ public final class ForkRegistry {
     private static final System.Logger LOG = System.getLogger("io.forksafe");
     private static final Registration[] NONE = new Registration[0];
 
+    static {
+        io.forksafe.internal.HostAccess.install(r -> r.host);
+    }
+
     private final String name;
     private final Object lock = new Object();
+    private final HostContext host = new Host();
+    /** Adapter state owned by this registry ({@link HostContext#state}), by type. */
+    private final Map<Class<?>, Object> hostState = new ConcurrentHashMap<>();
     private volatile Registration[] registrations = NONE;
     /** Per event type, the matching registrations in forward order: dispatch needs no type checks. */
     private volatile Dispatch[] byType = index(NONE);
@@ -283,7 +296,7 @@ public final class ForkRegistry {
      *
      * @throws ForkHookException after all subscribers ran, if any of them threw
      */
-    public void publish(ForkEvent event) {
+    void publish(ForkEvent event) {
         Objects.requireNonNull(event, "event must not be null");
         EventType type = event.type();
         if (type == EventType.POST_FORK && !firstPostFork(event.worker())) {
@@ -402,32 +415,32 @@ public final class ForkRegistry {
     }
 
     /** Publishes {@link PreFork} for {@code worker}, with the current settings. */
-    public void preFork(WorkerInfo worker, ContainerInfo container) {
+    void preFork(WorkerInfo worker, ContainerInfo container) {
         publish(new PreFork(worker, container, settings(), Instant.now()));
     }
 
     /** Publishes {@link PostFork} for {@code worker} (ignored if it already had one). */
-    public void postFork(WorkerInfo worker, ContainerInfo container) {
+    void postFork(WorkerInfo worker, ContainerInfo container) {
         publish(new PostFork(worker, container, settings(), Instant.now()));
     }
 
     /** Publishes {@link PostForkParent} for {@code worker}, whose pid is the child's. */
-    public void postForkParent(WorkerInfo worker, ContainerInfo container) {
+    void postForkParent(WorkerInfo worker, ContainerInfo container) {
         publish(new PostForkParent(worker, container, settings(), Instant.now()));
     }
 
     /** Publishes {@link PostWorkerInit} for {@code worker}. */
-    public void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
+    void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
         publish(new PostWorkerInit(worker, container, settings(), Instant.now()));
     }
 
     /** Publishes {@link WorkerExit} for {@code worker}. */
-    public void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
+    void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
         publish(new WorkerExit(worker, container, settings(), Instant.now(), reason));
     }
 
     /** Publishes {@link ChildExit} for {@code worker}. */
-    public void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
+    void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
         publish(new ChildExit(worker, container, settings(), Instant.now(), exitStatus));
     }
 
@@ -452,14 +465,14 @@ public final class ForkRegistry {
     }
 
     /** Records who this process is as a worker; see {@link #processWorker()}. */
-    public void identifyProcess(WorkerInfo worker) {
+    void identifyProcess(WorkerInfo worker) {
         this.processWorker = Objects.requireNonNull(worker, "worker must not be null");
     }
 
     // ------------------------------------------------------------------ settings
 
     /** Adds container configuration to the settings that events carry. Null values remove a key. */
-    public void putSettings(Map<String, String> settings) {
+    void putSettings(Map<String, String> settings) {
         settings.forEach((k, v) -> {
             if (v == null) {
                 containerSettings.remove(k);
@@ -495,7 +508,7 @@ public final class ForkRegistry {
     // ------------------------------------------------------------------ status
 
     /** Adds a line to the autoconfigure log (and to the {@code io.forksafe} system logger). */
-    public void log(String line) {
+    void log(String line) {
         log.add(line);
         LOG.log(System.Logger.Level.INFO, "forksafe: {0}", line);
     }
@@ -504,7 +517,7 @@ public final class ForkRegistry {
      * Records a configuration error: the status becomes {@code "<host> error: <reason>"} and stays an error even if
      * another adapter configures itself later. The reason should name the fix.
      */
-    public void reportError(String host, String reason) {
+    void reportError(String host, String reason) {
         String line = host + " error: " + reason;
         log.add(line);
         errors.add(line);
@@ -518,7 +531,7 @@ public final class ForkRegistry {
      * Records that {@code host} is wired: status {@code "<host> hook configured"} (unless an error was reported) and
      * environment {@code container}.
      */
-    public void configured(String host, ContainerInfo container) {
+    void configured(String host, ContainerInfo container) {
         log(host + " hook configured");
         environment = container.toString();
         if (!errorReported) {
@@ -545,7 +558,7 @@ public final class ForkRegistry {
     }
 
     /** Adds or replaces a plain statement in the status, for example what a host cannot report. */
-    public void note(String key, String text) {
+    void note(String key, String text) {
         if (notes.size() >= MAX_NOTES && !notes.containsKey(key)) {
             return;
         }
@@ -553,12 +566,12 @@ public final class ForkRegistry {
     }
 
     /** Adds an adapter-specific section to the status; the supplier is called on every snapshot. */
-    public void statusDetail(String key, Supplier<?> supplier) {
+    void statusDetail(String key, Supplier<?> supplier) {
         details.put(key, supplier);
     }
 
     /** Removes a section added with {@link #statusDetail}. */
-    public void removeStatusDetail(String key) {
+    void removeStatusDetail(String key) {
         details.remove(key);
     }
 
@@ -651,7 +664,7 @@ public final class ForkRegistry {
                 }
                 log(host + " available");
                 long errorsBefore = errorsTotal.get();
-                adapter.configure(this);
+                adapter.configure(this.host);
                 if (errorsTotal.get() > errorsBefore) {
                     continue; // the adapter reported its own error, naming the fix
                 }
@@ -807,6 +820,102 @@ public final class ForkRegistry {
         public String toString() {
             return "Subscription[" + type.getSimpleName() + " <- " + name + ", order " + order
                     + (active ? "" : ", closed") + "]";
+        }
+    }
+
+    /** This registry's host side: the adapter SPI, on the registry's non-public operations. */
+    private final class Host implements HostContext {
+
+        @Override
+        public ForkRegistry registry() {
+            return ForkRegistry.this;
+        }
+
+        @Override
+        public void preFork(WorkerInfo worker, ContainerInfo container) {
+            ForkRegistry.this.preFork(worker, container);
+        }
+
+        @Override
+        public void postFork(WorkerInfo worker, ContainerInfo container) {
+            ForkRegistry.this.postFork(worker, container);
+        }
+
+        @Override
+        public void postForkParent(WorkerInfo worker, ContainerInfo container) {
+            ForkRegistry.this.postForkParent(worker, container);
+        }
+
+        @Override
+        public void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
+            ForkRegistry.this.postWorkerInit(worker, container);
+        }
+
+        @Override
+        public void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
+            ForkRegistry.this.workerExit(worker, container, reason);
+        }
+
+        @Override
+        public void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
+            ForkRegistry.this.childExit(worker, container, exitStatus);
+        }
+
+        @Override
+        public void publish(ForkEvent event) {
+            ForkRegistry.this.publish(event);
+        }
+
+        @Override
+        public void identifyProcess(WorkerInfo worker) {
+            ForkRegistry.this.identifyProcess(worker);
+        }
+
+        @Override
+        public void putSettings(Map<String, String> settings) {
+            ForkRegistry.this.putSettings(settings);
+        }
+
+        @Override
+        public void log(String line) {
+            ForkRegistry.this.log(line);
+        }
+
+        @Override
+        public void reportError(String hostName, String reason) {
+            ForkRegistry.this.reportError(hostName, reason);
+        }
+
+        @Override
+        public void configured(String hostName, ContainerInfo container) {
+            ForkRegistry.this.configured(hostName, container);
+        }
+
+        @Override
+        public void note(String key, String text) {
+            ForkRegistry.this.note(key, text);
+        }
+
+        @Override
+        public void statusDetail(String key, Supplier<?> supplier) {
+            ForkRegistry.this.statusDetail(key, supplier);
+        }
+
+        @Override
+        public void removeStatusDetail(String key) {
+            ForkRegistry.this.removeStatusDetail(key);
+        }
+
+        @Override
+        public <T> T state(Class<T> type, Supplier<? extends T> create) {
+            Objects.requireNonNull(type, "type must not be null");
+            return type.cast(hostState.computeIfAbsent(type, t -> Objects.requireNonNull(create.get(),
+                    "the state supplier returned null")));
+        }
+
+        @Override
+        public String toString() {
+            return "HostContext[" + name + "]";
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.forksafe.spi.ContainerAdapter;
@@ -61,7 +62,8 @@ class AutoconfigureAndServiceLoaderTest {
         }
 
         @Override
-        public void configure(ForkRegistry registry) {
+        public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
             registry.note("presenthost", "configured");
         }
     }
@@ -79,7 +81,8 @@ class AutoconfigureAndServiceLoaderTest {
         }
 
         @Override
-        public void configure(ForkRegistry registry) {
+        public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
             throw new AssertionError("must not be configured");
         }
     }
@@ -97,7 +100,8 @@ class AutoconfigureAndServiceLoaderTest {
         }
 
         @Override
-        public void configure(ForkRegistry registry) {
+        public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
             throw new IllegalStateException("run Brokenhost with --master");
         }
     }

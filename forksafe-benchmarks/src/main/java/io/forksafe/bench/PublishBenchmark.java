@@ -1,5 +1,6 @@
 package io.forksafe.bench;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkHook;
@@ -93,6 +94,6 @@ public class PublishBenchmark {
 
     @Benchmark
     public void forksafePublish() {
-        registry.publish(event);
+        HostContext.of(registry).publish(event);
     }
 }

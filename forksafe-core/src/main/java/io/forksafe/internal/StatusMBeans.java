@@ -1,5 +1,6 @@
 package io.forksafe.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 
 import java.lang.management.ManagementFactory;
@@ -27,7 +28,7 @@ public final class StatusMBeans {
         try {
             return Jmx.register(registry, global);
         } catch (LinkageError noJmx) {
-            registry.note("jmx", "not available: the java.management module is not present");
+            HostContext.of(registry).note("jmx", "not available: the java.management module is not present");
             return null;
         }
     }
@@ -47,7 +48,7 @@ public final class StatusMBeans {
             } catch (javax.management.InstanceAlreadyExistsException race) {
                 return null;
             } catch (Exception e) {
-                registry.note("jmx", "status MBean not registered: " + e);
+                HostContext.of(registry).note("jmx", "status MBean not registered: " + e);
                 return null;
             }
         }

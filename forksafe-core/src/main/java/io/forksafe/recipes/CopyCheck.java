@@ -1,5 +1,6 @@
 package io.forksafe.recipes;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostFork;
 import io.forksafe.Subscription;
@@ -77,7 +78,7 @@ public final class CopyCheck implements AutoCloseable {
                 currentCopy = copies.incrementAndGet();
             }
         });
-        registry.statusDetail(subscription.name(), this::statusDetail); // "CopyCheck", "CopyCheck#2", ...
+        HostContext.of(registry).statusDetail(subscription.name(), this::statusDetail); // "CopyCheck", "CopyCheck#2", ...
     }
 
     /** Starts counting copies on {@code registry}; values tracked from now on are checked. */
@@ -147,8 +148,8 @@ public final class CopyCheck implements AutoCloseable {
                         + ") and used after it (copy " + now + ") at " + fresh.firstUseLocation
                         + ": every copy of the process shares this value. Make it after the copy (PostFork hook, "
                         + "ForkLocal, or per request); for generators use ForkSafeRandom or RandomReseed";
-                registry.note("copyCheck." + name, text);
-                registry.log("copyCheck warning: " + text);
+                HostContext.of(registry).note("copyCheck." + name, text);
+                HostContext.of(registry).log("copyCheck warning: " + text);
             }
         }
         state.uses.incrementAndGet();
@@ -179,7 +180,7 @@ public final class CopyCheck implements AutoCloseable {
     @Override
     public void close() {
         subscription.close();
-        registry.removeStatusDetail(subscription.name());
+        HostContext.of(registry).removeStatusDetail(subscription.name());
     }
 
     private static final class FindingState {

@@ -1,5 +1,6 @@
 package io.forksafe.recipes;
 
+import io.forksafe.spi.HostContext;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 
@@ -89,7 +90,7 @@ public final class HikariPoolRecipe implements AutoCloseable {
                 this::inOriginal);
         this.subscriptions = List.of(pre, post, parent);
         this.detailKey = pre.name();
-        registry.statusDetail(detailKey, this::statusDetail);
+        HostContext.of(registry).statusDetail(detailKey, this::statusDetail);
     }
 
     /** Installs the recipe for {@code dataSource} on the global registry, with the default drain timeout. */
@@ -259,7 +260,7 @@ public final class HikariPoolRecipe implements AutoCloseable {
     @Override
     public void close() {
         subscriptions.forEach(Subscription::close);
-        registry.removeStatusDetail(detailKey);
+        HostContext.of(registry).removeStatusDetail(detailKey);
         HikariPoolMXBean pool = dataSource.isClosed() ? null : dataSource.getHikariPoolMXBean();
         if (suspended && pool != null) {
             resume(pool);

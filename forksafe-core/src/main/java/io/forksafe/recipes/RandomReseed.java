@@ -1,5 +1,6 @@
 package io.forksafe.recipes;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostFork;
 import io.forksafe.Subscription;
@@ -66,7 +67,7 @@ public final class RandomReseed implements AutoCloseable {
             this.generators.add(r);
         }
         this.subscription = registry.subscribe(PostFork.class, "RandomReseed", ORDER, this::reseed);
-        registry.statusDetail(subscription.name(), this::statusDetail);
+        HostContext.of(registry).statusDetail(subscription.name(), this::statusDetail);
     }
 
     /**
@@ -167,6 +168,6 @@ public final class RandomReseed implements AutoCloseable {
     @Override
     public void close() {
         subscription.close();
-        registry.removeStatusDetail(subscription.name());
+        HostContext.of(registry).removeStatusDetail(subscription.name());
     }
 }

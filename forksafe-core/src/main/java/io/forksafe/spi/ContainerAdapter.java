@@ -15,7 +15,7 @@ import io.forksafe.ForkRegistry;
  *         return MyHost.isRunning() ? Detection.available(ContainerInfo.of("myhost", MyHost.VERSION))
  *                                   : Detection.notAvailable("not running inside myhost");
  *     }
- *     public void configure(ForkRegistry registry) { MyHost.onNewWorker(w -> registry.postFork(...)); }
+ *     public void configure(HostContext host) { MyHost.onNewWorker(w -> host.postFork(...)); }
  * }
  * }</pre>
  */
@@ -28,10 +28,10 @@ public interface ContainerAdapter {
     Detection detect();
 
     /**
-     * Wires the host's own hooks to the registry. Throwing, or calling {@link ForkRegistry#reportError}, marks
-     * the status as "&lt;name&gt; error: ..."; other adapters still run.
+     * Wires the host's own hooks to the registry, through its host side. Throwing, or calling
+     * {@link HostContext#reportError}, marks the status as "&lt;name&gt; error: ..."; other adapters still run.
      */
-    void configure(ForkRegistry registry) throws Exception;
+    void configure(HostContext host) throws Exception;
 
     /**
      * The outcome of {@link #detect()}.

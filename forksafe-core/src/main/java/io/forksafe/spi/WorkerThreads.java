@@ -1,5 +1,6 @@
 package io.forksafe.spi;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
@@ -171,7 +172,7 @@ public final class WorkerThreads {
         } catch (ForkHookException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "forksafe: " + event + " hooks failed; see the status", e);
         } catch (RuntimeException e) {
-            registry.log(host + " could not publish " + event + ": " + e);
+            HostContext.of(registry).log(host + " could not publish " + event + ": " + e);
             LOG.log(System.Logger.Level.WARNING, "forksafe: " + host + " could not publish " + event, e);
         }
     }
@@ -258,7 +259,7 @@ public final class WorkerThreads {
             live.add(thread);
             peak.accumulateAndGet(live.size(), Math::max);
             createdHere.get().add(this);
-            publish("PreFork", () -> registry.preFork(me, container));
+            publish("PreFork", () -> HostContext.of(registry).preFork(me, container));
         }
 
         /**
@@ -286,10 +287,10 @@ public final class WorkerThreads {
             WorkerInfo me = info;
             try {
                 if (running) {
-                    publish("PostForkParent", () -> registry.postForkParent(me, container));
+                    publish("PostForkParent", () -> HostContext.of(registry).postForkParent(me, container));
                 } else {
                     failedToStart.incrementAndGet();
-                    registry.log(host + " could not start thread " + me.name()
+                    HostContext.of(registry).log(host + " could not start thread " + me.name()
                             + " (PreFork ran, PostFork will not); the host logs the cause");
                     finish(me, "never started");
                 }
@@ -320,7 +321,7 @@ public final class WorkerThreads {
             began = true;
             awaitParent();
             WorkerInfo me = info;
-            publish("PostFork", () -> registry.postFork(me, container));
+            publish("PostFork", () -> HostContext.of(registry).postFork(me, container));
         }
 
         /**
@@ -346,7 +347,7 @@ public final class WorkerThreads {
 
         private void finish(WorkerInfo me, String reason) {
             try {
-                publish("WorkerExit", () -> registry.workerExit(me, container, reason));
+                publish("WorkerExit", () -> HostContext.of(registry).workerExit(me, container, reason));
             } finally {
                 retired.incrementAndGet();
                 slots.release(lease);
@@ -361,7 +362,7 @@ public final class WorkerThreads {
                 try {
                     long left = deadline - System.nanoTime();
                     if (!parentDone.await(Math.max(0, left), TimeUnit.NANOSECONDS)) {
-                        registry.log(host + " thread " + Thread.currentThread().getName() + " waited "
+                        HostContext.of(registry).log(host + " thread " + Thread.currentThread().getName() + " waited "
                                 + PARENT_WAIT_SECONDS + " s for its PostForkParent; publishing PostFork anyway");
                     }
                     break;

@@ -1,5 +1,6 @@
 package io.forksafe.testing;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkHookException;
@@ -37,11 +38,14 @@ public final class ForkSimulator {
     public static final int BOOT_ERROR_EXIT_STATUS = io.forksafe.spi.ArbiterContract.BOOT_ERROR_EXIT;
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final ContainerInfo container;
     private final Map<String, Long> generations = new HashMap<>();
 
     private ForkSimulator(ForkRegistry registry, ContainerInfo container) {
         this.registry = Objects.requireNonNull(registry, "registry must not be null");
+        this.host = HostContext.of(this.registry);
         this.container = Objects.requireNonNull(container, "container must not be null");
     }
 
@@ -79,17 +83,17 @@ public final class ForkSimulator {
         try (Subscription recorder = registry.subscribe(ForkEvent.class, "forksafe.simulator.recorder",
                 Integer.MIN_VALUE, published::add)) {
             try {
-                registry.preFork(unborn, container);
-                registry.postFork(child, container);
+                host.preFork(unborn, container);
+                host.postFork(child, container);
             } catch (ForkHookException bootFailure) {
                 tryChildExit(child, BOOT_ERROR_EXIT_STATUS, bootFailure);
                 throw bootFailure;
             }
             ForkHookException later = null;
-            later = run(later, () -> registry.postForkParent(child, container));
-            later = run(later, () -> registry.postWorkerInit(child, container));
-            later = run(later, () -> registry.workerExit(child, container, "simulated exit"));
-            later = run(later, () -> registry.childExit(child, container, 0));
+            later = run(later, () -> host.postForkParent(child, container));
+            later = run(later, () -> host.postWorkerInit(child, container));
+            later = run(later, () -> host.workerExit(child, container, "simulated exit"));
+            later = run(later, () -> host.childExit(child, container, 0));
             if (later != null) {
                 throw later;
             }
@@ -109,16 +113,16 @@ public final class ForkSimulator {
         List<ForkEvent> published = new ArrayList<>();
         try (Subscription recorder = registry.subscribe(ForkEvent.class, "forksafe.simulator.recorder",
                 Integer.MIN_VALUE, published::add)) {
-            registry.preFork(copy, container);
-            registry.postFork(copy, container);
-            registry.postWorkerInit(copy, container);
+            host.preFork(copy, container);
+            host.postFork(copy, container);
+            host.postWorkerInit(copy, container);
         }
         return published;
     }
 
     private void tryChildExit(WorkerInfo child, int status, ForkHookException bootFailure) {
         try {
-            registry.childExit(child, container, status);
+            host.childExit(child, container, status);
         } catch (ForkHookException e) {
             bootFailure.addSuppressed(e);
         }

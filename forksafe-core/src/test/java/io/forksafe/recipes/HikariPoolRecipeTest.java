@@ -1,5 +1,6 @@
 package io.forksafe.recipes;
 
+import io.forksafe.spi.HostContext;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -158,13 +159,13 @@ class HikariPoolRecipeTest {
         }
 
         WorkerInfo copy = restoredCopy(1);
-        registry.preFork(copy.withPid(WorkerInfo.UNKNOWN_PID), HOST);
+        HostContext.of(registry).preFork(copy.withPid(WorkerInfo.UNKNOWN_PID), HOST);
         // Before the copy: every physical connection is closed on the server, and none is opened while suspended.
         waitFor(() -> sessions().isEmpty(), "all pool sessions closed on the server before the copy");
         Thread.sleep(100);
         assertThat(sessions()).as("no connection opened while the pool is suspended").isEmpty();
 
-        registry.postFork(copy, HOST);
+        HostContext.of(registry).postFork(copy, HOST);
         waitFor(() -> sessions().size() == POOL_SIZE, "pool refilled after PostFork");
         Set<Integer> afterCopy = sessions();
         assertThat(afterCopy).as("pre-copy connections on the server after PostFork").doesNotContainAnyElementsOf(beforeCopy);
@@ -250,7 +251,7 @@ class HikariPoolRecipeTest {
             HikariPoolRecipe.install(registry, gatedPool);
             WorkerInfo copy = restoredCopy(1);
             Future<?> preFork = preForkThread.submit(() -> {
-                registry.preFork(copy.withPid(WorkerInfo.UNKNOWN_PID), HOST);
+                HostContext.of(registry).preFork(copy.withPid(WorkerInfo.UNKNOWN_PID), HOST);
                 return null;
             });
             Thread.sleep(300);
@@ -261,7 +262,7 @@ class HikariPoolRecipeTest {
                     .isZero();
             assertThat(opened.get()).isEqualTo(2);
 
-            registry.postFork(copy, HOST);
+            HostContext.of(registry).postFork(copy, HOST);
             try (Connection afterCopy = gatedPool.getConnection()) {
                 assertThat(afterCopy.isValid(5)).isTrue();
             }
@@ -293,12 +294,12 @@ class HikariPoolRecipeTest {
                 throw new IllegalStateException(e);
             }
         });
-        registry.preFork(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
+        HostContext.of(registry).preFork(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
         request.get(10, TimeUnit.SECONDS);
         waitFor(() -> !sessions().contains(borrowedSession), "the borrowed connection closed on the server");
         waitFor(() -> sessions().isEmpty(), "no pool session left");
 
-        registry.postFork(restoredCopy(1), HOST);
+        HostContext.of(registry).postFork(restoredCopy(1), HOST);
         try (Connection c = pool.getConnection()) {
             assertThat(sessionIdOf(c)).isGreaterThan(borrowedSession);
         }
@@ -309,7 +310,7 @@ class HikariPoolRecipeTest {
         HikariPoolRecipe recipe = HikariPoolRecipe.install(registry, pool, Duration.ofMillis(200));
         Connection stuck = pool.getConnection();
         try {
-            assertThatThrownBy(() -> registry.preFork(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST))
+            assertThatThrownBy(() -> HostContext.of(registry).preFork(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST))
                     .isInstanceOf(ForkHookException.class)
                     .satisfies(e -> assertThat(e.getSuppressed()[0])
                             .hasMessageContaining("HikariCP pool 'forksafe-test-true': 1 connection(s) still borrowed")
@@ -319,7 +320,7 @@ class HikariPoolRecipeTest {
             stuck.close();
         }
         // The copy did not happen (a checkpoint fails when PreFork fails): the original resumes.
-        registry.postForkParent(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
+        HostContext.of(registry).postForkParent(restoredCopy(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
         assertThat(recipe.isSuspended()).isFalse();
         waitFor(() -> sessions().size() == POOL_SIZE, "pool refilled after PostForkParent");
         try (Connection c = pool.getConnection()) {

@@ -1,5 +1,6 @@
 package io.forksafe.jetty;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
 import io.forksafe.jetty.internal.JettyEvents;
@@ -131,7 +132,7 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         super.doStop();
         long timeout = getStopTimeout();
         if (timeout > 0 && !threads.awaitRetired(timeout)) {
-            registry.log("Jetty pool " + getName() + " stopped with " + threads.counts().liveThreads()
+            HostContext.of(registry).log("Jetty pool " + getName() + " stopped with " + threads.counts().liveThreads()
                     + " thread(s) still running their WorkerExit hooks after the stop timeout (" + timeout + " ms)");
         }
     }

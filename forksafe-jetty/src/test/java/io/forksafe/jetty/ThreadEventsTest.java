@@ -1,5 +1,6 @@
 package io.forksafe.jetty;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostFork;
 import io.forksafe.PostForkParent;
@@ -244,7 +245,7 @@ class ThreadEventsTest {
     void processEventsUseTheIdentityAnotherAdapterGaveTheProcess() throws Exception {
         ForkRegistry registry = new ForkRegistry("identity");
         WorkerInfo arbiterWorker = WorkerInfo.currentProcess(3, "worker-3", 2);
-        registry.identifyProcess(arbiterWorker);
+        HostContext.of(registry).identifyProcess(arbiterWorker);
         Recorder rec = new Recorder(registry);
         server = new Server(ForksafeJetty.threadPool(registry, 16, 2, 60_000));
         JettyTestSupport.loopbackConnector(server);

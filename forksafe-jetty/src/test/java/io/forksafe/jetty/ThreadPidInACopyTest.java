@@ -1,5 +1,6 @@
 package io.forksafe.jetty;
 
+import io.forksafe.spi.HostContext;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.forksafe.ForkRegistry;
@@ -24,7 +25,7 @@ class ThreadPidInACopyTest {
     void aPoolThreadCarriesTheIdentifiedProcessPid() throws Exception {
         ForkRegistry registry = new ForkRegistry("copy");
         long copyPid = ProcessHandle.current().pid() + 100_000; // not this JVM's pid, as in a restored copy
-        registry.identifyProcess(new WorkerInfo(2, "copy-2", WorkerKind.RESTORE, copyPid, 1, 1));
+        HostContext.of(registry).identifyProcess(new WorkerInfo(2, "copy-2", WorkerKind.RESTORE, copyPid, 1, 1));
         List<WorkerInfo> threads = new CopyOnWriteArrayList<>();
         registry.subscribe(PostFork.class, e -> threads.add(e.worker()));
         ForksafeThreadPool pool = ForksafeJetty.threadPool(registry, 4, 1, 60_000);

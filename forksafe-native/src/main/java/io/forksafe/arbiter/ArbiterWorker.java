@@ -1,5 +1,6 @@
 package io.forksafe.arbiter;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkHookException;
@@ -71,6 +72,8 @@ public final class ArbiterWorker {
     private static final Map<ForkRegistry, ArbiterWorker> ATTACHED = new WeakHashMap<>();
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final WorkerInfo worker;
     private final String controlPath;
     private final long heartbeatMillis;
@@ -91,6 +94,7 @@ public final class ArbiterWorker {
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.worker = worker;
         this.controlPath = controlPath;
         this.heartbeatMillis = heartbeatMillis;
@@ -140,7 +144,7 @@ public final class ArbiterWorker {
             ATTACHED.put(registry, w);
         }
         w.connect();
-        w.registry.postFork(w.worker, Supervisor.CONTAINER);
+        HostContext.of(w.registry).postFork(w.worker, Supervisor.CONTAINER);
         return w;
     }
 
@@ -197,11 +201,11 @@ public final class ArbiterWorker {
     }
 
     private void connect() {
-        registry.identifyProcess(worker);
-        registry.putSettings(Map.of("forksafe.arbiter.pid", String.valueOf(worker.parentPid()),
+        host.identifyProcess(worker);
+        host.putSettings(Map.of("forksafe.arbiter.pid", String.valueOf(worker.parentPid()),
                 "forksafe.arbiter.slot", String.valueOf(worker.slot()),
                 "forksafe.arbiter.generation", String.valueOf(worker.generation())));
-        registry.statusDetail("arbiterWorker", this::statusDetail);
+        host.statusDetail("arbiterWorker", this::statusDetail);
         registry.subscribe(ForkEvent.class, "forksafe.arbiter.events", Integer.MIN_VALUE, e -> {
             if (e.worker().kind() != WorkerKind.THREAD) {
                 send("event " + e.type().displayName());
@@ -243,7 +247,7 @@ public final class ArbiterWorker {
             }
         }
         if (controlError != null) {
-            registry.reportError("arbiter worker", "cannot reach the arbiter's control socket (" + controlError
+            host.reportError("arbiter worker", "cannot reach the arbiter's control socket (" + controlError
                     + "): no heartbeats or readiness reach the arbiter, which will replace this worker at its boot "
                     + "timeout; start workers only through the arbiter");
         }
@@ -350,7 +354,7 @@ public final class ArbiterWorker {
         }
         if (exitPublished.compareAndSet(false, true)) {
             try {
-                registry.workerExit(worker, Supervisor.CONTAINER, "jvm shutdown");
+                host.workerExit(worker, Supervisor.CONTAINER, "jvm shutdown");
             } catch (RuntimeException e) {
                 System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
             }
@@ -365,7 +369,7 @@ public final class ArbiterWorker {
      */
     public void ready() {
         if (!readySent.get() && readyContainer == null) {
-            registry.postWorkerInit(worker, Supervisor.CONTAINER);
+            host.postWorkerInit(worker, Supervisor.CONTAINER);
         }
         if (readySent.compareAndSet(false, true)) {
             send("ready");

@@ -1,5 +1,6 @@
 package io.forksafe.arbiter;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
@@ -70,6 +71,8 @@ public final class PreloadWorker {
     private static final Map<ForkRegistry, PreloadWorker> ATTACHED = new WeakHashMap<>();
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final ContainerInfo container;
     private final String controlPath;
     private final long parentPid;
@@ -93,6 +96,7 @@ public final class PreloadWorker {
 
     private PreloadWorker(ForkRegistry registry, ContainerInfo container, String controlPath, long parentPid) {
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.container = container;
         this.controlPath = controlPath;
         this.parentPid = parentPid;
@@ -147,11 +151,11 @@ public final class PreloadWorker {
                         + " (template: no live traffic)";
             } catch (IOException | RuntimeException e) {
                 lastError = "cannot open the template's private listening socket: " + e.getMessage();
-                registry.reportError("preload", lastError);
+                host.reportError("preload", lastError);
             }
         }
-        registry.identifyProcess(worker);
-        registry.statusDetail("preload", this::statusDetail);
+        host.identifyProcess(worker);
+        host.statusDetail("preload", this::statusDetail);
         registry.subscribe(PostWorkerInit.class, "forksafe.preload.readiness", Integer.MAX_VALUE, e -> {
             if (e.worker().equals(worker) && !e.container().equals(container)) {
                 adapterOwnsExit = true; // it may publish WorkerExit when its server stops
@@ -180,19 +184,19 @@ public final class PreloadWorker {
             if (!exitPublished) {
                 exitPublished = true;
                 try {
-                    registry.workerExit(worker, container, "jvm shutdown");
+                    host.workerExit(worker, container, "jvm shutdown");
                 } catch (RuntimeException e) {
                     System.err.println("forksafe preload: a WorkerExit hook failed: " + e.getMessage());
                 }
             }
         }, "forksafe-preload-exit"));
-        registry.postFork(worker, container);
+        host.postFork(worker, container);
         try {
             control = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
             send("template " + worker.pid());
         } catch (IOException e) {
             lastError = "cannot reach the arbiter's control socket " + controlPath + ": " + e;
-            registry.reportError("preload", lastError);
+            host.reportError("preload", lastError);
             return;
         }
         Thread t = new Thread(this::templateLoop, "forksafe-preload-control");
@@ -275,7 +279,7 @@ public final class PreloadWorker {
         WorkerInfo quiescing = new WorkerInfo(0, "template", WorkerKind.RESTORE, worker.pid(), parentPid, 0);
         String ns = PreloadProtocol.pidNamespace("/proc/self/ns/pid");
         try {
-            registry.preFork(quiescing, container);
+            host.preFork(quiescing, container);
         } catch (ForkHookException e) {
             send("prefork-failed " + describe(e));
             setServing(true);
@@ -343,7 +347,7 @@ public final class PreloadWorker {
             return;
         }
         try {
-            registry.postFork(copy, container);
+            host.postFork(copy, container);
         } catch (ForkHookException e) {
             supervised.bootError(describe(e)); // the errors and the failing PostFork hook reach the arbiter
             System.err.println("forksafe preload: PostFork failed in restored " + copy.name() + ": " + describe(e));
@@ -354,7 +358,7 @@ public final class PreloadWorker {
         setServing(true);
         // the arbiter's socket is in place and the adapters resumed accepting (last PostFork hooks); open the gate
         try {
-            registry.postWorkerInit(copy, container);
+            host.postWorkerInit(copy, container);
         } catch (ForkHookException e) {
             // not a boot error: the copy serves; the failure is in its status and reaches the arbiter's
             System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "

@@ -1,5 +1,6 @@
 package io.forksafe.uwsgi;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
 import io.forksafe.uwsgi.internal.UwsgiContainerAdapter;
@@ -39,7 +40,7 @@ public final class UwsgiBootstrap {
         UwsgiRuntime rt = UwsgiRuntime.locate(cl != null ? cl : UwsgiBootstrap.class.getClassLoader());
         registry.autoconfigure();
         if (!rt.present()) {
-            registry.reportError(UwsgiContainerAdapter.HOST, "io.forksafe.uwsgi.UwsgiBootstrap ran outside a uWSGI "
+            HostContext.of(registry).reportError(UwsgiContainerAdapter.HOST, "io.forksafe.uwsgi.UwsgiBootstrap ran outside a uWSGI "
                     + "worker (" + rt.absentReason() + "); load it inside uWSGI with --jvm-class "
                     + "io/forksafe/uwsgi/UwsgiBootstrap (slashes: uWSGI passes it to JNI FindClass), or drop it and "
                     + "call Forksafe.autoconfigure()");

@@ -1,5 +1,6 @@
 package io.forksafe.undertow;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
@@ -145,7 +146,7 @@ public final class ForksafeUndertow {
         try {
             installation.adopt(server, channel);
         } catch (IOException e) {
-            installation.registry().reportError(Installation.HOST, "cannot serve the socket: " + e.getMessage());
+            HostContext.of(installation.registry()).reportError(Installation.HOST, "cannot serve the socket: " + e.getMessage());
             throw new UncheckedIOException("forksafe-undertow: cannot serve the socket: " + e.getMessage(), e);
         }
     }
@@ -210,7 +211,7 @@ public final class ForksafeUndertow {
             case "false", "off", "none" -> false;
             case "auto" -> isArbiterWorker();
             default -> {
-                registry.reportError(Installation.HOST, "unknown " + INHERIT_SETTING + "=" + mode
+                HostContext.of(registry).reportError(Installation.HOST, "unknown " + INHERIT_SETTING + "=" + mode
                         + ": use auto (default), true or false");
                 yield false;
             }
@@ -220,7 +221,7 @@ public final class ForksafeUndertow {
         }
         ServerSocketChannel inherited = inheritedServerChannel();
         if (inherited == null) {
-            registry.reportError(Installation.HOST, (isArbiterWorker() ? "FORKSAFE_ARBITER_PID is set" : INHERIT_SETTING
+            HostContext.of(registry).reportError(Installation.HOST, (isArbiterWorker() ? "FORKSAFE_ARBITER_PID is set" : INHERIT_SETTING
                     + "=" + mode) + " but System.inheritedChannel() is not a listening socket: start the worker "
                     + "through the arbiter (it passes the socket as fd 0), or set " + INHERIT_SETTING + "=false");
         }

@@ -1,5 +1,6 @@
 package io.forksafe.undertow;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.EventType;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerKind;
@@ -132,7 +133,7 @@ class AdoptedSocketTest {
     @Test
     void inheritWhenNoSocketWasInheritedIsReported() throws Exception {
         ForkRegistry registry = new ForkRegistry("undertow-inherit");
-        registry.putSettings(java.util.Map.of(ForksafeUndertow.INHERIT_SETTING, "true"));
+        HostContext.of(registry).putSettings(java.util.Map.of(ForksafeUndertow.INHERIT_SETTING, "true"));
         // The test JVM's stdin is not a listening socket.
         assertThat(ForksafeUndertow.inheritedServerChannel()).isNull();
         Undertow server = ForksafeUndertow.install(Undertow.builder().setIoThreads(1), registry)

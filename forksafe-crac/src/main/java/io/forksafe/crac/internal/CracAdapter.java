@@ -1,5 +1,6 @@
 package io.forksafe.crac.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.ContainerAdapter;
@@ -22,7 +23,8 @@ public final class CracAdapter implements ContainerAdapter {
     }
 
     @Override
-    public void configure(ForkRegistry registry) {
+    public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
         RestoreBridge.install(registry, false);
     }
 }

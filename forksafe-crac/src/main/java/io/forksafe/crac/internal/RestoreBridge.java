@@ -1,5 +1,6 @@
 package io.forksafe.crac.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
@@ -50,6 +51,8 @@ public final class RestoreBridge implements Resource {
     private static final Map<ForkRegistry, WeakReference<RestoreBridge>> INSTALLED = new WeakHashMap<>();
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final CracDetection detection;
     private final ContainerInfo container;
     private final LongSupplier restoreTimeSource;
@@ -77,6 +80,7 @@ public final class RestoreBridge implements Resource {
     public RestoreBridge(ForkRegistry registry, CracDetection detection, LongSupplier restoreTimeSource,
                          LongSupplier uptimeSinceRestoreSource) {
         this.registry = Objects.requireNonNull(registry, "registry must not be null");
+        this.host = HostContext.of(this.registry);
         this.detection = Objects.requireNonNull(detection, "detection must not be null");
         this.restoreTimeSource = Objects.requireNonNull(restoreTimeSource, "restoreTimeSource must not be null");
         this.uptimeSinceRestoreSource = Objects.requireNonNull(uptimeSinceRestoreSource,
@@ -85,7 +89,7 @@ public final class RestoreBridge implements Resource {
                 ? detection.implementation() + " on " + Runtime.version() : "unavailable");
         // The registry holds this supplier, and so this resource, strongly: CRaC's global context only holds
         // resources weakly, and a collected resource would silently miss the checkpoint.
-        registry.statusDetail(DETAIL_KEY, this::statusDetail);
+        host.statusDetail(DETAIL_KEY, this::statusDetail);
     }
 
     /**
@@ -116,20 +120,20 @@ public final class RestoreBridge implements Resource {
         Core.getGlobalContext().register(this);
         registered = true;
         if (detection.available()) {
-            registry.note(NOTE_KEY, detection.reason() + ": beforeCheckpoint publishes PreFork, afterRestore "
+            host.note(NOTE_KEY, detection.reason() + ": beforeCheckpoint publishes PreFork, afterRestore "
                     + "publishes PostFork then PostWorkerInit (kind RESTORE, new generation); a failed checkpoint "
                     + "publishes PostForkParent");
-            registry.log("crac resource registered with org.crac's global context (" + detection.implementation()
+            host.log("crac resource registered with org.crac's global context (" + detection.implementation()
                     + ")");
             if (markConfigured) {
-                registry.configured("crac", container);
+                host.configured("crac", container);
             }
         } else {
-            registry.note(NOTE_KEY, "no-op: " + detection.reason() + ". org.crac accepts the resource but never "
+            host.note(NOTE_KEY, "no-op: " + detection.reason() + ". org.crac accepts the resource but never "
                     + "calls it, and Core.checkpointRestore() throws UnsupportedOperationException, so no "
                     + "checkpoint/restore events will be published. Run on a CRaC JDK (Azul Zulu CRaC, BellSoft "
                     + "Liberica CRaC) or AWS Lambda SnapStart to get them");
-            registry.log("crac not available: " + detection.reason() + "; resource registered anyway (no-op)");
+            host.log("crac not available: " + detection.reason() + "; resource registered anyway (no-op)");
         }
     }
 
@@ -156,7 +160,7 @@ public final class RestoreBridge implements Resource {
         restoreTimeBefore = restoreTimeSource.getAsLong();
         preForkFailed = false;
         if (!detection.available()) {
-            registry.note(NOTE_KEY, "a checkpoint notification arrived although no CRaC implementation was "
+            host.note(NOTE_KEY, "a checkpoint notification arrived although no CRaC implementation was "
                     + "detected (" + detection.reason() + "); events are published as usual");
         }
         WorkerInfo self = registry.processWorker();
@@ -165,7 +169,7 @@ public final class RestoreBridge implements Resource {
         pending = new WorkerInfo(self.slot(), "restore-" + generation, WorkerKind.RESTORE, WorkerInfo.UNKNOWN_PID,
                 pid, generation);
         try {
-            registry.preFork(pending, container);
+            host.preFork(pending, container);
         } catch (ForkHookException e) {
             preForkFailed = true;
             failedCheckpoints++;
@@ -200,9 +204,9 @@ public final class RestoreBridge implements Resource {
             if (!preForkFailed) {
                 failedCheckpoints++;
             }
-            registry.log("crac checkpoint did not complete: publishing PostForkParent (the original process goes on)");
+            host.log("crac checkpoint did not complete: publishing PostForkParent (the original process goes on)");
             try {
-                registry.postForkParent(copy, container);
+                host.postForkParent(copy, container);
             } catch (ForkHookException e) {
                 failure = add(null, e);
             }
@@ -214,17 +218,17 @@ public final class RestoreBridge implements Resource {
             restoredAt = restoreTimeAfter > 0 ? Instant.ofEpochMilli(restoreTimeAfter) : Instant.now();
             restoredAtNanos = System.nanoTime();
             restoredWorker = restoredCopy;
-            registry.identifyProcess(restoredCopy);
-            registry.log("crac restore: " + restoredCopy.name() + " (generation " + restoredCopy.generation()
+            host.identifyProcess(restoredCopy);
+            host.log("crac restore: " + restoredCopy.name() + " (generation " + restoredCopy.generation()
                     + ", pid " + restoredCopy.pid() + ")");
             try {
-                registry.postFork(restoredCopy, container);
+                host.postFork(restoredCopy, container);
             } catch (ForkHookException e) {
                 failure = add(failure, e);
             }
             // The copy runs whether or not a PostFork hook failed, so its PostWorkerInit hooks run too.
             try {
-                registry.postWorkerInit(restoredCopy, container);
+                host.postWorkerInit(restoredCopy, container);
             } catch (ForkHookException e) {
                 failure = add(failure, e);
             }

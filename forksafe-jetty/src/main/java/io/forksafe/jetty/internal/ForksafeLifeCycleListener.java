@@ -1,5 +1,6 @@
 package io.forksafe.jetty.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.jetty.ForksafeThreadPool;
@@ -37,6 +38,8 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
     private static final String HOST = JettyEvents.HOST;
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final Server server;
     private final Function<String, String> environment;
     private final Callable<Channel> inheritedChannel;
@@ -50,6 +53,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
     private ForksafeLifeCycleListener(ForkRegistry registry, Server server, Function<String, String> environment,
                                       Callable<Channel> inheritedChannel, String key) {
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.server = server;
         this.environment = environment;
         this.inheritedChannel = inheritedChannel;
@@ -61,7 +65,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
                                Callable<Channel> inheritedChannel) {
         for (Object existing : server.getEventListeners()) {
             if (existing.getClass().getName().equals(ForksafeLifeCycleListener.class.getName())) {
-                registry.reportError(HOST, "ForksafeJetty.install(server) was called twice for " + server
+                HostContext.of(registry).reportError(HOST, "ForksafeJetty.install(server) was called twice for " + server
                         + "; the second call was ignored so that no event is published twice. Remove one of the "
                         + "calls (etc/forksafe.xml already calls install)");
                 return;
@@ -69,14 +73,14 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         }
         ForksafeLifeCycleListener listener = new ForksafeLifeCycleListener(registry, server, environment,
                 inheritedChannel, detailKey(registry));
-        registry.log("Jetty install on " + server + " (" + listener.container + ")");
+        HostContext.of(registry).log("Jetty install on " + server + " (" + listener.container + ")");
         if (server.isStarted() || server.isStarting()) {
-            registry.reportError(HOST, "ForksafeJetty.install(server) was called after the server started ("
+            HostContext.of(registry).reportError(HOST, "ForksafeJetty.install(server) was called after the server started ("
                     + server.getState() + "): the start and every worker thread created so far were missed. Call "
                     + "install(server) before server.start()");
         }
         listener.checkPool();
-        registry.statusDetail(listener.key, listener::statusDetails);
+        HostContext.of(registry).statusDetail(listener.key, listener::statusDetails);
         server.addEventListener(listener);
     }
 
@@ -96,7 +100,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         ThreadPool pool = server.getThreadPool();
         if (pool instanceof ForksafeThreadPool hooked) {
             if (hooked.registry() != registry) {
-                registry.reportError(HOST, "the server's ForksafeThreadPool publishes to registry '"
+                host.reportError(HOST, "the server's ForksafeThreadPool publishes to registry '"
                         + hooked.registry().name() + "' but install(server) uses registry '" + registry.name()
                         + "': thread events and process events go to different places. Pass the same registry to "
                         + "ForksafeJetty.threadPool(registry) and ForksafeJetty.install(server, registry)");
@@ -105,12 +109,12 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         }
         String what = pool == null ? "none" : pool.getClass().getName();
         if (pool != null && pool.getClass().getName().equals("org.eclipse.jetty.util.thread.VirtualThreadPool")) {
-            registry.reportError(HOST, "the server's thread pool is " + what + ": every task runs on a new virtual "
+            host.reportError(HOST, "the server's thread pool is " + what + ": every task runs on a new virtual "
                     + "thread, so there are no worker threads and no PreFork/PostFork/WorkerExit thread events. "
                     + "Use new Server(ForksafeJetty.threadPool()) (optionally with setVirtualThreadsExecutor) to get "
                     + "them; process-level events still work");
         } else {
-            registry.reportError(HOST, "the server's thread pool is " + what + ", not the forksafe pool, so its "
+            host.reportError(HOST, "the server's thread pool is " + what + ", not the forksafe pool, so its "
                     + "worker threads produce no PreFork/PostFork/WorkerExit events. Create the server with "
                     + "new Server(ForksafeJetty.threadPool()) or configure it with etc/forksafe.xml; process-level "
                     + "events still work");
@@ -123,29 +127,29 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
 
     @Override
     public void lifeCycleStarting(LifeCycle event) {
-        registry.log("attempting to autoconfigure Jetty");
-        registry.log("Jetty available (" + container + "), server starting with pool " + describePool());
-        registry.putSettings(settings());
+        host.log("attempting to autoconfigure Jetty");
+        host.log("Jetty available (" + container + "), server starting with pool " + describePool());
+        host.putSettings(settings());
         applyStopDefaults();
         adoptArbiterChannel();
         checkVirtualThreads();
         checkConnectorExecutors();
         if (poolHooked()) {
-            registry.configured(HOST, container);
+            host.configured(HOST, container);
         }
     }
 
     @Override
     public void lifeCycleStarted(LifeCycle event) {
         checkVirtualThreads();
-        registry.log("Jetty server started on " + endpoints());
+        host.log("Jetty server started on " + endpoints());
         WorkerThreads.publishQuietly(registry, HOST, "PostWorkerInit",
-                () -> registry.postWorkerInit(registry.processWorker(), container));
+                () -> host.postWorkerInit(registry.processWorker(), container));
     }
 
     @Override
     public void lifeCycleFailure(LifeCycle event, Throwable cause) {
-        registry.log("Jetty server failed (" + server.getState() + "): " + cause);
+        host.log("Jetty server failed (" + server.getState() + "): " + cause);
     }
 
     @Override
@@ -153,21 +157,21 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         ServerConnector shared = adoptedConnector;
         if (shared != null) {
             long millis = SharedSocketDrain.drain(shared);
-            registry.log("Jetty stopped accepting on the forksafe arbiter's shared socket " + adoptedChannel
+            host.log("Jetty stopped accepting on the forksafe arbiter's shared socket " + adoptedChannel
                     + " before stopping (" + millis + " ms); connections still queued there go to other workers");
         }
-        registry.log("Jetty server stopping");
+        host.log("Jetty server stopping");
         WorkerThreads.publishQuietly(registry, HOST, "WorkerExit",
-                () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
+                () -> host.workerExit(registry.processWorker(), container, "server stopping"));
     }
 
     @Override
     public void lifeCycleStopped(LifeCycle event) {
         if (server.getThreadPool() instanceof ForksafeThreadPool p) {
-            registry.log("Jetty server stopped; pool " + p.getName() + " created " + p.threadsCreated()
+            host.log("Jetty server stopped; pool " + p.getName() + " created " + p.threadsCreated()
                     + " threads, " + p.threadsRetired() + " ended");
         } else {
-            registry.log("Jetty server stopped");
+            host.log("Jetty server stopped");
         }
     }
 
@@ -222,8 +226,8 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         String line = "Jetty adopted the forksafe arbiter's listening socket " + address + " (arbiter pid "
                 + arbiterPid + ") on connector " + connectorName(target) + " instead of binding "
                 + hostPort(target);
-        registry.log(line);
-        registry.note(key + ".arbiter", line);
+        host.log(line);
+        host.note(key + ".arbiter", line);
     }
 
     /**
@@ -237,19 +241,19 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
             if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
                 connector.setAccepting(false);
                 connector.getConnectedEndPoints().forEach(org.eclipse.jetty.io.EndPoint::close);
-                registry.log("Jetty stopped accepting on " + connectorName(connector) + " for the checkpoint");
+                host.log("Jetty stopped accepting on " + connectorName(connector) + " for the checkpoint");
             }
         });
         registry.subscribe(io.forksafe.PostFork.class, "forksafe.jetty.resume-accepting", Integer.MAX_VALUE, e -> {
             if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE && !connector.isAccepting()) {
                 connector.setAccepting(true);
-                registry.log("Jetty accepts again on " + connectorName(connector) + " in " + e.worker().name());
+                host.log("Jetty accepts again on " + connectorName(connector) + " in " + e.worker().name());
             }
         });
     }
 
     private IllegalStateException bootError(String reason) {
-        registry.reportError(HOST, reason);
+        host.reportError(HOST, reason);
         return new IllegalStateException("forksafe-jetty: " + reason);
     }
 
@@ -277,7 +281,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         stopDefaults = (applied.isEmpty() ? "yours: " : "forksafe set " + String.join(", ", applied) + "; now ")
                 + "stopAtShutdown=" + server.getStopAtShutdown() + ", stopTimeout=" + server.getStopTimeout() + " ms";
         if (!applied.isEmpty()) {
-            registry.log("Jetty graceful stop: " + stopDefaults + " (turn off with " + GracefulStop.SETTING
+            host.log("Jetty graceful stop: " + stopDefaults + " (turn off with " + GracefulStop.SETTING
                     + "=false)");
         }
     }
@@ -298,13 +302,13 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         if (pool instanceof VirtualThreads.Configurable configurable && !isVirtualThreadPool(pool)
                 && configurable.getVirtualThreadsExecutor() != null) {
             virtualThreads = "used for blocking tasks (executor " + configurable.getVirtualThreadsExecutor() + ")";
-            registry.note(key + ".virtualThreads", "Jetty runs blocking tasks on virtual threads from "
+            host.note(key + ".virtualThreads", "Jetty runs blocking tasks on virtual threads from "
                     + configurable.getVirtualThreadsExecutor() + ": those tasks bypass the pool's thread creation, "
                     + "so virtual threads get no PreFork, PostFork or WorkerExit. Thread events cover only the "
                     + "platform threads the pool creates (selectors, acceptors, non-blocking tasks)");
         } else if (isVirtualThreadPool(pool)) {
             virtualThreads = "every task (VirtualThreadPool)";
-            registry.note(key + ".virtualThreads", "Jetty's VirtualThreadPool runs every task on a new virtual "
+            host.note(key + ".virtualThreads", "Jetty's VirtualThreadPool runs every task on a new virtual "
                     + "thread: no thread is ever created by a pool, so there are no thread events at all");
         }
     }
@@ -317,7 +321,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         ThreadPool pool = server.getThreadPool();
         for (Connector c : server.getConnectors()) {
             if (c.getExecutor() != null && c.getExecutor() != pool) {
-                registry.note(key + ".connector." + connectorName(c), "connector " + connectorName(c)
+                host.note(key + ".connector." + connectorName(c), "connector " + connectorName(c)
                         + " runs on its own executor " + c.getExecutor() + ", not the server's pool: its threads "
                         + "get no thread events");
             }

@@ -1,5 +1,6 @@
 package io.forksafe.jetty.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.ContainerAdapter;
@@ -50,8 +51,9 @@ public final class JettyContainerAdapter implements ContainerAdapter {
     }
 
     @Override
-    public void configure(ForkRegistry registry) {
-        registry.note("jetty", "Jetty is on the class path. Worker-thread and server events flow for each server "
+    public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
+        HostContext.of(registry).note("jetty", "Jetty is on the class path. Worker-thread and server events flow for each server "
                 + "built with new Server(ForksafeJetty.threadPool()) and ForksafeJetty.install(server), or "
                 + "configured with etc/forksafe.xml; autoconfigure itself wires no server");
     }

@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
 import io.forksafe.arbiter.ArbiterWorker;
@@ -32,7 +33,8 @@ public final class ArbiterWorkerAdapter implements ContainerAdapter {
     }
 
     @Override
-    public void configure(ForkRegistry registry) {
+    public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
         try {
             if (io.forksafe.arbiter.PreloadWorker.isTemplate()) {
                 io.forksafe.arbiter.PreloadWorker.attach(registry, Supervisor.CONTAINER);

@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkRegistry;
@@ -72,6 +73,7 @@ public final class Supervisor {
 
     private final ArbiterConfig config;
     private final ForkRegistry registry;
+    private final HostContext host;
     private final long pid = ProcessHandle.current().pid();
     private final Object lock = new Object();
     private final TreeMap<Integer, Slot> slots = new TreeMap<>();
@@ -108,6 +110,7 @@ public final class Supervisor {
                 ? new RestoreSource(config, this::say, line -> log.stdout(line), line -> log.stderr(line))
                 : new SpawnSource(config, () -> listen.fd());
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.target = config.workers();
     }
 
@@ -158,11 +161,11 @@ public final class Supervisor {
                 done.countDown(); // join() returns: nothing runs
                 throw e;
             }
-            registry.statusDetail("arbiter", this::statusDetail);
-            registry.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
+            host.statusDetail("arbiter", this::statusDetail);
+            host.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
                     "forksafe.arbiter.workers", String.valueOf(target)));
-            registry.configured("forksafe-arbiter", CONTAINER);
-            registry.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
+            host.configured("forksafe-arbiter", CONTAINER);
+            host.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
                     + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0"
                     + (source instanceof RestoreSource ? " (restored copies receive it at restore; the template "
                     + "serves a private socket)" : ""));
@@ -338,7 +341,7 @@ public final class Supervisor {
                 if (phase == Phase.RUNNING) {
                     target++;
                     say("workers +1 -> " + target);
-                    registry.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
+                    host.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
                 }
             }
             case "ttou" -> {
@@ -346,7 +349,7 @@ public final class Supervisor {
                     if (target > 1) {
                         target--;
                         say("workers -1 -> " + target);
-                        registry.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
+                        host.putSettings(Map.of("forksafe.arbiter.workers", String.valueOf(target)));
                     } else {
                         say("already at 1 worker: SIGTTOU ignored");
                     }
@@ -379,10 +382,10 @@ public final class Supervisor {
             return;
         }
         if (outcome.isEmpty()) {
-            registry.note("forksafe-arbiter.reload", "the copies roll onto image " + restore.imageGeneration());
+            host.note("forksafe-arbiter.reload", "the copies roll onto image " + restore.imageGeneration());
             beginRoll();
         } else {
-            registry.note("forksafe-arbiter.reload", "reload failed; the copies keep serving image "
+            host.note("forksafe-arbiter.reload", "reload failed; the copies keep serving image "
                     + restore.imageGeneration() + ": " + outcome);
         }
     }
@@ -404,7 +407,7 @@ public final class Supervisor {
         haltReason = reason;
         exitCode = code;
         say(reason);
-        registry.reportError("forksafe-arbiter", reason);
+        host.reportError("forksafe-arbiter", reason);
         beginStop();
     }
 
@@ -414,7 +417,7 @@ public final class Supervisor {
         long generation = s.nextGeneration;
         WorkerInfo pre = new WorkerInfo(s.number, WorkerProcess.name(s.number), source.kind(),
                 WorkerInfo.UNKNOWN_PID, pid, generation);
-        publishQuietly(() -> registry.preFork(pre, CONTAINER));
+        publishQuietly(() -> host.preFork(pre, CONTAINER));
         Spawner.Child child;
         try {
             child = source.start(s.number, generation, environment(s.number, generation));
@@ -441,7 +444,7 @@ public final class Supervisor {
             say("restoring " + p.label() + " from image " + ((RestoreSource) source).imageGeneration());
         } else {
             say("spawned " + p.label());
-            publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER)); // a copy's, once it has its pid
+            publishQuietly(() -> host.postForkParent(p.info(), CONTAINER)); // a copy's, once it has its pid
         }
         return p;
     }
@@ -475,7 +478,7 @@ public final class Supervisor {
             try {
                 if (RestoreSource.namespaceOf(p.pid).equals(namespace)) {
                     p.workerPid = RestoreSource.copyPid(p.pid);
-                    publishQuietly(() -> registry.postForkParent(p.info(), CONTAINER));
+                    publishQuietly(() -> host.postForkParent(p.info(), CONTAINER));
                     return p;
                 }
             } catch (IOException e) {
@@ -492,7 +495,7 @@ public final class Supervisor {
     private void forwardErrors(WorkerProcess w) {
         for (String e : w.unforwardedErrors()) {
             // a restored copy by its own host pid, not its unshare process's
-            registry.reportError(WorkerProcess.name(w.slot) + " (pid " + (w.workerPid > 0 ? w.workerPid : w.pid) + ")",
+            host.reportError(WorkerProcess.name(w.slot) + " (pid " + (w.workerPid > 0 ? w.workerPid : w.pid) + ")",
                     e);
             say(w.label() + " reports an error: " + e);
         }
@@ -554,7 +557,7 @@ public final class Supervisor {
         if (sourceLine != null) {
             say(sourceLine);
         }
-        publishQuietly(() -> registry.childExit(p.info(), CONTAINER, status));
+        publishQuietly(() -> host.childExit(p.info(), CONTAINER, status));
         if (s == null) {
             return;
         }
@@ -567,7 +570,7 @@ public final class Supervisor {
                 String why = "rolling restart aborted: the new " + p.label() + " exited with " + describeStatus(status)
                         + " before it was ready; the old generation keeps serving. Fix the worker and send SIGHUP again";
                 say(why);
-                registry.note("forksafe-arbiter.rollingRestart", why);
+                host.note("forksafe-arbiter.rollingRestart", why);
             }
             return;
         }

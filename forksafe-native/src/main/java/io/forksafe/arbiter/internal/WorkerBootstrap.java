@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
@@ -39,7 +40,7 @@ public final class WorkerBootstrap {
         }
         keepStdioAfterInheritedChannelCloses();
         ForkRegistry registry = Forksafe.registry();
-        registry.configured("arbiter", Supervisor.CONTAINER);
+        HostContext.of(registry).configured("arbiter", Supervisor.CONTAINER);
         java.util.function.BooleanSupplier ready;
         try {
             if (io.forksafe.arbiter.PreloadWorker.isTemplate()) {

@@ -1,5 +1,6 @@
 package io.forksafe.uwsgi.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerInfo;
@@ -53,10 +54,11 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
     }
 
     @Override
-    public void configure(ForkRegistry registry) {
+    public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
         UwsgiRuntime rt = runtime();
         if (!rt.present()) {
-            registry.reportError(HOST, "forksafe's uWSGI support was started outside a uWSGI worker ("
+            HostContext.of(registry).reportError(HOST, "forksafe's uWSGI support was started outside a uWSGI worker ("
                     + rt.absentReason() + "); start the application with uwsgi --plugins jvm,jwsgi --master and "
                     + "--jvm-class io/forksafe/uwsgi/UwsgiBootstrap");
             return;
@@ -64,7 +66,7 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         synchronized (LIFECYCLES) {
             UwsgiWorkerLifecycle existing = LIFECYCLES.get(registry);
             if (existing != null) {
-                registry.log("uWSGI already configured for worker " + existing.worker().slot()
+                HostContext.of(registry).log("uWSGI already configured for worker " + existing.worker().slot()
                         + " in this registry; nothing to do");
                 return;
             }
@@ -81,14 +83,14 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
 
         Map<String, String> settings = new LinkedHashMap<>();
         options.forEach((k, v) -> settings.put("uwsgi." + k, redactInline(v)));
-        registry.putSettings(settings);
-        registry.note("uwsgi.master", NOTE_NO_MASTER_JVM);
-        registry.note("uwsgi.workerExit", NOTE_EXIT);
+        HostContext.of(registry).putSettings(settings);
+        HostContext.of(registry).note("uwsgi.master", NOTE_NO_MASTER_JVM);
+        HostContext.of(registry).note("uwsgi.workerExit", NOTE_EXIT);
         if (!identity.isNative()) {
-            registry.note("uwsgi.processIdentity", "pid and parent pid come from " + identity.source());
+            HostContext.of(registry).note("uwsgi.processIdentity", "pid and parent pid come from " + identity.source());
         }
         if (version.version().isEmpty()) {
-            registry.note("uwsgi.version", "uWSGI version " + version.source()
+            HostContext.of(registry).note("uwsgi.version", "uWSGI version " + version.source()
                     + "; set it with jvm-opt = -D" + UwsgiVersion.PROPERTY + "=%V in the uWSGI ini file");
         }
 
@@ -100,8 +102,8 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         base.put("processIdentity", identity.source());
 
         if (workerId <= 0) {
-            registry.statusDetail("uwsgi", () -> base);
-            registry.reportError(HOST, "forksafe was loaded in a uWSGI process that is not a worker (worker id "
+            HostContext.of(registry).statusDetail("uwsgi", () -> base);
+            HostContext.of(registry).reportError(HOST, "forksafe was loaded in a uWSGI process that is not a worker (worker id "
                     + workerId + ": a mule or a spooler); forksafe's uWSGI events are for workers: load it in "
                     + "workers with --jvm-class io/forksafe/uwsgi/UwsgiBootstrap or from the JWSGI application");
             return;
@@ -110,21 +112,21 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         UwsgiGenerations.Generation generation = master && identity.parentPid() > 0
                 ? UwsgiGenerations.next(UwsgiGenerations.defaultBase(), identity.parentPid(), workerId)
                 : new UwsgiGenerations.Generation(0, "0: no uWSGI master to count under");
-        registry.note("uwsgi.generation", NOTE_GENERATION + generation.source());
+        HostContext.of(registry).note("uwsgi.generation", NOTE_GENERATION + generation.source());
         base.put("generation", generation.value());
         WorkerInfo worker = new WorkerInfo(workerId, "worker-" + workerId, WorkerKind.PROCESS, identity.pid(),
                 identity.parentPid(), generation.value());
-        registry.identifyProcess(worker);
+        HostContext.of(registry).identifyProcess(worker);
         if (!master) {
-            registry.statusDetail("uwsgi", () -> base);
-            registry.reportError(HOST, "run uWSGI with --master: without the master process uWSGI does not respawn "
+            HostContext.of(registry).statusDetail("uwsgi", () -> base);
+            HostContext.of(registry).reportError(HOST, "run uWSGI with --master: without the master process uWSGI does not respawn "
                     + "workers and a worker's parent is not a uWSGI master, so forksafe publishes no events "
                     + "(worker " + workerId + ", pid " + identity.pid() + ", parent " + identity.parentPid() + ")");
             return;
         }
         UwsgiWorkerLifecycle lifecycle = new UwsgiWorkerLifecycle(registry, worker, container);
         LIFECYCLES.put(registry, lifecycle);
-        registry.statusDetail("uwsgi", () -> {
+        HostContext.of(registry).statusDetail("uwsgi", () -> {
             Map<String, Object> m = new LinkedHashMap<>(base);
             m.putAll(lifecycle.detail());
             return m;

@@ -1,5 +1,6 @@
 package io.forksafe.uwsgi.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
@@ -27,6 +28,8 @@ final class UwsgiWorkerLifecycle {
     private static final long MAX_POLL_MILLIS = 50;
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final WorkerInfo worker;
     private final ContainerInfo container;
     private final Instant started = Instant.now();
@@ -40,6 +43,7 @@ final class UwsgiWorkerLifecycle {
 
     UwsgiWorkerLifecycle(ForkRegistry registry, WorkerInfo worker, ContainerInfo container) {
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.worker = worker;
         this.container = container;
     }
@@ -55,13 +59,13 @@ final class UwsgiWorkerLifecycle {
             exitHandler = "glibc on_exit through jnr-ffi";
         } else {
             exitHandler = "unavailable: " + exitFailure;
-            registry.note("uwsgi.workerExit", "WorkerExit cannot fire in this worker: " + exitFailure
+            host.note("uwsgi.workerExit", "WorkerExit cannot fire in this worker: " + exitFailure
                     + ". uWSGI ends workers with C exit(), which Java shutdown hooks do not see.");
         }
         try {
-            registry.postFork(worker, container);
+            host.postFork(worker, container);
         } catch (ForkHookException e) {
-            registry.log("uWSGI PostFork hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
+            host.log("uWSGI PostFork hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
         }
         startReadyWatcher(mainThread, jwsgiOption);
     }
@@ -71,7 +75,7 @@ final class UwsgiWorkerLifecycle {
         String unsupported = probe.unsupportedReason();
         if (unsupported != null) {
             readyDetection = "unavailable: " + unsupported;
-            registry.note("uwsgi.postWorkerInit", "PostWorkerInit cannot be detected automatically here ("
+            host.note("uwsgi.postWorkerInit", "PostWorkerInit cannot be detected automatically here ("
                     + unsupported + "); call UwsgiWorker.ready() from the application once it is loaded.");
             return;
         }
@@ -103,13 +107,13 @@ final class UwsgiWorkerLifecycle {
             }
             if (s == RequestLoopProbe.State.UNKNOWN && ++unknown >= 10) {
                 readyDetection = "failed: cannot read the main thread's system call";
-                registry.note("uwsgi.postWorkerInit", "PostWorkerInit could not be detected (the main thread's "
+                host.note("uwsgi.postWorkerInit", "PostWorkerInit could not be detected (the main thread's "
                         + "system call is unreadable); call UwsgiWorker.ready() from the application.");
                 return;
             }
             if (System.nanoTime() - deadline > 0) {
                 readyDetection = "timed out after " + timeout.toSeconds() + " s";
-                registry.note("uwsgi.postWorkerInit", "PostWorkerInit not detected within " + timeout.toSeconds()
+                host.note("uwsgi.postWorkerInit", "PostWorkerInit not detected within " + timeout.toSeconds()
                         + " s (raise " + READY_TIMEOUT_SETTING + " or call UwsgiWorker.ready())");
                 return;
             }
@@ -130,9 +134,9 @@ final class UwsgiWorkerLifecycle {
         readyAt = Instant.now();
         readyDetection = how;
         try {
-            registry.postWorkerInit(worker, container);
+            host.postWorkerInit(worker, container);
         } catch (ForkHookException e) {
-            registry.log("uWSGI PostWorkerInit hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
+            host.log("uWSGI PostWorkerInit hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
         }
         return true;
     }
@@ -145,9 +149,9 @@ final class UwsgiWorkerLifecycle {
         String reason = jvmShutdown ? "the worker's JVM is shutting down (System.exit() or Runtime.exit() in the "
                 + "application; uWSGI will respawn the worker)" : exitReason(status);
         try {
-            registry.workerExit(worker, container, reason);
+            host.workerExit(worker, container, reason);
         } catch (ForkHookException e) {
-            registry.log("uWSGI WorkerExit hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
+            host.log("uWSGI WorkerExit hook(s) failed in worker " + worker.slot() + ": " + e.getMessage());
         }
     }
 

@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.testapp;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkLocal;
 import io.forksafe.ForkRegistry;
@@ -127,7 +128,7 @@ public final class PreloadApp {
             }
         }, "acceptor");
         acceptor.start();
-        registry.postWorkerInit(registry.processWorker(), container);
+        HostContext.of(registry).postWorkerInit(registry.processWorker(), container);
         if (warmUp > 0) {
             java.net.InetSocketAddress own = (java.net.InetSocketAddress) server.getLocalAddress();
             for (int i = 0; i < warmUp; i++) {

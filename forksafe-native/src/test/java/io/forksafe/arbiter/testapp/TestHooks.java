@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.testapp;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkRegistry;
 import io.forksafe.PostFork;
@@ -29,7 +30,7 @@ public final class TestHooks implements ForkHookProvider {
             });
         }
         if ("true".equals(System.getenv("TESTAPP_REPORT_ERROR"))) {
-            registry.reportError("testapp", HOSTILE);
+            HostContext.of(registry).reportError("testapp", HOSTILE);
         }
         if ("true".equals(System.getenv("TESTAPP_FAIL_POSTWORKERINIT"))) {
             registry.subscribe(PostWorkerInit.class, "testapp.failing-init", 0, e -> {

@@ -1,5 +1,6 @@
 package io.forksafe.arbiter.testapp;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
@@ -93,7 +94,7 @@ public final class TinyHttpWorker {
             System.out.println("tiny worker: stopped accepting, in-flight done");
             if (!READY_VIA_API) {
                 // like a container adapter that published PostWorkerInit: it also publishes WorkerExit
-                Forksafe.registry().workerExit(Forksafe.registry().processWorker(), TINY, "server stopped");
+                HostContext.of(Forksafe.registry()).workerExit(Forksafe.registry().processWorker(), TINY, "server stopped");
             }
         }, "tiny-graceful"));
         long delay = Long.parseLong(System.getenv().getOrDefault("TESTAPP_BOOT_DELAY_MS", "0"));
@@ -105,7 +106,7 @@ public final class TinyHttpWorker {
             ArbiterWorker.attach(registry).ready(); // as a server without a forksafe adapter would
         } else {
             try {
-                registry.postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
+                HostContext.of(registry).postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
             } catch (io.forksafe.ForkHookException e) {
                 // as an adapter does: the failure is in the status (and reaches the arbiter); the server serves
                 System.err.println("tiny worker: a PostWorkerInit hook failed: " + e.getMessage());

@@ -1,5 +1,6 @@
 package io.forksafe.uwsgi.testapp;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkRegistry;
 import io.forksafe.WorkerExit;
@@ -27,7 +28,7 @@ public final class EventRecorder implements ForkHookProvider {
     @Override
     public void subscribe(ForkRegistry registry) {
         String file = System.getProperty("forksafe.test.eventsFile");
-        registry.statusDetail("testEvents", () -> {
+        HostContext.of(registry).statusDetail("testEvents", () -> {
             synchronized (EVENTS) {
                 return new ArrayList<>(EVENTS);
             }

@@ -1,5 +1,6 @@
 package io.forksafe.undertow.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.Forksafe;
@@ -38,7 +39,7 @@ public final class ForksafeServletExtension implements ServletExtension {
         try {
             configure(registry, info, name, host);
         } catch (RuntimeException | LinkageError e) {
-            registry.reportError(host, "forksafe could not wire the deployment: " + e
+            HostContext.of(registry).reportError(host, "forksafe could not wire the deployment: " + e
                     + "; set " + EXECUTOR_SETTING + "=false to run it without forksafe task threads");
         }
     }
@@ -56,7 +57,7 @@ public final class ForksafeServletExtension implements ServletExtension {
         String mode = registry.setting(EXECUTOR_SETTING, "auto").strip().toLowerCase(Locale.ROOT);
         HookedThreadPool pool = null;
         if (info.getExecutor() instanceof DeploymentExecutor) {
-            registry.log(host + ": already wired by forksafe (the extension ran twice)");
+            HostContext.of(registry).log(host + ": already wired by forksafe (the extension ran twice)");
             return;
         }
         if (info.getExecutor() != null) {
@@ -75,14 +76,14 @@ public final class ForksafeServletExtension implements ServletExtension {
             record.put("taskThreads", "on a server built with ForksafeUndertow.install: that server's forksafe task "
                     + "threads; otherwise forksafe task pool " + pool.namePrefix());
         } else {
-            registry.reportError(host, "unknown " + EXECUTOR_SETTING + "=" + mode + ": use auto (default) or false");
+            HostContext.of(registry).reportError(host, "unknown " + EXECUTOR_SETTING + "=" + mode + ": use auto (default) or false");
         }
         HookedThreadPool finalPool = pool;
         info.addDeploymentCompleteListener(new ServletContextListener() {
             @Override
             public void contextInitialized(ServletContextEvent sce) {
                 record.put("state", "deployed");
-                registry.log(host + " deployed");
+                HostContext.of(registry).log(host + " deployed");
             }
 
             @Override
@@ -96,12 +97,12 @@ public final class ForksafeServletExtension implements ServletExtension {
                         Thread.currentThread().interrupt();
                     }
                 }
-                registry.log(host + " undeployed" + (finalPool != null ? "; " + finalPool.threadsCreated()
+                HostContext.of(registry).log(host + " undeployed" + (finalPool != null ? "; " + finalPool.threadsCreated()
                         + " forksafe task thread(s) shut down" : ""));
             }
         });
         state.addDeployment(record, pool);
-        registry.configured(host, container);
+        HostContext.of(registry).configured(host, container);
     }
 
     private static int positive(ForkRegistry registry, String key, int fallback) {
@@ -121,7 +122,7 @@ public final class ForksafeServletExtension implements ServletExtension {
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        registry.reportError(Installation.HOST, key + "=" + v + " is not a positive number; using " + fallback);
+        HostContext.of(registry).reportError(Installation.HOST, key + "=" + v + " is not a positive number; using " + fallback);
         return fallback;
     }
 }

@@ -1,5 +1,6 @@
 package io.forksafe.undertow.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.GracefulStop;
@@ -40,6 +41,8 @@ public final class Installation {
     enum State { INSTALLED, STARTED, STOPPED, FAILED }
 
     private final ForkRegistry registry;
+
+    private final HostContext host;
     private final ContainerInfo container;
     private final String name;
     private final HookedThreadPool pool;
@@ -61,6 +64,7 @@ public final class Installation {
     private Installation(ForkRegistry registry, ContainerInfo container, String name, HookedThreadPool pool,
                          XnioWorker worker, int ioThreads, boolean explicitPoolSize) {
         this.registry = registry;
+        this.host = HostContext.of(this.registry);
         this.container = container;
         this.name = name;
         this.pool = pool;
@@ -134,10 +138,10 @@ public final class Installation {
         }
         state.addServer(installation);
         builder.setWorker(worker);
-        registry.log(HOST + ": installed XNIO worker " + worker.getName() + " (" + installation.ioThreads
+        HostContext.of(registry).log(HOST + ": installed XNIO worker " + worker.getName() + " (" + installation.ioThreads
                 + " I/O threads, " + pool.getMaximumPoolSize() + " forksafe task threads, keep-alive " + keepAlive
                 + " ms); start the server with ForksafeUndertow.start(server)");
-        registry.configured(HOST, container);
+        HostContext.of(registry).configured(HOST, container);
         return installation;
     }
 
@@ -167,7 +171,7 @@ public final class Installation {
     }
 
     static IllegalStateException fail(ForkRegistry registry, String reason) {
-        registry.reportError(HOST, reason);
+        HostContext.of(registry).reportError(HOST, reason);
         return new IllegalStateException("forksafe-undertow: " + reason);
     }
 
@@ -238,7 +242,7 @@ public final class Installation {
         ChannelAdopter.Adopted a = ChannelAdopter.adopt(server, worker, channel, handler);
         adopted.add(a);
         listeners.add("http://" + hostAndPort(a.address()) + " (adopted socket)");
-        registry.log(HOST + ": serving adopted socket " + hostAndPort(a.address()) + " on worker " + worker.getName());
+        host.log(HOST + ": serving adopted socket " + hostAndPort(a.address()) + " on worker " + worker.getName());
     }
 
     /**
@@ -253,7 +257,7 @@ public final class Installation {
                 for (ChannelAdopter.Adopted a : adoptedNow()) {
                     a.server().suspendAccepts();
                 }
-                registry.log(HOST + ": stopped accepting for the checkpoint");
+                host.log(HOST + ": stopped accepting for the checkpoint");
             }
         });
         registry.subscribe(io.forksafe.PostFork.class, "forksafe.undertow.resume-accepting", Integer.MAX_VALUE, e -> {
@@ -261,7 +265,7 @@ public final class Installation {
                 for (ChannelAdopter.Adopted a : adoptedNow()) {
                     a.server().resumeAccepts();
                 }
-                registry.log(HOST + ": accepts again in " + e.worker().name());
+                host.log(HOST + ": accepts again in " + e.worker().name());
             }
         });
     }
@@ -282,7 +286,7 @@ public final class Installation {
         try {
             UndertowFields.wrapHandlers(server, requests::wrap);
         } catch (UndertowFields.Unreadable e) {
-            registry.note("undertow.gracefulStop", "requests in flight are not counted (" + e.getMessage() + "): a "
+            host.note("undertow.gracefulStop", "requests in flight are not counted (" + e.getMessage() + "): a "
                     + "stop does not wait for them");
         }
         try {
@@ -313,27 +317,27 @@ public final class Installation {
         }
         state = State.STARTED;
         registerStopAtShutdown(server);
-        registry.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
+        host.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
         WorkerThreads.publishQuietly(registry, "Undertow", "PostWorkerInit",
-                () -> registry.postWorkerInit(registry.processWorker(), container));
+                () -> host.postWorkerInit(registry.processWorker(), container));
     }
 
     private void checkSizes(Undertow server) {
         try {
             int serverIo = UndertowFields.serverIoThreads(server);
             if (serverIo != ioThreads) {
-                registry.log(HOST + ": setIoThreads(" + serverIo + ") was called after ForksafeUndertow.install and "
+                host.log(HOST + ": setIoThreads(" + serverIo + ") was called after ForksafeUndertow.install and "
                         + "is ignored: the XNIO worker was created by install with " + ioThreads + " I/O threads; "
                         + "call setIoThreads before install");
             }
             int serverWorkers = UndertowFields.serverWorkerThreads(server);
             if (!explicitPoolSize && serverWorkers != pool.getMaximumPoolSize()) {
-                registry.log(HOST + ": worker " + worker.getName() + " task threads resized from "
+                host.log(HOST + ": worker " + worker.getName() + " task threads resized from "
                         + pool.getMaximumPoolSize() + " to " + serverWorkers + " (setWorkerThreads after install)");
                 pool.resize(serverWorkers);
             }
         } catch (UndertowFields.Unreadable e) {
-            registry.note("undertow.sizes", "could not compare the server's thread counts with the forksafe worker: "
+            host.note("undertow.sizes", "could not compare the server's thread counts with the forksafe worker: "
                     + e.getMessage());
         }
     }
@@ -355,8 +359,8 @@ public final class Installation {
         if (removed != null) {
             replacedListener = "the builder's HTTP listener " + removed.address() + " is served by the forksafe "
                     + "arbiter's socket " + shared + " instead (not bound)";
-            registry.log(HOST + ": " + replacedListener);
-            registry.note("undertow.arbiter", replacedListener);
+            host.log(HOST + ": " + replacedListener);
+            host.note("undertow.arbiter", replacedListener);
         }
         return removed;
     }
@@ -397,13 +401,13 @@ public final class Installation {
             stopAccepting(server); // connections already accepted go on
             drained = drain();
             WorkerThreads.publishQuietly(registry, "Undertow", "WorkerExit",
-                    () -> registry.workerExit(registry.processWorker(), container, "server stopping"));
+                    () -> host.workerExit(registry.processWorker(), container, "server stopping"));
         }
         closeQuietly(server);
         boolean clean = shutDownWorkerAndPool();
         state = State.STOPPED;
         forget(this);
-        registry.log(HOST + ": server on worker " + worker.getName() + " stopped" + drained + "; worker and "
+        host.log(HOST + ": server on worker " + worker.getName() + " stopped" + drained + "; worker and "
                 + pool.threadsCreated() + " task thread(s) shut down" + (clean ? "" : " (some threads did not end "
                 + "within " + SHUTDOWN_TIMEOUT_MILLIS + " ms)"));
     }
@@ -446,7 +450,7 @@ public final class Installation {
         for (ChannelAdopter.Adopted a : adopted) {
             String problem = a.stopAccepting();
             if (problem != null) {
-                registry.log(HOST + ": " + problem);
+                host.log(HOST + ": " + problem);
             }
         }
         try {
@@ -490,7 +494,7 @@ public final class Installation {
 
     private void checkStartedThroughForksafe() {
         if (state == State.INSTALLED) {
-            registry.reportError(HOST, "the server on worker " + worker.getName() + " runs requests but was started "
+            host.reportError(HOST, "the server on worker " + worker.getName() + " runs requests but was started "
                     + "with server.start(): no PostWorkerInit was published, and server.stop() will leave its threads "
                     + "running; use ForksafeUndertow.start(server) and ForksafeUndertow.stop(server)");
         }

@@ -1,5 +1,6 @@
 package io.forksafe.undertow.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.SlotAllocator;
 
@@ -45,8 +46,8 @@ public final class RegistryState {
             if (state == null) {
                 RegistryState created = new RegistryState();
                 STATES.put(registry, new WeakReference<>(created));
-                registry.statusDetail(DETAIL_KEY, created::describe);
-                registry.note(IO_THREADS_NOTE_KEY, IO_THREADS_NOTE);
+                HostContext.of(registry).statusDetail(DETAIL_KEY, created::describe);
+                HostContext.of(registry).note(IO_THREADS_NOTE_KEY, IO_THREADS_NOTE);
                 state = created;
             }
             return state;

@@ -1,5 +1,6 @@
 package io.forksafe.undertow.internal;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.ContainerAdapter;
@@ -27,9 +28,10 @@ public final class UndertowContainerAdapter implements ContainerAdapter {
     }
 
     @Override
-    public void configure(ForkRegistry registry) {
+    public void configure(HostContext host) {
+        ForkRegistry registry = host.registry();
         RegistryState.of(registry);
-        registry.note("undertow.wiring", "embedded servers: build with ForksafeUndertow.install(builder) and use "
+        HostContext.of(registry).note("undertow.wiring", "embedded servers: build with ForksafeUndertow.install(builder) and use "
                 + "ForksafeUndertow.start/stop(server); servlet deployments are wired by forksafe's ServletExtension");
     }
 }
