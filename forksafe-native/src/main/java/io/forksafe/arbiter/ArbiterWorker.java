@@ -23,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.WeakHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -69,7 +68,10 @@ public final class ArbiterWorker {
     /** Exit code of a worker whose boot failed; the arbiter halts instead of respawning (gunicorn's 3). */
     public static final int BOOT_ERROR_EXIT_CODE = ControlProtocol.BOOT_ERROR_EXIT;
 
-    private static final Map<ForkRegistry, ArbiterWorker> ATTACHED = new WeakHashMap<>();
+    /** The worker attached to a registry: state the registry owns (HostContext.state), not a static map. */
+    private static final class Attachment {
+        ArbiterWorker worker;
+    }
 
     private final ForkRegistry registry;
 
@@ -135,13 +137,14 @@ public final class ArbiterWorker {
     public static ArbiterWorker attach(ForkRegistry registry) {
         Objects.requireNonNull(registry, "registry must not be null");
         ArbiterWorker w;
-        synchronized (ATTACHED) {
-            w = ATTACHED.get(registry);
+        Attachment attached = HostContext.of(registry).state(Attachment.class, Attachment::new);
+        synchronized (attached) {
+            w = attached.worker;
             if (w != null) {
                 return w;
             }
             w = create(registry);
-            ATTACHED.put(registry, w);
+            attached.worker = w;
         }
         w.connect();
         HostContext.of(w.registry).postFork(w.worker, Supervisor.CONTAINER);
@@ -185,8 +188,9 @@ public final class ArbiterWorker {
             heartbeat = 1000;
         }
         ArbiterWorker w = new ArbiterWorker(registry, copy, null, Math.max(50, heartbeat));
-        synchronized (ATTACHED) {
-            ATTACHED.put(registry, w);
+        Attachment attached = HostContext.of(registry).state(Attachment.class, Attachment::new);
+        synchronized (attached) {
+            attached.worker = w;
         }
         w.control = channel;
         w.restoredCopy = true;

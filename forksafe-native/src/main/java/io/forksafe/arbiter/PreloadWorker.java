@@ -25,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -68,7 +67,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class PreloadWorker {
 
-    private static final Map<ForkRegistry, PreloadWorker> ATTACHED = new WeakHashMap<>();
+    /** The template attached to a registry: state the registry owns (HostContext.state), not a static map. */
+    private static final class Attachment {
+        PreloadWorker worker;
+    }
 
     private final ForkRegistry registry;
 
@@ -123,8 +125,9 @@ public final class PreloadWorker {
                     + "ArbiterConfig.builder().preload(true))");
         }
         PreloadWorker w;
-        synchronized (ATTACHED) {
-            w = ATTACHED.get(registry);
+        Attachment attached = HostContext.of(registry).state(Attachment.class, Attachment::new);
+        synchronized (attached) {
+            w = attached.worker;
             if (w != null) {
                 return w;
             }
@@ -136,7 +139,7 @@ public final class PreloadWorker {
                         + "arbiter's pid", e);
             }
             w = new PreloadWorker(registry, container, control, parent);
-            ATTACHED.put(registry, w);
+            attached.worker = w;
         }
         w.start();
         return w;

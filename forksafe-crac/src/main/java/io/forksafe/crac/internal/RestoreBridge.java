@@ -14,13 +14,11 @@ import org.crac.Resource;
 import org.crac.RestoreException;
 import org.crac.management.CRaCMXBean;
 
-import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.WeakHashMap;
 import java.util.function.LongSupplier;
 
 /**
@@ -48,7 +46,10 @@ public final class RestoreBridge implements Resource {
     /** The status note key. */
     public static final String NOTE_KEY = "crac";
 
-    private static final Map<ForkRegistry, WeakReference<RestoreBridge>> INSTALLED = new WeakHashMap<>();
+    /** The bridge installed for a registry: state the registry owns (HostContext.state), not a static map. */
+    private static final class Installed {
+        RestoreBridge bridge;
+    }
 
     private final ForkRegistry registry;
 
@@ -101,16 +102,16 @@ public final class RestoreBridge implements Resource {
      */
     public static RestoreBridge install(ForkRegistry registry, boolean markConfigured) {
         Objects.requireNonNull(registry, "registry must not be null");
-        synchronized (INSTALLED) {
-            WeakReference<RestoreBridge> ref = INSTALLED.get(registry);
-            RestoreBridge existing = ref == null ? null : ref.get();
+        Installed installed = HostContext.of(registry).state(Installed.class, Installed::new);
+        synchronized (installed) {
+            RestoreBridge existing = installed.bridge;
             if (existing != null) {
                 return existing;
             }
             RestoreBridge bridge = new RestoreBridge(registry, CracDetection.detect(), RestoreBridge::mxRestoreTime,
                     RestoreBridge::mxUptimeSinceRestore);
             bridge.registerWithCrac(markConfigured);
-            INSTALLED.put(registry, new WeakReference<>(bridge));
+            installed.bridge = bridge;
             return bridge;
         }
     }

@@ -10,7 +10,6 @@ import io.forksafe.spi.ContainerAdapter;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -34,8 +33,14 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
             + "master: 0 for the first, one more after each respawn or reload. uWSGI does not tell the JVM, so forksafe "
             + "keeps the count itself: ";
 
-    // One lifecycle per registry and process; weak keys so that discarded registries are not retained.
-    private static final Map<ForkRegistry, UwsgiWorkerLifecycle> LIFECYCLES = new WeakHashMap<>();
+    /** One lifecycle per registry and process: state the registry owns (HostContext.state), not a static map. */
+    private static final class Lifecycle {
+        UwsgiWorkerLifecycle lifecycle;
+    }
+
+    private static Lifecycle lifecycleOf(ForkRegistry registry) {
+        return HostContext.of(registry).state(Lifecycle.class, Lifecycle::new);
+    }
 
     private UwsgiRuntime runtime;
 
@@ -63,18 +68,19 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
                     + "--jvm-class io/forksafe/uwsgi/UwsgiBootstrap");
             return;
         }
-        synchronized (LIFECYCLES) {
-            UwsgiWorkerLifecycle existing = LIFECYCLES.get(registry);
+        Lifecycle state = lifecycleOf(registry);
+        synchronized (state) {
+            UwsgiWorkerLifecycle existing = state.lifecycle;
             if (existing != null) {
                 HostContext.of(registry).log("uWSGI already configured for worker " + existing.worker().slot()
                         + " in this registry; nothing to do");
                 return;
             }
-            configureWorker(registry, rt);
+            configureWorker(registry, rt, state);
         }
     }
 
-    private void configureWorker(ForkRegistry registry, UwsgiRuntime rt) {
+    private void configureWorker(ForkRegistry registry, UwsgiRuntime rt, Lifecycle state) {
         int workerId = rt.workerId();
         Map<String, String> options = rt.options();
         UwsgiVersion version = UwsgiVersion.detect();
@@ -125,7 +131,7 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
             return;
         }
         UwsgiWorkerLifecycle lifecycle = new UwsgiWorkerLifecycle(registry, worker, container);
-        LIFECYCLES.put(registry, lifecycle);
+        state.lifecycle = lifecycle;
         HostContext.of(registry).statusDetail("uwsgi", () -> {
             Map<String, Object> m = new LinkedHashMap<>(base);
             m.putAll(lifecycle.detail());
@@ -149,16 +155,18 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
     /** Publishes PostWorkerInit now for {@code registry}'s uWSGI worker, unless it already ran. */
     public static boolean markReady(ForkRegistry registry, String how) {
         UwsgiWorkerLifecycle lifecycle;
-        synchronized (LIFECYCLES) {
-            lifecycle = LIFECYCLES.get(registry);
+        Lifecycle state = lifecycleOf(registry);
+        synchronized (state) {
+            lifecycle = state.lifecycle;
         }
         return lifecycle != null && lifecycle.markReady(how);
     }
 
     /** Whether {@code registry} has a configured uWSGI worker lifecycle. */
     public static boolean configured(ForkRegistry registry) {
-        synchronized (LIFECYCLES) {
-            return LIFECYCLES.containsKey(registry);
+        Lifecycle state = lifecycleOf(registry);
+        synchronized (state) {
+            return state.lifecycle != null;
         }
     }
 

@@ -4,12 +4,10 @@ import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
 import io.forksafe.SlotAllocator;
 
-import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * What the Undertow adapter keeps per registry: one {@link SlotAllocator} shared by every hooked pool (so two servers
@@ -26,7 +24,6 @@ public final class RegistryState {
             + "(non-blocking handlers) therefore never run on a forksafe worker; dispatched work (exchange.dispatch, "
             + "BlockingHandler, servlets) runs on forksafe task threads.";
 
-    private static final Map<ForkRegistry, WeakReference<RegistryState>> STATES = new WeakHashMap<>();
 
     private final SlotAllocator slots = new SlotAllocator(1);
     private final List<Installation> servers = new ArrayList<>();
@@ -40,18 +37,14 @@ public final class RegistryState {
 
     /** The state for {@code registry}, created (and its status section registered) on first use. */
     public static RegistryState of(ForkRegistry registry) {
-        synchronized (STATES) {
-            WeakReference<RegistryState> ref = STATES.get(registry);
-            RegistryState state = ref == null ? null : ref.get();
-            if (state == null) {
-                RegistryState created = new RegistryState();
-                STATES.put(registry, new WeakReference<>(created));
-                HostContext.of(registry).statusDetail(DETAIL_KEY, created::describe);
-                HostContext.of(registry).note(IO_THREADS_NOTE_KEY, IO_THREADS_NOTE);
-                state = created;
-            }
-            return state;
-        }
+        // state the registry owns (HostContext.state), not a static map keyed by registry
+        HostContext host = HostContext.of(registry);
+        return host.state(RegistryState.class, () -> {
+            RegistryState created = new RegistryState();
+            host.statusDetail(DETAIL_KEY, created::describe);
+            host.note(IO_THREADS_NOTE_KEY, IO_THREADS_NOTE);
+            return created;
+        });
     }
 
     /** The slot allocator shared by all hooked pools of the registry. */
