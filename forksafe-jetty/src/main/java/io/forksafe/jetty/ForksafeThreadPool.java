@@ -73,6 +73,16 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         this.registry = Objects.requireNonNull(registry,
                 "registry must not be null: pass Forksafe.registry() or your own ForkRegistry");
         this.threads = new WorkerThreads(registry, JettyEvents.container(), JettyEvents.HOST + " pool");
+        // server.dump() shows forksafe's view of the pool, under the pool
+        addBean(org.eclipse.jetty.util.component.Dumpable.named("forksafe", new Object() {
+            @Override
+            public String toString() {
+                WorkerThreads.Counts c = threads.counts();
+                return "registry " + registry.name() + ", threadsCreated=" + c.threadsCreated() + ", threadsRetired="
+                        + c.threadsRetired() + ", threadsFailedToStart=" + c.threadsFailedToStart() + ", slotsInUse="
+                        + c.slotsInUse();
+            }
+        }), false);
     }
 
     /** The registry this pool publishes to. */

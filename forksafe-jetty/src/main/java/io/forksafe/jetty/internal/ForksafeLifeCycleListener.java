@@ -31,7 +31,7 @@ import java.util.function.Function;
  * Attached to one {@link Server} by {@code ForksafeJetty.install}: turns the server's own lifecycle into process-level
  * events and status lines. All its state lives in this listener, which Jetty keeps as a bean of the server. Not API.
  */
-public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
+public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.eclipse.jetty.util.component.Dumpable {
 
     private static final String ARBITER_PID_ENV = ArbiterContract.ENV_ARBITER_PID;
 
@@ -400,6 +400,17 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener {
         m.put("connectors", connectors);
         m.put("arbiterSocket", adoptedChannel);
         return m;
+    }
+
+    /** {@code server.dump()} shows forksafe's status and this server's section of it. */
+    @Override
+    public void dump(Appendable out, String indent) throws IOException {
+        List<Object> lines = new ArrayList<>();
+        lines.add("processWorker: " + registry.processWorker());
+        statusDetails().forEach((k, v) -> lines.add(k + ": " + v));
+        registry.status().errors().forEach(e -> lines.add("error: " + e));
+        org.eclipse.jetty.util.component.Dumpable.dumpObjects(out, indent, "forksafe " + registry.name() + ": "
+                + registry.status().status(), lines.toArray());
     }
 
     @Override
