@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +85,7 @@ public final class ForkLocal<T> implements AutoCloseable {
                 this::newEpoch);
         this.subscriptions = List.of(pre, post, exit);
         this.detailKey = post.name(); // unique in the registry: "ForkLocal[mongo]", "ForkLocal[mongo]#2"
-        registry.statusDetail(detailKey, this::statusDetail);
+        HostContext.of(registry).statusDetail(detailKey, this::statusDetail);
     }
 
     /**
@@ -227,7 +228,7 @@ public final class ForkLocal<T> implements AutoCloseable {
             current = null;
         }
         subscriptions.forEach(Subscription::close);
-        registry.removeStatusDetail(detailKey);
+        HostContext.of(registry).removeStatusDetail(detailKey);
         release(old);
     }
 

@@ -122,7 +122,7 @@ public final class ForkRegistry {
     /** Creates an isolated registry; the name appears in its JMX object name. */
     public ForkRegistry(String name) {
         this.name = Objects.requireNonNull(name, "name must not be null");
-        log("registry_setup");
+        host.log("registry_setup");
     }
 
     /** This registry's name. */
@@ -203,7 +203,7 @@ public final class ForkRegistry {
      * under the same lock did not include this hook, so it cannot run twice.
      */
     private void runLate(Registration r, PostFork event) {
-        log("hook " + r.name + " subscribed after this process's PostFork (" + event.worker().name() + ", "
+        host.log("hook " + r.name + " subscribed after this process's PostFork (" + event.worker().name() + ", "
                 + event.worker().kind() + ", generation " + event.worker().generation() + "): ran it at once");
         r.statsFor(EventType.POST_FORK).recordLateRun(Instant.now());
         ForkHookException failure = run(r, event, EventType.POST_FORK, true, null);
@@ -290,56 +290,6 @@ public final class ForkRegistry {
 
     // ------------------------------------------------------------------ publishing
 
-    /**
-     * Runs every subscriber of {@code event} under the ordering and failure rules, and records the run in the
-     * status. A second {@link PostFork} for a worker that already had one is ignored and counted.
-     *
-     * @throws ForkHookException after all subscribers ran, if any of them threw
-     */
-    void publish(ForkEvent event) {
-        Objects.requireNonNull(event, "event must not be null");
-        EventType type = event.type();
-        if (type == EventType.POST_FORK && !firstPostFork(event.worker())) {
-            return;
-        }
-        workers.record(event);
-        if (type == EventType.WORKER_EXIT) {
-            synchronized (postForkDelivered) {
-                postForkDelivered.remove(event.worker().identity());
-            }
-        }
-        Dispatch dispatch;
-        if (type == EventType.POST_FORK && isThisProcess(event.worker())) {
-            synchronized (lock) { // pairs with subscribe: a hook added now either is in this snapshot or runs late
-                processPostFork = (PostFork) event;
-                dispatch = byType[type.ordinal()];
-            }
-        } else {
-            dispatch = byType[type.ordinal()];
-        }
-        Registration[] snapshot = dispatch.hooks;
-        long n = typeCounters[type.ordinal()].dispatched(event.at());
-        // Durations are sampled (one publish in 64 per type), so bookkeeping stays off the clock.
-        boolean untimedSoFar = !dispatch.allTimed;
-        boolean timed = untimedSoFar || (n & HookStats.TIMING_SAMPLE_MASK) == 0;
-        ForkHookException failure = null;
-        if (type.runsInReverse()) {
-            for (int k = snapshot.length - 1; k >= 0; k--) {
-                failure = run(snapshot[k], event, type, timed, failure);
-            }
-        } else {
-            for (Registration r : snapshot) {
-                failure = run(r, event, type, timed, failure);
-            }
-        }
-        if (untimedSoFar) {
-            dispatch.allTimed = allTimed(snapshot, type);
-        }
-        if (failure != null) {
-            throw failure;
-        }
-    }
-
     private static boolean allTimed(Registration[] hooks, EventType type) {
         for (Registration r : hooks) {
             if (r.active && !r.statsFor(type).hasDuration()) {
@@ -408,40 +358,10 @@ public final class ForkRegistry {
         }
         long n = duplicatePostForks.incrementAndGet();
         if (n == 1 || Long.bitCount(n) == 1) {
-            log("duplicate PostFork ignored for worker " + worker.name() + " (" + id
+            host.log("duplicate PostFork ignored for worker " + worker.name() + " (" + id
                     + "): two adapters report the same worker; " + n + " so far");
         }
         return false;
-    }
-
-    /** Publishes {@link PreFork} for {@code worker}, with the current settings. */
-    void preFork(WorkerInfo worker, ContainerInfo container) {
-        publish(new PreFork(worker, container, settings(), Instant.now()));
-    }
-
-    /** Publishes {@link PostFork} for {@code worker} (ignored if it already had one). */
-    void postFork(WorkerInfo worker, ContainerInfo container) {
-        publish(new PostFork(worker, container, settings(), Instant.now()));
-    }
-
-    /** Publishes {@link PostForkParent} for {@code worker}, whose pid is the child's. */
-    void postForkParent(WorkerInfo worker, ContainerInfo container) {
-        publish(new PostForkParent(worker, container, settings(), Instant.now()));
-    }
-
-    /** Publishes {@link PostWorkerInit} for {@code worker}. */
-    void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
-        publish(new PostWorkerInit(worker, container, settings(), Instant.now()));
-    }
-
-    /** Publishes {@link WorkerExit} for {@code worker}. */
-    void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
-        publish(new WorkerExit(worker, container, settings(), Instant.now(), reason));
-    }
-
-    /** Publishes {@link ChildExit} for {@code worker}. */
-    void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
-        publish(new ChildExit(worker, container, settings(), Instant.now(), exitStatus));
     }
 
     // ------------------------------------------------------------------ this process's identity
@@ -464,23 +384,7 @@ public final class ForkRegistry {
         return main;
     }
 
-    /** Records who this process is as a worker; see {@link #processWorker()}. */
-    void identifyProcess(WorkerInfo worker) {
-        this.processWorker = Objects.requireNonNull(worker, "worker must not be null");
-    }
-
     // ------------------------------------------------------------------ settings
-
-    /** Adds container configuration to the settings that events carry. Null values remove a key. */
-    void putSettings(Map<String, String> settings) {
-        settings.forEach((k, v) -> {
-            if (v == null) {
-                containerSettings.remove(k);
-            } else {
-                containerSettings.put(k, v);
-            }
-        });
-    }
 
     /**
      * The settings events carry: the container's configuration, overridden by {@code forksafe.*} system
@@ -507,39 +411,6 @@ public final class ForkRegistry {
 
     // ------------------------------------------------------------------ status
 
-    /** Adds a line to the autoconfigure log (and to the {@code io.forksafe} system logger). */
-    void log(String line) {
-        log.add(line);
-        LOG.log(System.Logger.Level.INFO, "forksafe: {0}", line);
-    }
-
-    /**
-     * Records a configuration error: the status becomes {@code "<host> error: <reason>"} and stays an error even if
-     * another adapter configures itself later. The reason should name the fix.
-     */
-    void reportError(String host, String reason) {
-        String line = host + " error: " + reason;
-        log.add(line);
-        errors.add(line);
-        errorsTotal.incrementAndGet();
-        errorReported = true;
-        status = line;
-        LOG.log(System.Logger.Level.WARNING, "forksafe: {0}", line);
-    }
-
-    /**
-     * Records that {@code host} is wired: status {@code "<host> hook configured"} (unless an error was reported) and
-     * environment {@code container}.
-     */
-    void configured(String host, ContainerInfo container) {
-        log(host + " hook configured");
-        environment = container.toString();
-        if (!errorReported) {
-            status = host + " hook configured";
-        }
-        exposeStatusMBean();
-    }
-
     /**
      * For manual wiring, like pyramid_forksafe's {@code mark_configured}: environment and status name the container.
      *
@@ -549,30 +420,12 @@ public final class ForkRegistry {
      */
     public void markConfigured(String container) {
         Objects.requireNonNull(container, "container must not be null");
-        log(container + " mark_configured");
+        host.log(container + " mark_configured");
         environment = container;
         if (!errorReported) {
             status = container + " mark_configured";
         }
         exposeStatusMBean();
-    }
-
-    /** Adds or replaces a plain statement in the status, for example what a host cannot report. */
-    void note(String key, String text) {
-        if (notes.size() >= MAX_NOTES && !notes.containsKey(key)) {
-            return;
-        }
-        notes.put(key, text);
-    }
-
-    /** Adds an adapter-specific section to the status; the supplier is called on every snapshot. */
-    void statusDetail(String key, Supplier<?> supplier) {
-        details.put(key, supplier);
-    }
-
-    /** Removes a section added with {@link #statusDetail}. */
-    void removeStatusDetail(String key) {
-        details.remove(key);
     }
 
     /** How many duplicate {@link PostFork} reports were ignored. */
@@ -641,41 +494,41 @@ public final class ForkRegistry {
 
     /** {@link #autoconfigure()} with an explicit class loader for discovery. */
     public ForksafeStatus autoconfigure(ClassLoader loader) {
-        log("attempting auto-configure");
+        host.log("attempting auto-configure");
         loadHookProviders(loader);
         String only = setting("forksafe.adapters", "").strip().toLowerCase(Locale.ROOT);
         Set<String> allowed = only.isEmpty() ? null : Set.of(only.split("\\s*,\\s*"));
         List<ContainerAdapter> adapters = ServiceLoading.load(ContainerAdapter.class, loader,
-                (what, error) -> reportError("adapter discovery", what + " could not be loaded: " + error));
+                (what, error) -> host.reportError("adapter discovery", what + " could not be loaded: " + error));
         boolean any = false;
         for (ContainerAdapter adapter : adapters) {
             String host = safeName(adapter);
             if (allowed != null && !allowed.contains(host.toLowerCase(Locale.ROOT))) {
-                log(host + " skipped: not in forksafe.adapters=" + only);
+                this.host.log(host + " skipped: not in forksafe.adapters=" + only);
                 continue;
             }
-            log("attempting to autoconfigure " + host);
+            this.host.log("attempting to autoconfigure " + host);
             try {
                 ContainerAdapter.Detection d = adapter.detect();
                 if (d == null || !d.available()) {
                     String reason = d == null || d.reason() == null || d.reason().isBlank() ? "" : ": " + d.reason();
-                    log(host + " not available" + reason);
+                    this.host.log(host + " not available" + reason);
                     continue;
                 }
-                log(host + " available");
+                this.host.log(host + " available");
                 long errorsBefore = errorsTotal.get();
                 adapter.configure(this.host);
                 if (errorsTotal.get() > errorsBefore) {
                     continue; // the adapter reported its own error, naming the fix
                 }
-                configured(host, d.container());
+                this.host.configured(host, d.container());
                 any = true;
             } catch (Exception | LinkageError e) {
-                reportError(host, e.getMessage() == null ? e.toString() : e.getMessage());
+                this.host.reportError(host, e.getMessage() == null ? e.toString() : e.getMessage());
             }
         }
         if (!any && !errorReported) {
-            log("no container adapter configured");
+            host.log("no container adapter configured");
             status = "not configured: no forksafe adapter found a host (add forksafe-jetty, forksafe-undertow or "
                     + "forksafe-native, or call markConfigured)";
         }
@@ -700,12 +553,12 @@ public final class ForkRegistry {
      */
     public int loadHookProviders(ClassLoader loader) {
         if (Boolean.parseBoolean(setting("forksafe.hookProviders.disabled", "false"))) {
-            log("hook providers disabled by forksafe.hookProviders.disabled=true");
+            host.log("hook providers disabled by forksafe.hookProviders.disabled=true");
             return 0;
         }
         int loaded = 0;
         List<ForkHookProvider> providers = ServiceLoading.load(ForkHookProvider.class, loader,
-                (what, error) -> reportError("hook provider", what + " could not be loaded: " + error));
+                (what, error) -> host.reportError("hook provider", what + " could not be loaded: " + error));
         for (ForkHookProvider provider : providers) {
             String id = provider.getClass().getName();
             if (!loadedHookProviders.add(id)) {
@@ -713,10 +566,10 @@ public final class ForkRegistry {
             }
             try {
                 provider.subscribe(this);
-                log("hook provider " + id + " loaded");
+                host.log("hook provider " + id + " loaded");
                 loaded++;
             } catch (Exception | LinkageError e) {
-                reportError("hook provider", id + " failed: " + e);
+                host.reportError("hook provider", id + " failed: " + e);
             }
         }
         return loaded;
@@ -833,77 +686,138 @@ public final class ForkRegistry {
 
         @Override
         public void preFork(WorkerInfo worker, ContainerInfo container) {
-            ForkRegistry.this.preFork(worker, container);
+            publish(new PreFork(worker, container, settings(), Instant.now()));
         }
 
         @Override
         public void postFork(WorkerInfo worker, ContainerInfo container) {
-            ForkRegistry.this.postFork(worker, container);
+            publish(new PostFork(worker, container, settings(), Instant.now()));
         }
 
         @Override
         public void postForkParent(WorkerInfo worker, ContainerInfo container) {
-            ForkRegistry.this.postForkParent(worker, container);
+            publish(new PostForkParent(worker, container, settings(), Instant.now()));
         }
 
         @Override
         public void postWorkerInit(WorkerInfo worker, ContainerInfo container) {
-            ForkRegistry.this.postWorkerInit(worker, container);
+            publish(new PostWorkerInit(worker, container, settings(), Instant.now()));
         }
 
         @Override
         public void workerExit(WorkerInfo worker, ContainerInfo container, String reason) {
-            ForkRegistry.this.workerExit(worker, container, reason);
+            publish(new WorkerExit(worker, container, settings(), Instant.now(), reason));
         }
 
         @Override
         public void childExit(WorkerInfo worker, ContainerInfo container, int exitStatus) {
-            ForkRegistry.this.childExit(worker, container, exitStatus);
+            publish(new ChildExit(worker, container, settings(), Instant.now(), exitStatus));
         }
 
         @Override
         public void publish(ForkEvent event) {
-            ForkRegistry.this.publish(event);
+            Objects.requireNonNull(event, "event must not be null");
+            EventType type = event.type();
+            if (type == EventType.POST_FORK && !firstPostFork(event.worker())) {
+                return;
+            }
+            workers.record(event);
+            if (type == EventType.WORKER_EXIT) {
+                synchronized (postForkDelivered) {
+                    postForkDelivered.remove(event.worker().identity());
+                }
+            }
+            Dispatch dispatch;
+            if (type == EventType.POST_FORK && isThisProcess(event.worker())) {
+                synchronized (lock) { // pairs with subscribe: a hook added now either is in this snapshot or runs late
+                    processPostFork = (PostFork) event;
+                    dispatch = byType[type.ordinal()];
+                }
+            } else {
+                dispatch = byType[type.ordinal()];
+            }
+            Registration[] snapshot = dispatch.hooks;
+            long n = typeCounters[type.ordinal()].dispatched(event.at());
+            // Durations are sampled (one publish in 64 per type), so bookkeeping stays off the clock.
+            boolean untimedSoFar = !dispatch.allTimed;
+            boolean timed = untimedSoFar || (n & HookStats.TIMING_SAMPLE_MASK) == 0;
+            ForkHookException failure = null;
+            if (type.runsInReverse()) {
+                for (int k = snapshot.length - 1; k >= 0; k--) {
+                    failure = run(snapshot[k], event, type, timed, failure);
+                }
+            } else {
+                for (Registration r : snapshot) {
+                    failure = run(r, event, type, timed, failure);
+                }
+            }
+            if (untimedSoFar) {
+                dispatch.allTimed = allTimed(snapshot, type);
+            }
+            if (failure != null) {
+                throw failure;
+            }
         }
 
         @Override
         public void identifyProcess(WorkerInfo worker) {
-            ForkRegistry.this.identifyProcess(worker);
+            processWorker = Objects.requireNonNull(worker, "worker must not be null");
         }
 
         @Override
         public void putSettings(Map<String, String> settings) {
-            ForkRegistry.this.putSettings(settings);
+            settings.forEach((k, v) -> {
+                if (v == null) {
+                    containerSettings.remove(k);
+                } else {
+                    containerSettings.put(k, v);
+                }
+            });
         }
 
         @Override
         public void log(String line) {
-            ForkRegistry.this.log(line);
+            log.add(line);
+            LOG.log(System.Logger.Level.INFO, "forksafe: {0}", line);
         }
 
         @Override
         public void reportError(String hostName, String reason) {
-            ForkRegistry.this.reportError(hostName, reason);
+            String line = hostName + " error: " + reason;
+            log.add(line);
+            errors.add(line);
+            errorsTotal.incrementAndGet();
+            errorReported = true;
+            status = line;
+            LOG.log(System.Logger.Level.WARNING, "forksafe: {0}", line);
         }
 
         @Override
         public void configured(String hostName, ContainerInfo container) {
-            ForkRegistry.this.configured(hostName, container);
+            log(hostName + " hook configured");
+            environment = container.toString();
+            if (!errorReported) {
+                status = hostName + " hook configured";
+            }
+            exposeStatusMBean();
         }
 
         @Override
         public void note(String key, String text) {
-            ForkRegistry.this.note(key, text);
+            if (notes.size() >= MAX_NOTES && !notes.containsKey(key)) {
+                return;
+            }
+            notes.put(key, text);
         }
 
         @Override
         public void statusDetail(String key, Supplier<?> supplier) {
-            ForkRegistry.this.statusDetail(key, supplier);
+            details.put(key, supplier);
         }
 
         @Override
         public void removeStatusDetail(String key) {
-            ForkRegistry.this.removeStatusDetail(key);
+            details.remove(key);
         }
 
         @Override

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.spi.WorkerThreads;
 
 import java.util.LinkedHashMap;
@@ -53,7 +54,7 @@ public final class HookedThreadFactory implements ThreadFactory, ForkJoinPool.Fo
                 "delegate must not be null: pass Executors.defaultThreadFactory() or the pool's own factory");
         this.threads = new WorkerThreads(registry, ContainerInfo.of("java.util.concurrent",
                 String.valueOf(Runtime.version().feature())), "Pool " + poolName);
-        registry.statusDetail("threads " + poolName, this::statusDetails);
+        HostContext.of(registry).statusDetail("threads " + poolName, this::statusDetails);
     }
 
     /** Hooks {@code delegate}'s threads, reporting to {@link Forksafe#registry()} as pool {@code threads-<n>}. */

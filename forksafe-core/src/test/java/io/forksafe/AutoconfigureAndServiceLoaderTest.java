@@ -64,7 +64,7 @@ class AutoconfigureAndServiceLoaderTest {
         @Override
         public void configure(HostContext host) {
         ForkRegistry registry = host.registry();
-            registry.note("presenthost", "configured");
+            HostContext.of(registry).note("presenthost", "configured");
         }
     }
 
@@ -126,7 +126,7 @@ class AutoconfigureAndServiceLoaderTest {
 
         assertThat(loaded).isEqualTo(1);
         int before = GOOD_HOOK_RUNS.get();
-        registry.postFork(TestWorkers.process(1), TestWorkers.TEST_HOST);
+        HostContext.of(registry).postFork(TestWorkers.process(1), TestWorkers.TEST_HOST);
         assertThat(GOOD_HOOK_RUNS.get()).isEqualTo(before + 1);
         ForksafeStatus status = registry.status();
         assertThat(status.autoconfigureLog()).contains("hook provider " + GoodHooks.class.getName() + " loaded");

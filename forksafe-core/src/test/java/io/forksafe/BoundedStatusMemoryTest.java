@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,11 +22,11 @@ class BoundedStatusMemoryTest {
             // Worst case for the bookkeeping: every worker has its own slot, and one in a hundred never reports
             // its exit (a leaked or killed thread).
             WorkerInfo w = WorkerInfo.thread(i, "synthetic-" + i, 0);
-            registry.preFork(w, TEST_HOST);
-            registry.postFork(w, TEST_HOST);
-            registry.postForkParent(w, TEST_HOST);
+            HostContext.of(registry).preFork(w, TEST_HOST);
+            HostContext.of(registry).postFork(w, TEST_HOST);
+            HostContext.of(registry).postForkParent(w, TEST_HOST);
             if (i % 100 != 0) {
-                registry.workerExit(w, TEST_HOST, "idle timeout");
+                HostContext.of(registry).workerExit(w, TEST_HOST, "idle timeout");
             }
         }
         ForksafeStatus status = registry.status();

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -67,7 +68,7 @@ class ConcurrencyTest {
                 go.await();
                 WorkerInfo w = TestWorkers.thread(slot, 0);
                 for (int i = 0; i < EVENTS_PER_DISPATCHER; i++) {
-                    registry.postWorkerInit(w, TEST_HOST);
+                    HostContext.of(registry).postWorkerInit(w, TEST_HOST);
                 }
                 return null;
             }));

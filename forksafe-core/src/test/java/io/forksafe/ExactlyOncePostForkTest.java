@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static io.forksafe.TestWorkers.process;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,8 +21,8 @@ class ExactlyOncePostForkTest {
         AtomicInteger count = new AtomicInteger();
         registry.subscribe(PostFork.class, e -> count.incrementAndGet());
         WorkerInfo w = process(1);
-        registry.postFork(w, ContainerInfo.of("uWSGI", "2.0.21"));
-        registry.postFork(w, ContainerInfo.of("other adapter", "1"));
+        HostContext.of(registry).postFork(w, ContainerInfo.of("uWSGI", "2.0.21"));
+        HostContext.of(registry).postFork(w, ContainerInfo.of("other adapter", "1"));
         assertThat(count).hasValue(1);
         assertThat(registry.duplicatePostForks()).isEqualTo(1);
         assertThat(registry.status().autoconfigureLog()).anyMatch(l -> l.startsWith("duplicate PostFork ignored"));
@@ -31,8 +32,8 @@ class ExactlyOncePostForkTest {
     void aNewGenerationOfTheSameSlotIsANewWorker() {
         AtomicInteger count = new AtomicInteger();
         registry.subscribe(PostFork.class, e -> count.incrementAndGet());
-        registry.postFork(TestWorkers.thread(3, 0), TEST_HOST);
-        registry.postFork(TestWorkers.thread(3, 1), TEST_HOST);
+        HostContext.of(registry).postFork(TestWorkers.thread(3, 0), TEST_HOST);
+        HostContext.of(registry).postFork(TestWorkers.thread(3, 1), TEST_HOST);
         assertThat(count).hasValue(2);
     }
 
@@ -40,8 +41,8 @@ class ExactlyOncePostForkTest {
     void threadsOfTwoPoolsWithTheSameSlotAreDifferentWorkers() {
         AtomicInteger count = new AtomicInteger();
         registry.subscribe(PostFork.class, e -> count.incrementAndGet());
-        registry.postFork(WorkerInfo.thread(1, "qtp-1", 0), ContainerInfo.of("jetty", "12.1.14"));
-        registry.postFork(WorkerInfo.thread(1, "undertow-task-1", 0), ContainerInfo.of("undertow", "2.3.26.Final"));
+        HostContext.of(registry).postFork(WorkerInfo.thread(1, "qtp-1", 0), ContainerInfo.of("jetty", "12.1.14"));
+        HostContext.of(registry).postFork(WorkerInfo.thread(1, "undertow-task-1", 0), ContainerInfo.of("undertow", "2.3.26.Final"));
         assertThat(count).hasValue(2);
         assertThat(registry.status().workers()).hasSize(2);
     }
@@ -50,9 +51,9 @@ class ExactlyOncePostForkTest {
     void threadWorkersAreCountedOnceThoughTheyGetPostForkAndPostForkParent() {
         for (int i = 0; i < 3; i++) {
             WorkerInfo w = TestWorkers.thread(i, 0);
-            registry.preFork(w, TEST_HOST);
-            registry.postForkParent(w, TEST_HOST);
-            registry.postFork(w, TEST_HOST);
+            HostContext.of(registry).preFork(w, TEST_HOST);
+            HostContext.of(registry).postForkParent(w, TEST_HOST);
+            HostContext.of(registry).postFork(w, TEST_HOST);
         }
         assertThat(registry.status().workerCounters()).containsEntry("started", 3L).containsEntry("live", 3L);
     }
@@ -73,7 +74,7 @@ class ExactlyOncePostForkTest {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
-                    registry.postFork(process(slot), TEST_HOST);
+                    HostContext.of(registry).postFork(process(slot), TEST_HOST);
                 });
             }
         }

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import io.forksafe.testing.ForkSimulator;
 
 import org.junit.jupiter.api.Test;
@@ -60,12 +61,12 @@ class ForkLocalTest {
         assertThat(local.get()).isSameAs(first);
         assertThat(made).hasValue(1);
 
-        registry.preFork(restored(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
+        HostContext.of(registry).preFork(restored(1).withPid(WorkerInfo.UNKNOWN_PID), HOST);
         assertThat(first.isClosed()).isTrue();
         assertThat(local.isPresent()).isFalse();
 
         Client between = local.get(); // used between PreFork and PostFork: must not survive into the copy
-        registry.postFork(restored(1), HOST);
+        HostContext.of(registry).postFork(restored(1), HOST);
         assertThat(between.isClosed()).isTrue();
 
         Client after = local.get();
@@ -80,7 +81,7 @@ class ForkLocalTest {
     void closedOnWorkerExit() {
         ForkLocal<Client> local = ForkLocal.of(registry, "client", () -> new Client(0));
         Client c = local.get();
-        registry.workerExit(registry.processWorker(), HOST, "stopping");
+        HostContext.of(registry).workerExit(registry.processWorker(), HOST, "stopping");
         assertThat(c.isClosed()).isTrue();
         assertThat(local.isPresent()).isFalse();
     }

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -24,8 +25,8 @@ class LateSubscriberTest {
     private final WorkerInfo me = new WorkerInfo(1, "worker-1", WorkerKind.PROCESS, 4242, 1, 3);
 
     private void bootAsArbiterWorker() {
-        registry.identifyProcess(me);
-        registry.postFork(me, TEST_HOST);
+        HostContext.of(registry).identifyProcess(me);
+        HostContext.of(registry).postFork(me, TEST_HOST);
     }
 
     @Test
@@ -37,7 +38,7 @@ class LateSubscriberTest {
             assertThat(e.worker()).isEqualTo(me);
             assertThat(e.container()).isEqualTo(TEST_HOST);
         });
-        registry.postFork(me, TEST_HOST); // a second report of the same worker stays ignored
+        HostContext.of(registry).postFork(me, TEST_HOST); // a second report of the same worker stays ignored
         assertThat(seen).hasSize(1);
         assertThat(registry.status().executedHooks()).singleElement()
                 .satisfies(h -> assertThat(h.count()).isEqualTo(1));
@@ -48,7 +49,7 @@ class LateSubscriberTest {
     @Test
     void anAllEventsHookAlsoGetsIt_otherTypesAreNotReplayed() {
         bootAsArbiterWorker();
-        registry.postWorkerInit(me, TEST_HOST);
+        HostContext.of(registry).postWorkerInit(me, TEST_HOST);
         List<ForkEvent> all = new CopyOnWriteArrayList<>();
         AtomicInteger inits = new AtomicInteger();
         registry.subscribe(ForkEvent.class, all::add);
@@ -60,13 +61,13 @@ class LateSubscriberTest {
 
     @Test
     void nothingIsReplayedBeforeThisProcesssPostFork_orForOtherWorkers() {
-        registry.identifyProcess(me);
-        registry.postFork(WorkerInfo.thread(1, "pool-1", 0), TEST_HOST);           // a thread of this process
-        registry.postFork(new WorkerInfo(2, "worker-2", WorkerKind.PROCESS, 99, 1, 0), TEST_HOST); // another one
+        HostContext.of(registry).identifyProcess(me);
+        HostContext.of(registry).postFork(WorkerInfo.thread(1, "pool-1", 0), TEST_HOST);           // a thread of this process
+        HostContext.of(registry).postFork(new WorkerInfo(2, "worker-2", WorkerKind.PROCESS, 99, 1, 0), TEST_HOST); // another one
         AtomicInteger count = new AtomicInteger();
         registry.subscribe(PostFork.class, e -> count.incrementAndGet());
         assertThat(count).hasValue(0);
-        registry.postFork(me, TEST_HOST);
+        HostContext.of(registry).postFork(me, TEST_HOST);
         assertThat(count).hasValue(1);
     }
 
@@ -74,8 +75,8 @@ class LateSubscriberTest {
     void aRestoredCopyReplaysItsOwnLatestPostFork() {
         bootAsArbiterWorker();
         WorkerInfo copy = new WorkerInfo(2, "copy-2", WorkerKind.RESTORE, 5000, 1, 7);
-        registry.identifyProcess(copy);
-        registry.postFork(copy, TEST_HOST);
+        HostContext.of(registry).identifyProcess(copy);
+        HostContext.of(registry).postFork(copy, TEST_HOST);
         List<PostFork> seen = new CopyOnWriteArrayList<>();
         registry.subscribe(PostFork.class, seen::add);
         assertThat(seen).extracting(PostFork::worker).containsExactly(copy);
@@ -103,12 +104,12 @@ class LateSubscriberTest {
             for (int round = 0; round < 300; round++) {
                 ForkRegistry r = new ForkRegistry("race-" + round);
                 WorkerInfo w = new WorkerInfo(1, "worker-1", WorkerKind.PROCESS, 4242, 1, round);
-                r.identifyProcess(w);
+                HostContext.of(r).identifyProcess(w);
                 AtomicInteger count = new AtomicInteger();
                 CyclicBarrier start = new CyclicBarrier(2);
                 Future<?> publish = pool.submit(() -> {
                     start.await();
-                    r.postFork(w, TEST_HOST);
+                    HostContext.of(r).postFork(w, TEST_HOST);
                     return null;
                 });
                 Future<?> subscribe = pool.submit(() -> {

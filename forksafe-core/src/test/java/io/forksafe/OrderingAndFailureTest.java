@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static io.forksafe.TestWorkers.process;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,7 +29,7 @@ class OrderingAndFailureTest {
     @Test
     void preForkRunsInReverseOrderValueThenReverseRegistration() {
         subscribeAll(PreFork.class);
-        registry.preFork(process(1), TEST_HOST);
+        HostContext.of(registry).preFork(process(1), TEST_HOST);
         assertThat(calls).containsExactly("late", "c", "b", "a", "early");
     }
 
@@ -51,12 +52,12 @@ class OrderingAndFailureTest {
 
     private static void publish(ForkRegistry r, EventType type) {
         switch (type) {
-            case PRE_FORK -> r.preFork(process(1), TEST_HOST);
-            case POST_FORK -> r.postFork(process(1), TEST_HOST);
-            case POST_FORK_PARENT -> r.postForkParent(process(1), TEST_HOST);
-            case POST_WORKER_INIT -> r.postWorkerInit(process(1), TEST_HOST);
-            case WORKER_EXIT -> r.workerExit(process(1), TEST_HOST, "test");
-            case CHILD_EXIT -> r.childExit(process(1), TEST_HOST, 0);
+            case PRE_FORK -> HostContext.of(r).preFork(process(1), TEST_HOST);
+            case POST_FORK -> HostContext.of(r).postFork(process(1), TEST_HOST);
+            case POST_FORK_PARENT -> HostContext.of(r).postForkParent(process(1), TEST_HOST);
+            case POST_WORKER_INIT -> HostContext.of(r).postWorkerInit(process(1), TEST_HOST);
+            case WORKER_EXIT -> HostContext.of(r).workerExit(process(1), TEST_HOST, "test");
+            case CHILD_EXIT -> HostContext.of(r).childExit(process(1), TEST_HOST, 0);
         }
     }
 
@@ -87,7 +88,7 @@ class OrderingAndFailureTest {
         registry.subscribe(PostFork.class, "ok-3", 0, e -> calls.add("ok-3"));
 
         ForkHookException thrown = catchThrowableOfType(ForkHookException.class,
-                () -> registry.postFork(process(1), TEST_HOST));
+                () -> HostContext.of(registry).postFork(process(1), TEST_HOST));
 
         assertThat(calls).containsExactly("ok-1", "fails-1", "ok-2", "fails-2", "ok-3");
         assertThat(thrown.getSuppressed()).containsExactly(first, second);
@@ -121,7 +122,7 @@ class OrderingAndFailureTest {
         registry.subscribe(PreFork.class, "b", 0, e -> {
             throw b;
         });
-        assertThatThrownBy(() -> registry.preFork(process(1), TEST_HOST))
+        assertThatThrownBy(() -> HostContext.of(registry).preFork(process(1), TEST_HOST))
                 .isInstanceOf(ForkHookException.class)
                 .satisfies(t -> assertThat(t.getSuppressed()).containsExactly(b, a));
     }
@@ -132,16 +133,16 @@ class OrderingAndFailureTest {
                 .isInstanceOf(NullPointerException.class).hasMessage("hook must not be null");
         assertThatThrownBy(() -> registry.subscribe(null, e -> { }))
                 .isInstanceOf(NullPointerException.class).hasMessageContaining("event type must not be null");
-        assertThatThrownBy(() -> registry.publish(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> HostContext.of(registry).publish(null)).isInstanceOf(NullPointerException.class);
     }
 
     @Test
     void closedSubscriptionStopsReceivingAndCloseIsIdempotent() {
         Subscription s = registry.subscribe(PostWorkerInit.class, "x", 0, e -> calls.add("x"));
-        registry.postWorkerInit(process(1), TEST_HOST);
+        HostContext.of(registry).postWorkerInit(process(1), TEST_HOST);
         s.close();
         s.close();
-        registry.postWorkerInit(process(2), TEST_HOST);
+        HostContext.of(registry).postWorkerInit(process(2), TEST_HOST);
         assertThat(calls).containsExactly("x");
         assertThat(s.isActive()).isFalse();
         assertThat(registry.subscriptions()).isEmpty();
@@ -165,6 +166,6 @@ class OrderingAndFailureTest {
         registry.subscribe(PostFork.class, e -> {
             throw new OutOfMemoryError("simulated");
         });
-        assertThatThrownBy(() -> registry.postFork(process(1), TEST_HOST)).isInstanceOf(OutOfMemoryError.class);
+        assertThatThrownBy(() -> HostContext.of(registry).postFork(process(1), TEST_HOST)).isInstanceOf(OutOfMemoryError.class);
     }
 }

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,14 +25,14 @@ class RepeatedEventFastPathTest {
         registry.subscribe(PostWorkerInit.class, e -> runs.incrementAndGet());
         WorkerInfo w = TestWorkers.thread(1, 0);
         for (int i = 0; i < 3; i++) {
-            registry.postWorkerInit(w, TEST_HOST); // second and third take the fast path
+            HostContext.of(registry).postWorkerInit(w, TEST_HOST); // second and third take the fast path
         }
         assertThat(runs).hasValue(3);
         assertThat(live(registry)).containsExactly(w.name() + "=ready");
 
-        registry.workerExit(w, TEST_HOST, "test");
+        HostContext.of(registry).workerExit(w, TEST_HOST, "test");
         assertThat(live(registry)).isEmpty();
-        registry.postWorkerInit(w, TEST_HOST); // the same instance again: must not be skipped
+        HostContext.of(registry).postWorkerInit(w, TEST_HOST); // the same instance again: must not be skipped
         assertThat(live(registry)).containsExactly(w.name() + "=ready");
         assertThat(runs).hasValue(4);
     }
@@ -41,13 +42,13 @@ class RepeatedEventFastPathTest {
         ForkRegistry registry = new ForkRegistry("fast-path-2");
         WorkerInfo a = TestWorkers.thread(1, 0);
         WorkerInfo b = TestWorkers.thread(2, 0);
-        registry.postWorkerInit(a, TEST_HOST);
-        registry.postWorkerInit(a, TEST_HOST);
-        registry.preFork(a, TEST_HOST); // a moves to "starting"
+        HostContext.of(registry).postWorkerInit(a, TEST_HOST);
+        HostContext.of(registry).postWorkerInit(a, TEST_HOST);
+        HostContext.of(registry).preFork(a, TEST_HOST); // a moves to "starting"
         assertThat(live(registry)).containsExactly(a.name() + "=starting");
-        registry.postWorkerInit(a, TEST_HOST); // back to ready: not the remembered state any more
-        registry.postWorkerInit(b, TEST_HOST);
-        registry.postWorkerInit(a, TEST_HOST);
+        HostContext.of(registry).postWorkerInit(a, TEST_HOST); // back to ready: not the remembered state any more
+        HostContext.of(registry).postWorkerInit(b, TEST_HOST);
+        HostContext.of(registry).postWorkerInit(a, TEST_HOST);
         assertThat(live(registry)).containsExactlyInAnyOrder(a.name() + "=ready", b.name() + "=ready");
         assertThat(registry.status().workerCounters()).containsEntry("live", 2L);
     }

@@ -1,5 +1,6 @@
 package io.forksafe;
 
+import io.forksafe.spi.HostContext;
 import static io.forksafe.TestWorkers.TEST_HOST;
 import static io.forksafe.TestWorkers.process;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,7 +34,7 @@ class StatusTest {
     @Test
     void pidIsTheIdentifiedWorkersPidNotProcessHandles() {
         ForkRegistry registry = new ForkRegistry();
-        registry.identifyProcess(new WorkerInfo(1, "worker-1", WorkerKind.RESTORE, 424242, 4242, 1));
+        HostContext.of(registry).identifyProcess(new WorkerInfo(1, "worker-1", WorkerKind.RESTORE, 424242, 4242, 1));
         assertThat(registry.status().pid()).isEqualTo(424242);
     }
 
@@ -47,17 +48,17 @@ class StatusTest {
                 Thread.sleep(30);
             }
         });
-        registry.postWorkerInit(process(1), TEST_HOST);
+        HostContext.of(registry).postWorkerInit(process(1), TEST_HOST);
         assertThat(duration(registry, "slow-first")).as("first run timed").isGreaterThanOrEqualTo(
                 java.time.Duration.ofMillis(30));
 
         registry.subscribe(PostWorkerInit.class, "late", 0, e -> Thread.sleep(runs.get() == 2 ? 30 : 0));
-        registry.postWorkerInit(process(1), TEST_HOST);
+        HostContext.of(registry).postWorkerInit(process(1), TEST_HOST);
         assertThat(duration(registry, "late")).as("a later subscriber's first run timed")
                 .isGreaterThanOrEqualTo(java.time.Duration.ofMillis(30));
 
         for (int i = 0; i < 2 * 64; i++) {
-            registry.postWorkerInit(process(1), TEST_HOST);
+            HostContext.of(registry).postWorkerInit(process(1), TEST_HOST);
         }
         assertThat(duration(registry, "slow-first")).as("re-sampled since the slow first run")
                 .isLessThan(java.time.Duration.ofMillis(30));
@@ -73,18 +74,18 @@ class StatusTest {
     @Test
     void jsonIsValidEscapedAndCarriesEverything() throws Exception {
         ForkRegistry registry = new ForkRegistry();
-        registry.putSettings(Map.of("db.url", "jdbc:h2:tcp://127.0.0.1/x", "weird \"name\"\n", "line1\nline2\t\u0001<b>"));
+        HostContext.of(registry).putSettings(Map.of("db.url", "jdbc:h2:tcp://127.0.0.1/x", "weird \"name\"\n", "line1\nline2\t\u0001<b>"));
         registry.subscribe(PostFork.class, "hook \"quoted\" \\ back", 0, e -> {
             throw new IllegalStateException("bad \"news\"\n\u0007");
         });
         registry.markConfigured("gunicorn-like \"launcher\"");
         try {
-            registry.postFork(process(7), TEST_HOST);
+            HostContext.of(registry).postFork(process(7), TEST_HOST);
         } catch (ForkHookException expected) {
             // recorded in the status
         }
-        registry.note("virtual-threads", "none");
-        registry.statusDetail("arbiter", () -> Map.of("workers", java.util.List.of(Map.of("slot", 1))));
+        HostContext.of(registry).note("virtual-threads", "none");
+        HostContext.of(registry).statusDetail("arbiter", () -> Map.of("workers", java.util.List.of(Map.of("slot", 1))));
 
         String json = registry.status().toJson();
         JsonNode root = JSON.readTree(json);
@@ -110,8 +111,8 @@ class StatusTest {
     void textDumpNamesHooksWorkersAndErrors() {
         ForkRegistry registry = new ForkRegistry();
         registry.subscribe(PostFork.class, "pool.evict", 0, e -> { });
-        registry.postFork(process(2), TEST_HOST);
-        registry.reportError("uWSGI", "run uWSGI with --master");
+        HostContext.of(registry).postFork(process(2), TEST_HOST);
+        HostContext.of(registry).reportError("uWSGI", "run uWSGI with --master");
         String dump = registry.status().dump();
         assertThat(dump).contains("forksafe status: uWSGI error: run uWSGI with --master")
                 .contains("PostFork <- pool.evict: ran 1x, 0 failed, last ")
@@ -122,8 +123,8 @@ class StatusTest {
     @Test
     void errorStatusIsStickyAgainstLaterConfiguration() {
         ForkRegistry registry = new ForkRegistry();
-        registry.reportError("Jetty", "install() called after the server started: call install before start");
-        registry.configured("Undertow", ContainerInfo.of("undertow", "2.3.26.Final"));
+        HostContext.of(registry).reportError("Jetty", "install() called after the server started: call install before start");
+        HostContext.of(registry).configured("Undertow", ContainerInfo.of("undertow", "2.3.26.Final"));
         ForksafeStatus s = registry.status();
         assertThat(s.status()).isEqualTo("Jetty error: install() called after the server started: call install before start");
         assertThat(s.isError()).isTrue();
@@ -134,7 +135,7 @@ class StatusTest {
     @Test
     void secretsAreRedactedInSettingsAndErrorMessages() throws Exception {
         ForkRegistry registry = new ForkRegistry();
-        registry.putSettings(Map.of(
+        HostContext.of(registry).putSettings(Map.of(
                 "db.password", "hunter2-pass",
                 "api.TOKEN", "tok-123456",
                 "aws.secretAccessKey", "AKIA-secret",
@@ -146,7 +147,7 @@ class StatusTest {
             registry.subscribe(PostFork.class, "leaky", 0, e -> {
                 throw new IllegalStateException("login failed with hunter2-pass");
             });
-            assertThatThrownBy(() -> registry.postFork(process(1), TEST_HOST)).isInstanceOf(ForkHookException.class);
+            assertThatThrownBy(() -> HostContext.of(registry).postFork(process(1), TEST_HOST)).isInstanceOf(ForkHookException.class);
             ForksafeStatus status = registry.status();
             assertThat(status.settings())
                     .containsEntry("db.password", "<redacted>")
@@ -169,7 +170,7 @@ class StatusTest {
     @Test
     void systemPropertiesOverrideContainerSettings() {
         ForkRegistry registry = new ForkRegistry();
-        registry.putSettings(Map.of("forksafe.mode", "container", "app.name", "demo"));
+        HostContext.of(registry).putSettings(Map.of("forksafe.mode", "container", "app.name", "demo"));
         System.setProperty("forksafe.mode", "system");
         try {
             Map<String, String> settings = registry.settings();

@@ -28,7 +28,7 @@ import java.util.function.LongSupplier;
  *   <li>{@code beforeCheckpoint} publishes {@code PreFork} (subscribers in reverse order) for the copy about to be
  *       made: kind {@link WorkerKind#RESTORE}, this process's slot, the next generation, pid unknown.</li>
  *   <li>{@code afterRestore} in a restored copy publishes {@code PostFork} then {@code PostWorkerInit} for it (pid
- *       set), after recording it as this process's worker ({@link ForkRegistry#identifyProcess}).</li>
+ *       set), after recording it as this process's worker ({@link io.forksafe.spi.HostContext#identifyProcess}).</li>
  *   <li>{@code afterRestore} without a restore (CRaC calls it when a checkpoint fails) publishes
  *       {@code PostForkParent}: the original process goes on, so PreFork work (a suspended pool) is undone.</li>
  * </ul>
