@@ -68,6 +68,7 @@ public final class WorkerThreads {
     private static final System.Logger LOG = System.getLogger("io.forksafe.threads");
 
     private final ForkRegistry registry;
+    private final HostContext hostContext;
     private final ContainerInfo container;
     private final String host;
     private final SlotAllocator slots;
@@ -93,6 +94,7 @@ public final class WorkerThreads {
     public WorkerThreads(ForkRegistry registry, ContainerInfo container, String host, SlotAllocator slots) {
         this.registry = Objects.requireNonNull(registry,
                 "registry must not be null: pass Forksafe.registry() or your own ForkRegistry");
+        this.hostContext = HostContext.of(this.registry);
         this.container = Objects.requireNonNull(container, "container must not be null");
         this.host = Objects.requireNonNull(host, "host must not be null");
         this.slots = Objects.requireNonNull(slots, "slots must not be null");
@@ -259,7 +261,7 @@ public final class WorkerThreads {
             live.add(thread);
             peak.accumulateAndGet(live.size(), Math::max);
             createdHere.get().add(this);
-            publish("PreFork", () -> HostContext.of(registry).preFork(me, container));
+            publish("PreFork", () -> hostContext.preFork(me, container));
         }
 
         /**
@@ -287,10 +289,10 @@ public final class WorkerThreads {
             WorkerInfo me = info;
             try {
                 if (running) {
-                    publish("PostForkParent", () -> HostContext.of(registry).postForkParent(me, container));
+                    publish("PostForkParent", () -> hostContext.postForkParent(me, container));
                 } else {
                     failedToStart.incrementAndGet();
-                    HostContext.of(registry).log(host + " could not start thread " + me.name()
+                    hostContext.log(host + " could not start thread " + me.name()
                             + " (PreFork ran, PostFork will not); the host logs the cause");
                     finish(me, "never started");
                 }
@@ -321,7 +323,7 @@ public final class WorkerThreads {
             began = true;
             awaitParent();
             WorkerInfo me = info;
-            publish("PostFork", () -> HostContext.of(registry).postFork(me, container));
+            publish("PostFork", () -> hostContext.postFork(me, container));
         }
 
         /**
@@ -347,7 +349,7 @@ public final class WorkerThreads {
 
         private void finish(WorkerInfo me, String reason) {
             try {
-                publish("WorkerExit", () -> HostContext.of(registry).workerExit(me, container, reason));
+                publish("WorkerExit", () -> hostContext.workerExit(me, container, reason));
             } finally {
                 retired.incrementAndGet();
                 slots.release(lease);
@@ -362,7 +364,7 @@ public final class WorkerThreads {
                 try {
                     long left = deadline - System.nanoTime();
                     if (!parentDone.await(Math.max(0, left), TimeUnit.NANOSECONDS)) {
-                        HostContext.of(registry).log(host + " thread " + Thread.currentThread().getName() + " waited "
+                        hostContext.log(host + " thread " + Thread.currentThread().getName() + " waited "
                                 + PARENT_WAIT_SECONDS + " s for its PostForkParent; publishing PostFork anyway");
                     }
                     break;

@@ -382,12 +382,9 @@ public final class PreloadWorker {
         try {
             List<Integer> fds = SocketHandoff.sameSocket(0);
             long deadline = System.nanoTime() + 2_000_000_000L;
-            List<String> blocked = SocketHandoff.threadsInAccept(fds);
-            while (!blocked.isEmpty() && System.nanoTime() < deadline) {
-                SocketHandoff.wake(own);
-                Thread.sleep(5);
-                blocked = SocketHandoff.threadsInAccept(fds);
-            }
+            // a thread blocked in accept() takes one connection (the app sees it close at once), then parks
+            List<String> blocked = untilEmpty(() -> SocketHandoff.threadsInAccept(fds), () -> SocketHandoff.wake(own),
+                    deadline);
             if (!blocked.isEmpty()) {
                 return "thread " + String.join(", ", blocked) + " kept accepting on the listening socket during the "
                         + "checkpoint: pause the accept loop in a PreFork hook (kind RESTORE), or call "
@@ -395,11 +392,7 @@ public final class PreloadWorker {
                         + "(docs/preload.md)";
             }
             // an event loop that paused accepting drops the socket from its epoll set when its selector thread runs
-            List<String> watching = SocketHandoff.epollWatchers(fds);
-            while (!watching.isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-                watching = SocketHandoff.epollWatchers(fds);
-            }
+            List<String> watching = untilEmpty(() -> SocketHandoff.epollWatchers(fds), () -> { }, deadline);
             if (!watching.isEmpty()) {
                 return "an event loop (" + String.join(", ", watching) + ") still watches the listening socket at the "
                         + "checkpoint, so a restored copy would never accept from the arbiter's: suspend accepting in "
@@ -416,6 +409,18 @@ public final class PreloadWorker {
             Thread.currentThread().interrupt();
             return "interrupted while pausing the accept loops";
         }
+    }
+
+    /** Polls {@code found} every 5 ms, nudging before each poll, until it is empty or {@code deadline} passed. */
+    private static List<String> untilEmpty(java.util.function.Supplier<List<String>> found, Runnable nudge,
+                                           long deadline) throws InterruptedException {
+        List<String> now = found.get();
+        while (!now.isEmpty() && System.nanoTime() < deadline) {
+            nudge.run();
+            Thread.sleep(5);
+            now = found.get();
+        }
+        return now;
     }
 
     /** In a restored copy: receives the arbiter's listening socket and puts it where the template's was. */
