@@ -8,6 +8,8 @@ module io.forksafe.crac {
     requires java.management;
 
     exports io.forksafe.crac;
+    // status sections are records in the internal package; core renders their components
+    opens io.forksafe.crac.internal to io.forksafe.core;
 
     provides io.forksafe.spi.ContainerAdapter with io.forksafe.crac.internal.CracAdapter;
 }

@@ -13,6 +13,8 @@ module io.forksafe.jetty {
     requires static org.eclipse.jetty.io;
 
     exports io.forksafe.jetty;
+    // status sections are records in the internal package; core renders their components
+    opens io.forksafe.jetty.internal to io.forksafe.core;
 
     provides io.forksafe.spi.ContainerAdapter with io.forksafe.jetty.internal.JettyContainerAdapter;
 }

@@ -14,6 +14,9 @@ module io.forksafe.nativeos {
 
     exports io.forksafe.arbiter;
     exports io.forksafe.uwsgi;
+    // status sections are records in the internal packages; core renders their components
+    opens io.forksafe.arbiter.internal to io.forksafe.core;
+    opens io.forksafe.uwsgi.internal to io.forksafe.core;
 
     // uWSGI's forked workers, and the arbiter's worker side (autoconfigured in JVMs the arbiter spawned)
     provides io.forksafe.spi.ContainerAdapter with

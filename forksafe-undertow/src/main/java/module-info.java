@@ -18,6 +18,8 @@ module io.forksafe.undertow {
     requires static jakarta.servlet;
 
     exports io.forksafe.undertow;
+    // status sections are records in the internal package; core renders their components
+    opens io.forksafe.undertow.internal to io.forksafe.core;
 
     provides io.forksafe.spi.ContainerAdapter with io.forksafe.undertow.internal.UndertowContainerAdapter;
     provides io.undertow.servlet.ServletExtension with io.forksafe.undertow.internal.ForksafeServletExtension;

@@ -198,16 +198,13 @@ public final class ForkLocal<T> implements AutoCloseable {
         }
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", name);
-        m.put("present", isPresent());
-        m.put("epoch", epoch);
-        m.put("created", created.get());
-        m.put("closed", closed.get());
-        m.put("closeFailures", closeFailures.get());
-        m.put("shutDown", shutDown);
-        return m;
+    /** This value's status section ({@code "forkLocal <name>"}), rendered as JSON, text and JMX. */
+    public record Status(String name, boolean present, long epoch, long created, long closed, long closeFailures,
+                         boolean shutDown) {
+    }
+
+    private Status statusDetail() {
+        return new Status(name, isPresent(), epoch, created.get(), closed.get(), closeFailures.get(), shutDown);
     }
 
     /**

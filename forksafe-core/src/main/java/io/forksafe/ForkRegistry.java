@@ -448,7 +448,7 @@ public final class ForkRegistry {
         Map<String, Object> detailValues = new TreeMap<>();
         details.forEach((k, v) -> {
             try {
-                detailValues.put(k, v.get());
+                detailValues.put(k, io.forksafe.internal.StatusValues.plain(v.get())); // records render once, here
             } catch (RuntimeException e) {
                 detailValues.put(k, "unavailable: " + e);
             }

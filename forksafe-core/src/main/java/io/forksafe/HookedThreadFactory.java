@@ -3,8 +3,6 @@ package io.forksafe;
 import io.forksafe.spi.HostContext;
 import io.forksafe.spi.WorkerThreads;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
@@ -54,7 +52,7 @@ public final class HookedThreadFactory implements ThreadFactory, ForkJoinPool.Fo
                 "delegate must not be null: pass Executors.defaultThreadFactory() or the pool's own factory");
         this.threads = new WorkerThreads(registry, ContainerInfo.of("java.util.concurrent",
                 String.valueOf(Runtime.version().feature())), "Pool " + poolName);
-        HostContext.of(registry).statusDetail("threads " + poolName, this::statusDetails);
+        HostContext.of(registry).statusDetail("threads " + poolName, this::status);
     }
 
     /** Hooks {@code delegate}'s threads, reporting to {@link Forksafe#registry()} as pool {@code threads-<n>}. */
@@ -122,12 +120,21 @@ public final class HookedThreadFactory implements ThreadFactory, ForkJoinPool.Fo
         return threads.awaitRetired(timeoutMillis);
     }
 
-    private Map<String, Object> statusDetails() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pool", poolName);
-        m.put("delegate", delegate.getClass().getName());
-        m.putAll(threads.counts().toMap());
-        return m;
+    /**
+     * This factory's status section ({@code "threads <poolName>"}), rendered as JSON, text and JMX.
+     *
+     * @param pool     the pool's name
+     * @param delegate the class of the factory that makes the threads
+     */
+    public record Status(String pool, String delegate, long threadsCreated, long threadsRetired,
+                         long threadsFailedToStart, int liveThreads, long peakThreads, int slotsInUse) {
+    }
+
+    /** A snapshot of this factory's figures: its status section. */
+    public Status status() {
+        WorkerThreads.Counts c = threads.counts();
+        return new Status(poolName, delegate.getClass().getName(), c.threadsCreated(), c.threadsRetired(),
+                c.threadsFailedToStart(), c.liveThreads(), c.peakThreads(), c.slotsInUse());
     }
 
     @Override

@@ -9,5 +9,17 @@ public enum WorkerKind {
     /** A worker thread created by a threaded host (Jetty, Undertow). */
     THREAD,
     /** A JVM restored from a snapshot (CRaC, CRIU, SnapStart): an exact clone of the checkpointed state. */
-    RESTORE
+    RESTORE;
+
+    /**
+     * Whether an event of this kind means "this process's memory is (about to be) copied": true for processes and
+     * restored snapshots; false for threads, which share the process's memory.
+     *
+     * <pre>{@code
+     * registry.subscribe(PostFork.class, e -> { if (e.worker().kind().copiesMemory()) pool.softEvictConnections(); });
+     * }</pre>
+     */
+    public boolean copiesMemory() {
+        return this != THREAD;
+    }
 }

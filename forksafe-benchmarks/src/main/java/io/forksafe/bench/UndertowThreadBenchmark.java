@@ -3,7 +3,7 @@ package io.forksafe.bench;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkRegistry;
-import io.forksafe.SlotAllocator;
+import io.forksafe.spi.SlotAllocator;
 import io.forksafe.undertow.internal.HookedThreadPool;
 
 import java.util.concurrent.TimeUnit;

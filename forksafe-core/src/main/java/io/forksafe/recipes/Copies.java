@@ -1,7 +1,6 @@
 package io.forksafe.recipes;
 
 import io.forksafe.ForkEvent;
-import io.forksafe.WorkerKind;
 
 import java.util.Set;
 
@@ -20,7 +19,7 @@ final class Copies {
      * so their events never mean a copy.
      */
     static boolean isCopy(ForkEvent event) {
-        return event.worker().kind() != WorkerKind.THREAD;
+        return event.worker().kind().copiesMemory();
     }
 
     /** The first stack frame outside this plumbing and the JDK: where user code touched a value. */

@@ -156,24 +156,18 @@ public final class CopyCheck implements AutoCloseable {
         state.lastUsedInCopy = now;
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("copies", currentCopy);
-        m.put("trackedValues", tracked.get());
-        List<Map<String, Object>> list = new ArrayList<>();
-        for (Finding f : findings()) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("name", f.name());
-            e.put("type", f.type());
-            e.put("createdInCopy", f.createdInCopy());
-            e.put("lastUsedInCopy", f.lastUsedInCopy());
-            e.put("firstUseLocation", f.firstUseLocation());
-            e.put("firstUseAt", f.firstUseAt());
-            e.put("usesAfterCopy", f.usesAfterCopy());
-            list.add(e);
-        }
-        m.put("findings", list);
-        return m;
+    /**
+     * This check's status section, rendered as JSON, text and JMX.
+     *
+     * @param copies        how many copies this process has seen
+     * @param trackedValues how many values are tracked
+     * @param findings      values used in a later copy than the one that made them
+     */
+    public record Status(long copies, long trackedValues, List<Finding> findings) {
+    }
+
+    private Status statusDetail() {
+        return new Status(currentCopy, tracked.get(), findings());
     }
 
     /** Stops counting copies; tracked values stop reporting new findings. */

@@ -156,12 +156,12 @@ public final class RandomReseed implements AutoCloseable {
         return seed;
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("generators", generators.size());
-        m.put("reseeds", reseeds.get());
-        m.put("lastReseed", lastReseed);
-        return m;
+    /** This recipe's status section, rendered as JSON, text and JMX. */
+    public record Status(int generators, long reseeds, Instant lastReseed) {
+    }
+
+    private Status statusDetail() {
+        return new Status(generators.size(), reseeds.get(), lastReseed);
     }
 
     /** Stops reseeding. */

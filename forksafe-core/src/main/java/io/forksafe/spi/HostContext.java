@@ -83,7 +83,12 @@ public interface HostContext {
     /** Adds or replaces a plain statement in the status, for example what a host cannot report. */
     void note(String key, String text);
 
-    /** Adds a host-specific section to the status; the supplier is called on every snapshot. */
+    /**
+     * Adds a host-specific section to the status; the supplier is called on every snapshot. Return a record (a public
+     * type of an exported package) rather than a hand-built map: the snapshot turns records into their components
+     * once, and JSON, the text dump and JMX all show that ({@code ForksafeThreadPool.Status},
+     * {@code HookedThreadFactory.Status}).
+     */
     void statusDetail(String key, Supplier<?> supplier);
 
     /** Removes a section added with {@link #statusDetail}. */

@@ -4,13 +4,11 @@ import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
-import io.forksafe.SlotAllocator;
+import io.forksafe.spi.SlotAllocator;
 import io.forksafe.WorkerInfo;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -195,18 +193,6 @@ public final class WorkerThreads {
      */
     public record Counts(long threadsCreated, long threadsRetired, long threadsFailedToStart, int liveThreads,
                          long peakThreads, int slotsInUse) {
-
-        /** The figures as a status section, in this order. */
-        public Map<String, Object> toMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("threadsCreated", threadsCreated);
-            m.put("threadsRetired", threadsRetired);
-            m.put("threadsFailedToStart", threadsFailedToStart);
-            m.put("liveThreads", liveThreads);
-            m.put("peakThreads", peakThreads);
-            m.put("slotsInUse", slotsInUse);
-            return m;
-        }
     }
 
     /**

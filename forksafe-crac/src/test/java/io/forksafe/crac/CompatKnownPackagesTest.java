@@ -6,7 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.forksafe.ForkLocal;
 import io.forksafe.ForkRegistry;
 import io.forksafe.recipes.CopyCheck;
-import io.forksafe.recipes.HikariPoolRecipe;
+import io.forksafe.hikari.HikariPoolRecipe;
 import io.forksafe.recipes.RandomReseed;
 
 import org.crac.Context;

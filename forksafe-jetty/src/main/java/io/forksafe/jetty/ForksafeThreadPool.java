@@ -147,26 +147,24 @@ public class ForksafeThreadPool extends QueuedThreadPool {
         }
     }
 
-    /** A snapshot of the pool's figures, as shown in the {@code jetty} section of the status. */
-    public Map<String, Object> statusDetails() {
+    /**
+     * The pool as the {@code threadPool} field of the status' {@code jetty} section shows it (JSON, text, JMX).
+     *
+     * @param hooked whether the pool publishes to the registry of the server's forksafe install
+     */
+    public record Status(String pool, String className, boolean hooked, String state, int threads, int idleThreads,
+                         int minThreads, int maxThreads, int idleTimeoutMillis, long threadsCreated,
+                         long threadsRetired, long threadsFailedToStart, int slotsInUse,
+                         String virtualThreadsExecutor) {
+    }
+
+    /** A snapshot of the pool's figures; {@code hooked}: whether it publishes to the registry the caller reports to. */
+    public Status status(boolean hooked) {
         WorkerThreads.Counts counts = threads.counts();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pool", getName());
-        m.put("class", getClass().getName());
-        m.put("hooked", true);
-        m.put("state", getState());
-        m.put("threads", getThreads());
-        m.put("idleThreads", getIdleThreads());
-        m.put("minThreads", getMinThreads());
-        m.put("maxThreads", getMaxThreads());
-        m.put("idleTimeoutMillis", getIdleTimeout());
-        m.put("threadsCreated", counts.threadsCreated());
-        m.put("threadsRetired", counts.threadsRetired());
-        m.put("threadsFailedToStart", counts.threadsFailedToStart());
-        m.put("slotsInUse", counts.slotsInUse());
-        m.put("virtualThreadsExecutor", getVirtualThreadsExecutor() == null ? null
-                : getVirtualThreadsExecutor().toString());
-        return m;
+        return new Status(getName(), getClass().getName(), hooked, getState(), getThreads(), getIdleThreads(),
+                getMinThreads(), getMaxThreads(), getIdleTimeout(), counts.threadsCreated(), counts.threadsRetired(),
+                counts.threadsFailedToStart(), counts.slotsInUse(),
+                getVirtualThreadsExecutor() == null ? null : getVirtualThreadsExecutor().toString());
     }
 
     private String exitReason() {

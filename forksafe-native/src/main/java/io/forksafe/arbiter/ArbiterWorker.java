@@ -425,20 +425,17 @@ public final class ArbiterWorker {
         return Supervisor.CONTAINER;
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("slot", worker.slot());
-        m.put("generation", worker.generation());
-        m.put("pid", worker.pid());
-        m.put("arbiterPid", worker.parentPid());
-        m.put("control", controlPath);
-        m.put("connected", control != null && control.isOpen());
-        m.put("controlError", controlError);
-        m.put("heartbeatIntervalMillis", heartbeatMillis);
-        m.put("heartbeatsSent", heartbeats.get());
-        m.put("heartbeatsSkippedByLivenessCheck", skippedBeats.get());
-        m.put("ready", readySent.get());
-        return m;
+    /** The {@code arbiterWorker} status section of a worker JVM, rendered as JSON, text and JMX. */
+    public record Status(int slot, long generation, long pid, long arbiterPid, String control, boolean connected,
+                         String controlError, long heartbeatIntervalMillis, long heartbeatsSent,
+                         long heartbeatsSkippedByLivenessCheck, boolean ready) {
+    }
+
+    private Status statusDetail() {
+        SocketChannel c = control;
+        return new Status(worker.slot(), worker.generation(), worker.pid(), worker.parentPid(), controlPath,
+                c != null && c.isOpen(), controlError, heartbeatMillis, heartbeats.get(), skippedBeats.get(),
+                readySent.get());
     }
 
     @Override

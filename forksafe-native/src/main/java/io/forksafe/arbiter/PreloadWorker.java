@@ -499,21 +499,22 @@ public final class PreloadWorker {
         }
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        WorkerInfo w = worker;
-        m.put("role", w.kind() == WorkerKind.RESTORE ? "copy" : "template");
-        m.put("slot", w.slot());
-        m.put("generation", w.generation());
-        m.put("pid", w.pid());
-        m.put("arbiterPid", parentPid);
-        m.put("restores", restores.get());
-        m.put("restoreToPostForkMillis", restoreToPostForkMillis);
-        m.put("serving", serving);
-        m.put("listener", listener);
-        m.put("lastError", lastError);
-        return m;
+    /**
+     * The {@code preload} status section of a template or a restored copy, rendered as JSON, text and JMX.
+     *
+     * @param role     {@code template} before the checkpoint, {@code copy} in a restored copy
+     * @param listener the socket it serves: the template's private one, or the arbiter's
+     */
+    public record Status(String role, int slot, long generation, long pid, long arbiterPid, long restores,
+                         long restoreToPostForkMillis, boolean serving, String listener, String lastError) {
     }
+
+    private Status statusDetail() {
+        WorkerInfo w = worker;
+        return new Status(w.kind() == WorkerKind.RESTORE ? "copy" : "template", w.slot(), w.generation(), w.pid(),
+                parentPid, restores.get(), restoreToPostForkMillis, serving, listener, lastError);
+    }
+
 
     @Override
     public String toString() {

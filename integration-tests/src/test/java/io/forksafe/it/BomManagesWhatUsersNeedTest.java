@@ -145,7 +145,8 @@ class BomManagesWhatUsersNeedTest {
         Set<String> managed = managed(ROOT.resolve("forksafe-bom/pom.xml"), imports);
         List<Path> modules = publishedModules();
         assertThat(modules).extracting(p -> p.getParent().getFileName().toString())
-                .contains("forksafe-core", "forksafe-jetty", "forksafe-undertow", "forksafe-native", "forksafe-crac")
+                .contains("forksafe-core", "forksafe-servlet", "forksafe-hikari", "forksafe-jetty", "forksafe-undertow",
+                        "forksafe-native", "forksafe-crac")
                 .doesNotContain("integration-tests", "forksafe-benchmarks");
 
         List<String> unmanaged = new ArrayList<>();

@@ -70,6 +70,8 @@ class DocSnippetsTest {
     static final List<String> DEFAULT_IMPORTS = List.of(
             "io.forksafe.*",
             "io.forksafe.recipes.*",
+            "io.forksafe.hikari.*",
+            "io.forksafe.servlet.*",
             "io.forksafe.spi.*",
             "io.forksafe.testing.*",
             "io.forksafe.jetty.*",

@@ -291,23 +291,19 @@ public final class RestoreBridge implements Resource {
         return Duration.ofNanos(System.nanoTime() - restoredAtNanos);
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("available", detection.available());
-        m.put("implementation", detection.implementation());
-        m.put("detection", detection.reason());
-        m.put("registered", registered);
-        m.put("checkpoints", checkpoints);
-        m.put("failedCheckpoints", failedCheckpoints);
-        m.put("restores", restores);
-        m.put("lastCheckpointAt", lastCheckpointAt);
-        m.put("restoreTime", restoreTime());
+    /** The {@code crac} status section, rendered as JSON, text and JMX. */
+    public record Status(boolean available, String implementation, String detection, boolean registered,
+                         long checkpoints, long failedCheckpoints, long restores, Instant lastCheckpointAt,
+                         Instant restoreTime, Long uptimeSinceRestoreMillis, String worker, long generation) {
+    }
+
+    private Status statusDetail() {
         Duration up = uptimeSinceRestore();
-        m.put("uptimeSinceRestoreMillis", up == null ? null : up.toMillis());
         WorkerInfo w = restoredWorker;
-        m.put("worker", w == null ? null : w.identity());
-        m.put("generation", w == null ? registry.processWorker().generation() : w.generation());
-        return m;
+        return new Status(detection.available(), detection.implementation(), detection.reason(), registered,
+                checkpoints, failedCheckpoints, restores, lastCheckpointAt, restoreTime(),
+                up == null ? null : up.toMillis(), w == null ? null : w.identity(),
+                w == null ? registry.processWorker().generation() : w.generation());
     }
 
     @Override

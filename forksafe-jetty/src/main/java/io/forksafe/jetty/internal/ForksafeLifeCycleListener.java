@@ -367,47 +367,46 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
         return (c.getHost() == null ? "0.0.0.0" : c.getHost()) + ":" + c.getPort();
     }
 
-    private Map<String, Object> statusDetails() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("jettyVersion", container.version());
-        m.put("server", server.toString());
-        m.put("state", server.getState());
-        ThreadPool pool = server.getThreadPool();
-        if (pool instanceof ForksafeThreadPool p) {
-            Map<String, Object> poolMap = new LinkedHashMap<>(p.statusDetails());
-            poolMap.put("hooked", p.registry() == registry);
-            m.put("threadPool", poolMap);
-        } else {
-            Map<String, Object> poolMap = new LinkedHashMap<>();
-            poolMap.put("class", pool == null ? null : pool.getClass().getName());
-            poolMap.put("hooked", false);
-            m.put("threadPool", poolMap);
-        }
-        m.put("virtualThreads", virtualThreads);
-        m.put("gracefulStop", stopDefaults);
-        List<Map<String, Object>> connectors = new ArrayList<>();
-        for (Connector c : server.getConnectors()) {
-            Map<String, Object> cm = new LinkedHashMap<>();
-            cm.put("name", connectorName(c));
-            if (c instanceof NetworkConnector n) {
-                cm.put("host", n.getHost());
-                cm.put("port", n.getPort());
-                cm.put("localPort", n.getLocalPort());
-            }
-            cm.put("inheritChannel", c instanceof ServerConnector sc && sc.isInheritChannel());
-            connectors.add(cm);
-        }
-        m.put("connectors", connectors);
-        m.put("arbiterSocket", adoptedChannel);
-        return m;
+    /** The {@code jetty} status section, rendered as JSON, text and JMX. */
+    public record Status(String jettyVersion, String server, String state, Record threadPool, String virtualThreads,
+                         String gracefulStop, List<ConnectorStatus> connectors, String arbiterSocket) {
     }
+
+    /** A thread pool that is not forksafe's: its class, and that it publishes no thread events. */
+    public record ForeignPool(String className, boolean hooked) {
+    }
+
+    /** One connector; host and ports are null for a connector that is not a network connector. */
+    public record ConnectorStatus(String name, String host, Integer port, Integer localPort, boolean inheritChannel) {
+    }
+
+    private Status statusDetails() {
+        ThreadPool pool = server.getThreadPool();
+        Record poolStatus = pool instanceof ForksafeThreadPool p ? p.status(p.registry() == registry)
+                : new ForeignPool(pool == null ? null : pool.getClass().getName(), false);
+        List<ConnectorStatus> connectors = new ArrayList<>();
+        for (Connector c : server.getConnectors()) {
+            NetworkConnector n = c instanceof NetworkConnector nc ? nc : null;
+            connectors.add(new ConnectorStatus(connectorName(c), n == null ? null : n.getHost(),
+                    n == null ? null : n.getPort(), n == null ? null : n.getLocalPort(),
+                    c instanceof ServerConnector sc && sc.isInheritChannel()));
+        }
+        return new Status(container.version(), server.toString(), server.getState(), poolStatus, virtualThreads,
+                stopDefaults, connectors, adoptedChannel);
+    }
+
 
     /** {@code server.dump()} shows forksafe's status and this server's section of it. */
     @Override
     public void dump(Appendable out, String indent) throws IOException {
         List<Object> lines = new ArrayList<>();
         lines.add("processWorker: " + registry.processWorker());
-        statusDetails().forEach((k, v) -> lines.add(k + ": " + v));
+        Status status = statusDetails();
+        lines.add("state: " + status.state());
+        lines.add("threadPool: " + status.threadPool());
+        lines.add("gracefulStop: " + status.gracefulStop());
+        status.connectors().forEach(c -> lines.add("connector: " + c));
+        lines.add("arbiterSocket: " + status.arbiterSocket());
         registry.status().errors().forEach(e -> lines.add("error: " + e));
         org.eclipse.jetty.util.component.Dumpable.dumpObjects(out, indent, "forksafe " + registry.name() + ": "
                 + registry.status().status(), lines.toArray());

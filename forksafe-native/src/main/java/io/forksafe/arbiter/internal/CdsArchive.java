@@ -96,12 +96,11 @@ public final class CdsArchive {
     }
 
     /** A status section. */
-    public synchronized Map<String, Object> describe() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("path", archive.toString());
-        m.put("exists", exists());
-        m.put("recorderPid", recorderPid == 0 ? null : recorderPid);
-        m.put("lastEvent", lastEvent);
-        return m;
+    /** The archive as the arbiter's status shows it ({@code cdsArchive}). */
+    public record Status(String path, boolean exists, Long recorderPid, String lastEvent) {
+    }
+
+    public synchronized Status status() {
+        return new Status(archive.toString(), exists(), recorderPid == 0 ? null : recorderPid, lastEvent);
     }
 }

@@ -311,7 +311,7 @@ final class RestoreSource implements WorkerSource {
         List<String> outgoing = OutgoingConnections.of(template.pid());
         if (!outgoing.isEmpty()) {
             throw new IllegalStateException("the template still has outgoing TCP connections after its PreFork hooks, "
-                    + "to " + String.join(", ", outgoing) + ": close them in a PreFork hook (HikariPoolRecipe, a "
+                    + "to " + String.join(", ", outgoing) + ": close them in a PreFork hook (forksafe-hikari's HikariPoolRecipe, a "
                     + "ForkLocal client), or every copy would restore the same connection; see docs/preload.md");
         }
         long t0 = System.nanoTime();
@@ -392,18 +392,17 @@ final class RestoreSource implements WorkerSource {
         return errors.isEmpty() ? null : "the restore failed; criu restore log: " + errors;
     }
 
+    /** The restore image as the arbiter's status shows it ({@code preload}); null figures before the first image. */
+    public record Status(String criu, Integer imageGeneration, Long templateColdStartMillis, Long dumpMillis,
+                         Long imageBytes, boolean reloading, int listenerHandedOut) {
+    }
+
     @Override
-    public Map<String, Object> describe() {
+    public Supervisor.SourceStatus status() {
         Image i = current;
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("criu", criu == null ? null : criu.version());
-        m.put("imageGeneration", i == null ? null : i.generation);
-        m.put("templateColdStartMillis", i == null ? null : i.coldStartMillis);
-        m.put("dumpMillis", i == null ? null : i.dumpMillis);
-        m.put("imageBytes", i == null ? null : i.bytes);
-        m.put("reloading", reloading());
-        m.put("listenerHandedOut", handoff == null ? 0 : handoff.handedOut());
-        return Map.of("preload", m);
+        return new Supervisor.SourceStatus(new Status(criu == null ? null : criu.version(),
+                i == null ? null : i.generation, i == null ? null : i.coldStartMillis, i == null ? null : i.dumpMillis,
+                i == null ? null : i.bytes, reloading(), handoff == null ? 0 : handoff.handedOut()), null);
     }
 
     @Override

@@ -61,7 +61,7 @@ final class SpawnSource implements WorkerSource {
     }
 
     @Override
-    public Map<String, Object> describe() {
-        return cds != null ? Map.of("cdsArchive", cds.describe()) : null;
+    public Supervisor.SourceStatus status() {
+        return new Supervisor.SourceStatus(null, cds != null ? cds.status() : null);
     }
 }

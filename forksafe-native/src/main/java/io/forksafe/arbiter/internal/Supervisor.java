@@ -772,21 +772,37 @@ public final class Supervisor {
 
     // ------------------------------------------------------------------ status
 
-    private Map<String, Object> statusDetail() {
+    /**
+     * The {@code arbiter} status section, rendered as JSON, text and JMX. {@code preload} (restored copies) or
+     * {@code cdsArchive} (spawned workers with an AppCDS archive) is null when it does not apply.
+     */
+    public record Status(long pid, String bind, String workerSource, String phase, int targetWorkers,
+                         long timeoutMillis, long bootTimeoutMillis, long gracefulTimeoutMillis,
+                         long heartbeatIntervalMillis, boolean rollingRestart, String haltReason,
+                         List<WorkerRow> workers, RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
+    }
+
+    /** A worker source's part of the status. */
+    public record SourceStatus(RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
+    }
+
+    /**
+     * One worker of the table: {@code role} current, incoming (during a roll) or retiring; {@code previous}, on a
+     * current row, the slot's last ended worker.
+     */
+    public record WorkerRow(int slot, String role, String kind, Long pid, Long generation, String state, int restarts,
+                            Long heartbeatAgeMillis, Integer lastExitStatus, Long bootMillis, List<String> events,
+                            List<String> errors, List<WorkerReport.HookFailure> hookFailures, EndedWorker previous) {
+    }
+
+    /** A slot's last ended worker, with what it last reported. */
+    public record EndedWorker(Long pid, long generation, int exitStatus, List<String> errors,
+                              List<WorkerReport.HookFailure> hookFailures) {
+    }
+
+    private Status statusDetail() {
         synchronized (lock) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("pid", pid);
-            m.put("bind", address() == null ? null : ListenSocket.describe(address()));
-            m.put("workerSource", source instanceof RestoreSource ? "restore" : "spawn");
-            m.put("phase", phase.name().toLowerCase(java.util.Locale.ROOT));
-            m.put("targetWorkers", target);
-            m.put("timeoutMillis", config.timeout().toMillis());
-            m.put("bootTimeoutMillis", config.bootTimeout().toMillis());
-            m.put("gracefulTimeoutMillis", config.gracefulTimeout().toMillis());
-            m.put("heartbeatIntervalMillis", config.heartbeatInterval().toMillis());
-            m.put("rollingRestart", rollingSlot != null || !rollingQueue.isEmpty());
-            m.put("haltReason", haltReason);
-            List<Map<String, Object>> ws = new ArrayList<>();
+            List<WorkerRow> ws = new ArrayList<>();
             for (Slot s : slots.values()) {
                 ws.add(slotRow(s, s.current, "current"));
                 if (s.incoming != null) {
@@ -796,45 +812,31 @@ public final class Supervisor {
             for (WorkerProcess p : retiring) {
                 ws.add(slotRow(slots.get(p.slot), p, "retiring"));
             }
-            m.put("workers", ws);
-            Map<String, Object> fromSource = source.describe();
-            if (fromSource != null) {
-                m.putAll(fromSource);
-            }
-            return m;
+            SourceStatus fromSource = source.status();
+            return new Status(pid, address() == null ? null : ListenSocket.describe(address()),
+                    source instanceof RestoreSource ? "restore" : "spawn", phase.name().toLowerCase(java.util.Locale.ROOT),
+                    target, config.timeout().toMillis(), config.bootTimeout().toMillis(),
+                    config.gracefulTimeout().toMillis(), config.heartbeatInterval().toMillis(),
+                    rollingSlot != null || !rollingQueue.isEmpty(), haltReason, ws, fromSource.preload(),
+                    fromSource.cdsArchive());
         }
     }
 
-    private static Map<String, Object> slotRow(Slot s, WorkerProcess p, String role) {
-        Map<String, Object> w = new LinkedHashMap<>();
-        w.put("slot", p != null ? p.slot : s.number);
-        w.put("role", role);
-        w.put("kind", p == null ? null : p.kind.name());
-        w.put("pid", p == null ? null : p.workerPid > 0 ? p.workerPid : null);
-        w.put("generation", p == null ? null : p.generation);
-        w.put("state", p == null ? "respawning" : p.state.label());
-        w.put("restarts", s == null ? 0 : s.restarts);
-        w.put("heartbeatAgeMillis", p == null || !p.connected ? null : p.heartbeatAgeMillis());
-        w.put("lastExitStatus", s == null ? null : s.lastExitStatus);
-        w.put("bootMillis", p == null || p.readyAtNanos == 0 ? null : (p.readyAtNanos - p.spawnedAtNanos) / 1_000_000);
-        w.put("events", p == null ? List.of() : p.events());
-        putReport(w, p);
+    private static WorkerRow slotRow(Slot s, WorkerProcess p, String role) {
+        WorkerReport report = p == null ? WorkerReport.NONE : p.report;
         WorkerProcess ended = s == null ? null : s.ended;
-        if (role.equals("current") && ended != null && ended != p) {
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("pid", ended.workerPid > 0 ? ended.workerPid : null);
-            e.put("generation", ended.generation);
-            e.put("exitStatus", ended.exitStatus);
-            putReport(e, ended);
-            w.put("previous", e);
-        }
-        return w;
+        EndedWorker previous = role.equals("current") && ended != null && ended != p
+                ? new EndedWorker(ended.workerPid > 0 ? ended.workerPid : null, ended.generation, ended.exitStatus,
+                        ended.report.errors(), ended.report.hookFailures())
+                : null;
+        return new WorkerRow(p != null ? p.slot : s.number, role, p == null ? null : p.kind.name(),
+                p == null ? null : p.workerPid > 0 ? p.workerPid : null, p == null ? null : p.generation,
+                p == null ? "respawning" : p.state.label(), s == null ? 0 : s.restarts,
+                p == null || !p.connected ? null : p.heartbeatAgeMillis(), s == null ? null : s.lastExitStatus,
+                p == null || p.readyAtNanos == 0 ? null : (p.readyAtNanos - p.spawnedAtNanos) / 1_000_000,
+                p == null ? List.of() : p.events(), report.errors(), report.hookFailures(), previous);
     }
 
-    /** {@code errors} and {@code hookFailures} as the worker last reported them (one printable line each). */
-    private static void putReport(Map<String, Object> row, WorkerProcess p) {
-        (p == null ? WorkerReport.NONE : p.report).putInto(row);
-    }
 
     /** A snapshot of the worker table for the API. */
     public List<Arbiter.WorkerStatus> workers() {

@@ -72,21 +72,6 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
         return new WorkerReport(errors.subList(Math.max(0, errors.size() - MAX_ITEMS), errors.size()), failures);
     }
 
-    /**
-     * Puts {@code errors} and {@code hookFailures} ({@code [{subscriber, event, failures, lastError}]}) into a row of
-     * a status table: the arbiter's worker rows (spawned or restored).
-     */
-    public void putInto(java.util.Map<String, Object> row) {
-        row.put("errors", errors);
-        row.put("hookFailures", hookFailures.stream().map(h -> {
-            java.util.Map<String, Object> f = new java.util.LinkedHashMap<>();
-            f.put("subscriber", h.subscriber());
-            f.put("event", h.event());
-            f.put("failures", h.failures());
-            f.put("lastError", h.lastError());
-            return f;
-        }).toList());
-    }
 
     /** Whether there is nothing to report. */
     public boolean isEmpty() {

@@ -32,9 +32,9 @@ interface WorkerSource extends AutoCloseable {
         return null;
     }
 
-    /** This source's own section of the arbiter's status, or null. */
-    default Map<String, Object> describe() {
-        return null;
+    /** This source's own part of the arbiter's status: the restore image, or the AppCDS archive. */
+    default Supervisor.SourceStatus status() {
+        return new Supervisor.SourceStatus(null, null);
     }
 
     @Override

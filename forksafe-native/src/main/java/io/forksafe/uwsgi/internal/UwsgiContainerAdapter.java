@@ -100,31 +100,28 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
                     + "; set it with jvm-opt = -D" + UwsgiVersion.PROPERTY + "=%V in the uWSGI ini file");
         }
 
-        Map<String, Object> base = new LinkedHashMap<>();
-        base.put("version", version.version());
-        base.put("versionSource", version.source());
-        base.put("workerId", workerId);
-        base.put("master", UwsgiRuntime.masterEnabled(options));
-        base.put("processIdentity", identity.source());
+        boolean masterEnabled = UwsgiRuntime.masterEnabled(options);
+        int id = workerId;
 
         if (workerId <= 0) {
-            HostContext.of(registry).statusDetail("uwsgi", () -> base);
+            HostContext.of(registry).statusDetail("uwsgi", () -> Status.of(version, id, masterEnabled, identity, null,
+                    null));
             HostContext.of(registry).reportError(HOST, "forksafe was loaded in a uWSGI process that is not a worker (worker id "
                     + workerId + ": a mule or a spooler); forksafe's uWSGI events are for workers: load it in "
                     + "workers with --jvm-class io/forksafe/uwsgi/UwsgiBootstrap or from the JWSGI application");
             return;
         }
-        boolean master = UwsgiRuntime.masterEnabled(options);
+        boolean master = masterEnabled;
         UwsgiGenerations.Generation generation = master && identity.parentPid() > 0
                 ? UwsgiGenerations.next(UwsgiGenerations.defaultBase(), identity.parentPid(), workerId)
                 : new UwsgiGenerations.Generation(0, "0: no uWSGI master to count under");
         HostContext.of(registry).note("uwsgi.generation", NOTE_GENERATION + generation.source());
-        base.put("generation", generation.value());
         WorkerInfo worker = new WorkerInfo(workerId, "worker-" + workerId, WorkerKind.PROCESS, identity.pid(),
                 identity.parentPid(), generation.value());
         HostContext.of(registry).identifyProcess(worker);
         if (!master) {
-            HostContext.of(registry).statusDetail("uwsgi", () -> base);
+            HostContext.of(registry).statusDetail("uwsgi", () -> Status.of(version, id, false, identity,
+                    generation.value(), null));
             HostContext.of(registry).reportError(HOST, "run uWSGI with --master: without the master process uWSGI does not respawn "
                     + "workers and a worker's parent is not a uWSGI master, so forksafe publishes no events "
                     + "(worker " + workerId + ", pid " + identity.pid() + ", parent " + identity.parentPid() + ")");
@@ -132,13 +129,31 @@ public final class UwsgiContainerAdapter implements ContainerAdapter {
         }
         UwsgiWorkerLifecycle lifecycle = new UwsgiWorkerLifecycle(registry, worker, container);
         state.lifecycle = lifecycle;
-        HostContext.of(registry).statusDetail("uwsgi", () -> {
-            Map<String, Object> m = new LinkedHashMap<>(base);
-            m.putAll(lifecycle.detail());
-            return m;
-        });
+        HostContext.of(registry).statusDetail("uwsgi", () -> Status.of(version, id, true, identity,
+                generation.value(), lifecycle));
         String jwsgi = options.get("jwsgi"); // repeated: uWSGI keeps the last one
         lifecycle.start(findMainThread(), jwsgi == null ? null : jwsgi.substring(jwsgi.lastIndexOf(',') + 1));
+    }
+
+    /**
+     * The {@code uwsgi} status section: what the adapter found, and, for a worker under a master, its life (null
+     * before that is known, or when it does not apply).
+     */
+    public record Status(String version, String versionSource, int workerId, boolean master, String processIdentity,
+                         Long generation, Long pid, Long masterPid, java.time.Instant processStartedAt,
+                         java.time.Instant postForkAt, String postWorkerInit, java.time.Instant readyAt,
+                         Long readyAfterMillis, String workerExitHandler, Integer exitStatus) {
+
+        static Status of(UwsgiVersion version, int workerId, boolean master, ProcessIdentity identity,
+                         Long generation, UwsgiWorkerLifecycle lifecycle) {
+            UwsgiWorkerLifecycle.Life life = lifecycle == null ? null : lifecycle.life();
+            return new Status(version.version(), version.source(), workerId, master, identity.source(), generation,
+                    life == null ? null : life.pid(), life == null ? null : life.masterPid(),
+                    life == null ? null : life.processStartedAt(), life == null ? null : life.postForkAt(),
+                    life == null ? null : life.postWorkerInit(), life == null ? null : life.readyAt(),
+                    life == null ? null : life.readyAfterMillis(), life == null ? null : life.workerExitHandler(),
+                    life == null ? null : life.exitStatus());
+        }
     }
 
     private static final Pattern INLINE_SECRET = Pattern.compile(

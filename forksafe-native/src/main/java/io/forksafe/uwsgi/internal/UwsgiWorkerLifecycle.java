@@ -169,20 +169,18 @@ final class UwsgiWorkerLifecycle {
     }
 
     /** The JSON-able status section. */
-    Map<String, Object> detail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("workerId", worker.slot());
-        m.put("pid", worker.pid());
-        m.put("masterPid", worker.parentPid());
-        m.put("processStartedAt", ProcessHandle.current().info().startInstant().orElse(null));
-        m.put("postForkAt", started);
-        m.put("postWorkerInit", readyDetection);
-        m.put("readyAt", readyAt);
-        m.put("readyAfterMillis", readyAt == null ? null : Duration.between(started, readyAt).toMillis());
-        m.put("workerExitHandler", exitHandler);
-        m.put("exitStatus", exitStatus);
-        return m;
+    /** This worker's life as the status shows it (inside the {@code uwsgi} section). */
+    record Life(long pid, long masterPid, Instant processStartedAt, Instant postForkAt, String postWorkerInit,
+                Instant readyAt, Long readyAfterMillis, String workerExitHandler, Integer exitStatus) {
     }
+
+    Life life() {
+        Instant ready = readyAt;
+        return new Life(worker.pid(), worker.parentPid(), ProcessHandle.current().info().startInstant().orElse(null),
+                started, readyDetection, ready, ready == null ? null : Duration.between(started, ready).toMillis(),
+                exitHandler, exitStatus);
+    }
+
 
     private static long parseLong(String s, long fallback) {
         try {

@@ -99,7 +99,7 @@ public final class PreloadApp {
             config.setAllowPoolSuspension(true);
             com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource(config);
             if (hooks) {
-                io.forksafe.recipes.HikariPoolRecipe.install(registry, pool);
+                io.forksafe.hikari.HikariPoolRecipe.install(registry, pool);
             }
             query(pool); // the pool is open and used before the checkpoint
             db = () -> query(pool);

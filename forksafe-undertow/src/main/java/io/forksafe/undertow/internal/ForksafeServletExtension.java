@@ -49,11 +49,7 @@ public final class ForksafeServletExtension implements ServletExtension {
         ContainerInfo container = Installation.container();
         registry.loadHookProviders(info.getClassLoader() != null ? info.getClassLoader()
                 : Thread.currentThread().getContextClassLoader());
-        Map<String, Object> record = Collections.synchronizedMap(new LinkedHashMap<>());
-        record.put("deployment", name);
-        record.put("contextPath", info.getContextPath());
-        record.put("configuredAt", Instant.now().toString());
-        record.put("state", "deploying");
+        RegistryState.Deployment record = new RegistryState.Deployment(name, info.getContextPath());
         String mode = registry.setting(EXECUTOR_SETTING, "auto").strip().toLowerCase(Locale.ROOT);
         HookedThreadPool pool = null;
         if (info.getExecutor() instanceof DeploymentExecutor) {
@@ -61,20 +57,20 @@ public final class ForksafeServletExtension implements ServletExtension {
             return;
         }
         if (info.getExecutor() != null) {
-            record.put("taskThreads", "the deployment's own executor (" + info.getExecutor().getClass().getName()
-                    + "): forksafe reports no thread events for it");
+            record.taskThreads("the deployment's own executor (" + info.getExecutor().getClass().getName()
+                    + "): forksafe reports no thread events for it", null);
         } else if (mode.equals("false") || mode.equals("off") || mode.equals("none")) {
-            record.put("taskThreads", "disabled by " + EXECUTOR_SETTING + "=" + mode + ": servlets run on the "
+            record.taskThreads("disabled by " + EXECUTOR_SETTING + "=" + mode + ": servlets run on the "
                     + "server's XNIO worker (thread events only if that server was built with "
-                    + "ForksafeUndertow.install)");
+                    + "ForksafeUndertow.install)", null);
         } else if (mode.equals("auto") || mode.equals("true") || mode.equals("on")) {
             int threads = positive(registry, THREADS_SETTING, Math.max(Runtime.getRuntime().availableProcessors(), 2) * 8);
             long keepAlive = positive(registry, KEEP_ALIVE_SETTING, 60_000);
             pool = new HookedThreadPool("forksafe-servlet-" + name, threads, keepAlive, registry, container,
                     state.slots());
             info.setExecutor(new DeploymentExecutor(pool));
-            record.put("taskThreads", "on a server built with ForksafeUndertow.install: that server's forksafe task "
-                    + "threads; otherwise forksafe task pool " + pool.namePrefix());
+            record.taskThreads("on a server built with ForksafeUndertow.install: that server's forksafe task "
+                    + "threads; otherwise forksafe task pool " + pool.namePrefix(), pool);
         } else {
             HostContext.of(registry).reportError(host, "unknown " + EXECUTOR_SETTING + "=" + mode + ": use auto (default) or false");
         }
@@ -82,13 +78,13 @@ public final class ForksafeServletExtension implements ServletExtension {
         info.addDeploymentCompleteListener(new ServletContextListener() {
             @Override
             public void contextInitialized(ServletContextEvent sce) {
-                record.put("state", "deployed");
+                record.state("deployed");
                 HostContext.of(registry).log(host + " deployed");
             }
 
             @Override
             public void contextDestroyed(ServletContextEvent sce) {
-                record.put("state", "undeployed");
+                record.state("undeployed");
                 if (finalPool != null) {
                     try {
                         finalPool.shutdownAndJoin(Installation.SHUTDOWN_TIMEOUT_MILLIS);
@@ -101,7 +97,7 @@ public final class ForksafeServletExtension implements ServletExtension {
                         + " forksafe task thread(s) shut down" : ""));
             }
         });
-        state.addDeployment(record, pool);
+        state.addDeployment(record);
         HostContext.of(registry).configured(host, container);
     }
 

@@ -2,7 +2,7 @@ package io.forksafe.undertow.internal;
 
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
-import io.forksafe.SlotAllocator;
+import io.forksafe.spi.SlotAllocator;
 import io.forksafe.spi.WorkerThreads;
 
 import org.jboss.threads.EnhancedQueueExecutor;
@@ -188,19 +188,17 @@ public final class HookedThreadPool extends AbstractExecutorService {
     }
 
     /** A status section describing the pool. */
-    public Map<String, Object> describe() {
+    /** The pool as the status shows it ({@code taskPool}). */
+    public record Status(String threadNamePrefix, int maxThreads, long keepAliveMillis, int liveThreads,
+                         long peakThreads, long threadsCreated, long threadsEnded, int queuedTasks, boolean shutdown) {
+    }
+
+    /** A status section describing the pool. */
+    public Status status() {
         WorkerThreads.Counts counts = threads.counts();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("threadNamePrefix", namePrefix);
-        m.put("maxThreads", getMaximumPoolSize());
-        m.put("keepAliveMillis", keepAliveMillis);
-        m.put("liveThreads", counts.liveThreads());
-        m.put("peakThreads", counts.peakThreads());
-        m.put("threadsCreated", counts.threadsCreated());
-        m.put("threadsEnded", counts.threadsRetired());
-        m.put("queuedTasks", executor.getQueueSize());
-        m.put("shutdown", isShutdown());
-        return m;
+        return new Status(namePrefix, getMaximumPoolSize(), keepAliveMillis, counts.liveThreads(),
+                counts.peakThreads(), counts.threadsCreated(), counts.threadsRetired(), executor.getQueueSize(),
+                isShutdown());
     }
 
     private String exitReason() {

@@ -514,23 +514,15 @@ public final class Installation {
         return out;
     }
 
-    Map<String, Object> describe() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("worker", worker.getName());
-        m.put("state", state.name().toLowerCase(java.util.Locale.ROOT));
-        m.put("installedAt", installedAt.toString());
-        m.put("ioThreads", ioThreads);
-        m.put("ioThreadEvents", "none: XNIO has no thread-factory hook for I/O threads");
-        m.put("listeners", List.copyOf(listeners));
-        m.put("gracefulStop", gracefulStop);
-        m.put("requestsInFlight", requests.inFlight());
-        if (replacedListener != null) {
-            m.put("replacedListener", replacedListener);
-        }
-        m.put("taskPool", pool.describe());
-        if (problem != null) {
-            m.put("problem", problem);
-        }
-        return m;
+    /** One server as the status shows it; {@code replacedListener} and {@code problem} are null when there is none. */
+    public record Status(String worker, String state, String installedAt, int ioThreads, String ioThreadEvents,
+                         List<String> listeners, String gracefulStop, long requestsInFlight, String replacedListener,
+                         HookedThreadPool.Status taskPool, String problem) {
+    }
+
+    Status status() {
+        return new Status(worker.getName(), state.name().toLowerCase(java.util.Locale.ROOT), installedAt.toString(),
+                ioThreads, "none: XNIO has no thread-factory hook for I/O threads", List.copyOf(listeners),
+                gracefulStop, requests.inFlight(), replacedListener, pool.status(), problem);
     }
 }

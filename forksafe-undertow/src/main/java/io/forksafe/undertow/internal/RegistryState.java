@@ -2,7 +2,7 @@ package io.forksafe.undertow.internal;
 
 import io.forksafe.spi.HostContext;
 import io.forksafe.ForkRegistry;
-import io.forksafe.SlotAllocator;
+import io.forksafe.spi.SlotAllocator;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,9 +27,45 @@ public final class RegistryState {
 
     private final SlotAllocator slots = new SlotAllocator(1);
     private final List<Installation> servers = new ArrayList<>();
-    private final List<DeploymentRecord> deployments = new ArrayList<>();
+    private final List<Deployment> deployments = new ArrayList<>();
 
-    private record DeploymentRecord(Map<String, Object> fields, HookedThreadPool pool) {
+    /** One servlet deployment; its state and its task threads are set as it goes. */
+    public static final class Deployment {
+        private final String name;
+        private final String contextPath;
+        private final String configuredAt = java.time.Instant.now().toString();
+        private volatile String state = "deploying";
+        private volatile String taskThreads;
+        private volatile HookedThreadPool pool;
+
+        public Deployment(String name, String contextPath) {
+            this.name = name;
+            this.contextPath = contextPath;
+        }
+
+        public void state(String state) {
+            this.state = state;
+        }
+
+        public void taskThreads(String taskThreads, HookedThreadPool pool) {
+            this.taskThreads = taskThreads;
+            this.pool = pool;
+        }
+
+        DeploymentStatus status() {
+            HookedThreadPool p = pool;
+            return new DeploymentStatus(name, contextPath, configuredAt, state, taskThreads,
+                    p == null ? null : p.status());
+        }
+    }
+
+    /** A servlet deployment as the status shows it. */
+    public record DeploymentStatus(String deployment, String contextPath, String configuredAt, String state,
+                                   String taskThreads, HookedThreadPool.Status taskPool) {
+    }
+
+    /** The {@code undertow} status section. */
+    public record Status(List<Installation.Status> servers, List<DeploymentStatus> deployments, int taskSlotsInUse) {
     }
 
     private RegistryState() {
@@ -41,7 +77,7 @@ public final class RegistryState {
         HostContext host = HostContext.of(registry);
         return host.state(RegistryState.class, () -> {
             RegistryState created = new RegistryState();
-            host.statusDetail(DETAIL_KEY, created::describe);
+            host.statusDetail(DETAIL_KEY, created::status);
             host.note(IO_THREADS_NOTE_KEY, IO_THREADS_NOTE);
             return created;
         });
@@ -66,43 +102,22 @@ public final class RegistryState {
         }
     }
 
-    /**
-     * Records a servlet deployment for the status; the (synchronized) map and the pool, if any, are read on every
-     * snapshot.
-     */
-    public synchronized void addDeployment(Map<String, Object> record, HookedThreadPool pool) {
-        deployments.add(new DeploymentRecord(record, pool));
+    /** Records a servlet deployment for the status; read on every snapshot. */
+    public synchronized void addDeployment(Deployment deployment) {
+        deployments.add(deployment);
         if (deployments.size() > MAX_RECORDS) {
             deployments.remove(0);
         }
     }
 
-    Map<String, Object> describe() {
+    Status status() {
         List<Installation> serverList;
-        List<DeploymentRecord> deploymentList;
+        List<Deployment> deploymentList;
         synchronized (this) {
             serverList = List.copyOf(servers);
             deploymentList = List.copyOf(deployments);
         }
-        Map<String, Object> m = new LinkedHashMap<>();
-        List<Object> s = new ArrayList<>();
-        for (Installation i : serverList) {
-            s.add(i.describe());
-        }
-        List<Object> d = new ArrayList<>();
-        for (DeploymentRecord record : deploymentList) {
-            Map<String, Object> fields;
-            synchronized (record.fields()) {
-                fields = new LinkedHashMap<>(record.fields());
-            }
-            if (record.pool() != null) {
-                fields.put("taskPool", record.pool().describe());
-            }
-            d.add(fields);
-        }
-        m.put("servers", s);
-        m.put("deployments", d);
-        m.put("taskSlotsInUse", slots.inUse());
-        return m;
+        return new Status(serverList.stream().map(Installation::status).toList(),
+                deploymentList.stream().map(Deployment::status).toList(), slots.inUse());
     }
 }

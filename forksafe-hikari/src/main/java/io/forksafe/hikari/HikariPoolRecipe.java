@@ -1,4 +1,4 @@
-package io.forksafe.recipes;
+package io.forksafe.hikari;
 
 import io.forksafe.spi.HostContext;
 import com.zaxxer.hikari.HikariDataSource;
@@ -114,7 +114,7 @@ public final class HikariPoolRecipe implements AutoCloseable {
     }
 
     private static boolean isCopyEvent(ForkEvent e) {
-        return Copies.isCopy(e);
+        return e.worker().kind().copiesMemory();
     }
 
     private void beforeCopy(PreFork event) throws InterruptedException {
@@ -236,24 +236,20 @@ public final class HikariPoolRecipe implements AutoCloseable {
         return lastDrain;
     }
 
-    private Map<String, Object> statusDetail() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("pool", poolName);
-        m.put("suspended", suspended);
+    /**
+     * This recipe's status section, rendered as JSON, text and JMX; the connection counts are null while the pool is
+     * closed.
+     */
+    public record Status(String pool, boolean suspended, Integer totalConnections, Integer activeConnections,
+                         Integer idleConnections, long suspends, long softEvictions, long resumes,
+                         Duration drainTimeout, Duration lastDrain, Instant lastPreFork, Instant lastResume) {
+    }
+
+    private Status statusDetail() {
         HikariPoolMXBean pool = dataSource.isClosed() ? null : dataSource.getHikariPoolMXBean();
-        if (pool != null) {
-            m.put("totalConnections", pool.getTotalConnections());
-            m.put("activeConnections", pool.getActiveConnections());
-            m.put("idleConnections", pool.getIdleConnections());
-        }
-        m.put("suspends", suspends.get());
-        m.put("softEvictions", evictions.get());
-        m.put("resumes", resumes.get());
-        m.put("drainTimeout", drainTimeout);
-        m.put("lastDrain", lastDrain);
-        m.put("lastPreFork", lastPreFork);
-        m.put("lastResume", lastResume);
-        return m;
+        return new Status(poolName, suspended, pool == null ? null : pool.getTotalConnections(),
+                pool == null ? null : pool.getActiveConnections(), pool == null ? null : pool.getIdleConnections(),
+                suspends.get(), evictions.get(), resumes.get(), drainTimeout, lastDrain, lastPreFork, lastResume);
     }
 
     /** Unsubscribes; a suspended pool is resumed so the application is not left waiting. */

@@ -1,4 +1,4 @@
-package io.forksafe.recipes;
+package io.forksafe.hikari;
 
 import io.forksafe.spi.HostContext;
 import com.zaxxer.hikari.HikariConfig;

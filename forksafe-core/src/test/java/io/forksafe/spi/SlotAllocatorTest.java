@@ -1,7 +1,11 @@
-package io.forksafe;
+package io.forksafe.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.forksafe.ContainerInfo;
+import io.forksafe.WorkerInfo;
+import io.forksafe.WorkerKind;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.forksafe;
+package io.forksafe.spi;
 
 import java.util.ArrayList;
 import java.util.BitSet;
