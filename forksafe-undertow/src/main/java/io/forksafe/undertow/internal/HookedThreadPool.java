@@ -81,7 +81,11 @@ public final class HookedThreadPool extends AbstractExecutorService {
 
     @Override
     public void shutdown() {
-        executor.shutdown();
+        try {
+            executor.shutdown();
+        } finally {
+            afterThreadsStarted(); // the executor may start a thread to run what is queued, here on this thread
+        }
     }
 
     @Override
@@ -187,7 +191,6 @@ public final class HookedThreadPool extends AbstractExecutorService {
         return threads.awaitRetired(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
     }
 
-    /** A status section describing the pool. */
     /** The pool as the status shows it ({@code taskPool}). */
     public record Status(String threadNamePrefix, int maxThreads, long keepAliveMillis, int liveThreads,
                          long peakThreads, long threadsCreated, long threadsEnded, int queuedTasks, boolean shutdown) {
