@@ -1,9 +1,7 @@
 package io.forksafe;
 
 import io.forksafe.spi.HostContext;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;

@@ -1,10 +1,8 @@
 package io.forksafe.spi;
 
-import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkHookException;
 import io.forksafe.ForkRegistry;
-import io.forksafe.spi.SlotAllocator;
 import io.forksafe.WorkerInfo;
 
 import java.util.ArrayList;

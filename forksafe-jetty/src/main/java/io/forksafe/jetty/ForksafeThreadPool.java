@@ -8,8 +8,6 @@ import io.forksafe.spi.WorkerThreads;
 
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 
 /**

@@ -4,7 +4,6 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.spi.ArbiterContract;
 import io.forksafe.testkit.HostAdapterContract;
 
-import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;

@@ -19,8 +19,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -329,16 +327,7 @@ public final class ArbiterWorker {
     }
 
     private boolean send(String line) {
-        SocketChannel c = control;
-        if (c == null) {
-            return false;
-        }
-        try {
-            ControlProtocol.writeLine(c, sendLock, line);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        return ControlProtocol.trySend(control, sendLock, line) == null;
     }
 
     /**

@@ -10,7 +10,6 @@ import io.forksafe.WorkerKind;
 import io.forksafe.arbiter.internal.ControlProtocol;
 import io.forksafe.arbiter.internal.PreloadProtocol;
 import io.forksafe.arbiter.internal.SocketHandoff;
-import io.forksafe.arbiter.internal.WorkerReporter;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -21,9 +20,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -482,20 +479,10 @@ public final class PreloadWorker {
     }
 
     private void send(String line) {
-        sent(line);
-    }
-
-    private boolean sent(String line) {
         SocketChannel c = control;
-        if (c == null) {
-            return false;
-        }
-        try {
-            ControlProtocol.writeLine(c, sendLock, line);
-            return true;
-        } catch (IOException e) {
-            lastError = "control channel: " + e;
-            return false;
+        String failure = c == null ? null : ControlProtocol.trySend(c, sendLock, line);
+        if (failure != null) {
+            lastError = failure;
         }
     }
 

@@ -16,8 +16,6 @@ import org.crac.management.CRaCMXBean;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongSupplier;
 

@@ -57,4 +57,20 @@ public final class ControlProtocol {
             }
         }
     }
+
+    /**
+     * {@link #writeLine} for a channel that may not be connected: returns null when the line was written, otherwise
+     * why not ("not connected", or "control channel: " and the failure).
+     */
+    public static String trySend(java.nio.channels.SocketChannel channel, Object lock, String line) {
+        if (channel == null) {
+            return "not connected";
+        }
+        try {
+            writeLine(channel, lock, line);
+            return null;
+        } catch (java.io.IOException e) {
+            return "control channel: " + e;
+        }
+    }
 }

@@ -7,9 +7,7 @@ import io.forksafe.spi.WorkerThreads;
 
 import org.jboss.threads.EnhancedQueueExecutor;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;

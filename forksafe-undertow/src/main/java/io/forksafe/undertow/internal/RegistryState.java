@@ -5,9 +5,7 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.spi.SlotAllocator;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What the Undertow adapter keeps per registry: one {@link SlotAllocator} shared by every hooked pool (so two servers

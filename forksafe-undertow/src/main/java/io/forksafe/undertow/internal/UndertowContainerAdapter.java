@@ -1,7 +1,6 @@
 package io.forksafe.undertow.internal;
 
 import io.forksafe.spi.HostContext;
-import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.ContainerAdapter;
 
