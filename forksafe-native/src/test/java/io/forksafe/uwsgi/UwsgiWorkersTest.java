@@ -90,8 +90,13 @@ class UwsgiWorkersTest {
             UwsgiHost.signal(uwsgi.masterPid(), SIGHUP);
             UwsgiHost.await(WAIT, "WorkerExit of both first-generation workers",
                     () -> exits(uwsgi, first).size() == 2);
-            assertThat(exits(uwsgi, first)).allMatch(l -> l.contains("graceful reload (exit status 17")
-                    && l.contains("thread=main"));
+            // uWSGI's master normally makes each worker exit(17); now and then (seen once in five full builds on a
+            // loaded machine) it stops one with SIGINT instead, exit(30). Either way the reason must name the
+            // status the worker really exited with.
+            assertThat(exits(uwsgi, first)).allMatch(l -> l.contains("thread=main")
+                    && (l.contains("graceful reload (exit status 17") || l.contains("stop or brutal reload (exit status 30")));
+            assertThat(exits(uwsgi, first)).as("the graceful reload's own exit status is seen")
+                    .anyMatch(l -> l.contains("graceful reload (exit status 17"));
             List<Long> secondPids = newPids(uwsgi.pollStatuses(WAIT,
                     seen -> newPids(seen, first).size() == 2), first);
 

@@ -417,6 +417,11 @@ public final class SocketHandoff {
                     if (closed) {
                         return;
                     }
+                    try {
+                        Thread.sleep(10); // EINTR, or out of descriptors: try again, without spinning
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                     continue;
                 }
                 try {
