@@ -188,7 +188,9 @@ public final class ForkRegistry {
             Arrays.sort(next, Registration.ORDER);
             registrations = next;
             byType = index(next);
-            missed = type.isAssignableFrom(PostFork.class) ? processPostFork : null;
+            // only this process's own PostFork: a restored copy still holds the template's until its own arrives
+            PostFork last = processPostFork;
+            missed = type.isAssignableFrom(PostFork.class) && last != null && isThisProcess(last.worker()) ? last : null;
         }
         if (missed != null) {
             runLate(r, missed);

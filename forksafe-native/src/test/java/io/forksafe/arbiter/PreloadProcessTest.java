@@ -357,6 +357,10 @@ class PreloadProcessTest {
             JsonNode status = p.status();
             JsonNode row = status.path("details").path("arbiter").path("workers").get(0);
             assertThat(row.path("kind").asText()).isEqualTo("RESTORE");
+            List<String> events = new ArrayList<>();
+            row.path("events").forEach(e -> events.add(e.asText()));
+            // the copy's own PostFork only: not also the template's, which the copy's memory still held
+            assertThat(events).as("events the copy reported").containsOnlyOnce("PostFork").contains("PostWorkerInit");
             assertThat(row.path("errors").get(0).asText()).isEqualTo(error);
             JsonNode h = row.path("hookFailures").get(0);
             assertThat(h.path("subscriber").asText()).isEqualTo("testapp.failing-init");
