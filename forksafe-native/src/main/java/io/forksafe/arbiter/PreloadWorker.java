@@ -8,6 +8,7 @@ import io.forksafe.PostWorkerInit;
 import io.forksafe.WorkerInfo;
 import io.forksafe.WorkerKind;
 import io.forksafe.arbiter.internal.ControlProtocol;
+import io.forksafe.arbiter.internal.ListenerSwap;
 import io.forksafe.arbiter.internal.PreloadProtocol;
 import io.forksafe.arbiter.internal.SocketHandoff;
 
@@ -378,23 +379,9 @@ public final class PreloadWorker {
         }
         try {
             List<Integer> fds = SocketHandoff.sameSocket(0);
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            // a thread blocked in accept() takes one connection (the app sees it close at once), then parks
-            List<String> blocked = untilEmpty(() -> SocketHandoff.threadsInAccept(fds), () -> SocketHandoff.wake(own),
-                    deadline);
-            if (!blocked.isEmpty()) {
-                return "thread " + String.join(", ", blocked) + " kept accepting on the listening socket during the "
-                        + "checkpoint: pause the accept loop in a PreFork hook (kind RESTORE), or call "
-                        + "PreloadWorker.awaitServing before each accept; forksafe-jetty does this for Jetty "
-                        + "(docs/preload.md)";
-            }
-            // an event loop that paused accepting drops the socket from its epoll set when its selector thread runs
-            List<String> watching = untilEmpty(() -> SocketHandoff.epollWatchers(fds), () -> { }, deadline);
-            if (!watching.isEmpty()) {
-                return "an event loop (" + String.join(", ", watching) + ") still watches the listening socket at the "
-                        + "checkpoint, so a restored copy would never accept from the arbiter's: suspend accepting in "
-                        + "a PreFork hook (kind RESTORE) and resume it in PostFork; forksafe-jetty and "
-                        + "forksafe-undertow do this (docs/preload.md)";
+            String busy = ListenerSwap.quiesce(own, fds, "the checkpoint");
+            if (busy != null) {
+                return busy;
             }
             listenerNonBlocking = SocketHandoff.nonBlocking(0);
             SocketHandoff.release(fds);
@@ -402,22 +389,7 @@ public final class PreloadWorker {
             return null;
         } catch (IOException e) {
             return "cannot release the template's listening socket: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted while pausing the accept loops";
         }
-    }
-
-    /** Polls {@code found} every 5 ms, nudging before each poll, until it is empty or {@code deadline} passed. */
-    private static List<String> untilEmpty(java.util.function.Supplier<List<String>> found, Runnable nudge,
-                                           long deadline) throws InterruptedException {
-        List<String> now = found.get();
-        while (!now.isEmpty() && System.nanoTime() < deadline) {
-            nudge.run();
-            Thread.sleep(5);
-            now = found.get();
-        }
-        return now;
     }
 
     /** In a restored copy: receives the arbiter's listening socket and puts it where the template's was. */
@@ -427,15 +399,11 @@ public final class PreloadWorker {
             return null;
         }
         String path = System.getenv(PreloadProtocol.ENV_LISTENER);
-        try {
-            int received = SocketHandoff.fetch(path);
-            SocketHandoff.nonBlocking(received, listenerNonBlocking); // the mode the server set on the template's
-            SocketHandoff.install(received, fds);
+        String failed = ListenerSwap.take(path, fds, listenerNonBlocking); // the mode the server set on the template's
+        if (failed == null) {
             listener = "the arbiter's (one accept queue for every copy) on fds " + fds;
-            return null;
-        } catch (IOException | RuntimeException e) {
-            return "cannot receive the arbiter's listening socket from " + path + ": " + e.getMessage();
         }
+        return failed;
     }
 
     /** One line, read byte by byte so that nothing after it is consumed from the channel. */
