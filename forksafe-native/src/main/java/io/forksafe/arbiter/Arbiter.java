@@ -42,10 +42,11 @@ public final class Arbiter {
     /**
      * One worker as the arbiter sees it.
      *
-     * @param slot               stable slot, from 1
+     * @param slot               stable slot, from 1; 0 for a standby ({@link ArbiterConfig.Builder#standby(int)})
      * @param pid                the worker JVM's pid
-     * @param generation         how many workers this slot had before, from 0
-     * @param state              booting, ready, stopping, aborting or exited
+     * @param generation         how many workers this slot had before, from 0; a standby's number
+     * @param state              booting, standby (booted, waiting for its promotion), ready, stopping, aborting or
+     *                           exited
      * @param restarts           how often the slot's worker was replaced after dying
      * @param heartbeatAgeMillis milliseconds since the last heartbeat, -1 before the worker connected
      * @param lastExitStatus     the slot's last exit status (exit code, or 128 + signal), or null

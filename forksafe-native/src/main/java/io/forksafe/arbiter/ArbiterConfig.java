@@ -32,7 +32,11 @@ import java.util.Objects;
  */
 public final class ArbiterConfig {
 
+    /** The most standbys an arbiter keeps ({@code --standby}). */
+    public static final int MAX_STANDBY = 16;
+
     private final int workers;
+    private final int standby;
     private final InetSocketAddress bind;
     private final int backlog;
     private final String mainClass;
@@ -61,6 +65,7 @@ public final class ArbiterConfig {
 
     private ArbiterConfig(Builder b) {
         this.workers = b.workers;
+        this.standby = b.standby;
         this.bind = b.bind;
         this.backlog = b.backlog;
         this.mainClass = b.mainClass;
@@ -98,6 +103,11 @@ public final class ArbiterConfig {
     /** How many workers to keep running. */
     public int workers() {
         return workers;
+    }
+
+    /** How many standbys to keep booted and idle besides the workers; see {@link Builder#standby(int)}. */
+    public int standby() {
+        return standby;
     }
 
     /** The address the arbiter listens on (port 0: an ephemeral port, see {@link Arbiter#address()}). */
@@ -266,6 +276,7 @@ public final class ArbiterConfig {
     /** Builds an {@link ArbiterConfig}; setters return {@code this}. */
     public static final class Builder {
         private int workers = 1;
+        private int standby;
         private InetSocketAddress bind;
         private int backlog = 2048;
         private String mainClass;
@@ -302,6 +313,23 @@ public final class ArbiterConfig {
         public Builder workers(int n) {
             given.add(ArbiterOption.WORKERS);
             this.workers = n;
+            return this;
+        }
+
+        /**
+         * Keeps {@code k} standbys (default 0) besides the workers: booted (spawned, or restored with
+         * {@link #preload(boolean)}), their {@code PostFork} done, their server started but not accepting, not
+         * counted as serving. When a worker dies or is replaced, a standby is promoted at once: it takes the slot and
+         * a new generation, starts accepting and publishes {@code PostWorkerInit}; a new standby boots in the
+         * background. Each standby costs one worker's memory.
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().workers(4).standby(1).bind("127.0.0.1:8080").app("com.example.AppMain").build();
+         * }</pre>
+         */
+        public Builder standby(int k) {
+            given.add(ArbiterOption.STANDBY);
+            this.standby = k;
             return this;
         }
 
@@ -512,6 +540,10 @@ public final class ArbiterConfig {
         public ArbiterConfig build() {
             if (workers < 1) {
                 throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
+            }
+            if (standby < 0 || standby > MAX_STANDBY) {
+                throw new IllegalArgumentException("--standby must be 0.." + MAX_STANDBY + " (booted idle workers "
+                        + "besides --workers), got " + standby);
             }
             if (bind == null) {
                 throw new IllegalArgumentException("no listening address: --bind is required, e.g. --bind "

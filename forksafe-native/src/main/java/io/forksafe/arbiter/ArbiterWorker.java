@@ -1,6 +1,7 @@
 package io.forksafe.arbiter;
 
 import io.forksafe.spi.HostContext;
+import io.forksafe.spi.ServingGate;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkEvent;
 import io.forksafe.ForkHookException;
@@ -14,7 +15,6 @@ import io.forksafe.arbiter.internal.Supervisor;
 import io.forksafe.arbiter.internal.WorkerReporter;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
@@ -74,7 +74,9 @@ public final class ArbiterWorker {
     private final ForkRegistry registry;
 
     private final HostContext host;
-    private final WorkerInfo worker;
+    private final ServingGate gate;
+    /** This worker; a standby's changes once, at its promotion (the slot it takes, a new generation). */
+    private volatile WorkerInfo worker;
     private final String controlPath;
     private final long heartbeatMillis;
     private final Object sendLock = new Object();
@@ -91,10 +93,16 @@ public final class ArbiterWorker {
     private final WorkerReporter reporter;
     private final Object wakeup = new Object();
     private boolean reportDue; // guarded by wakeup
+    /** A standby's way to the arbiter's socket at its promotion: why it failed, or null. */
+    private volatile java.util.function.Supplier<String> takeListener;
+    private final AtomicBoolean standbySent = new AtomicBoolean();
+    private volatile long promotedAtNanos;
+    private volatile long promotionMillis = -1;
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
         this.host = HostContext.of(this.registry);
+        this.gate = ServingGate.of(registry);
         this.worker = worker;
         this.controlPath = controlPath;
         this.heartbeatMillis = heartbeatMillis;
@@ -144,6 +152,9 @@ public final class ArbiterWorker {
             w = create(registry);
             attached.worker = w;
         }
+        if (standbyNumber() != null) {
+            w.becomeStandby();
+        }
         w.connect();
         HostContext.of(w.registry).postFork(w.worker, Supervisor.CONTAINER);
         return w;
@@ -159,13 +170,54 @@ public final class ArbiterWorker {
             int slot = Integer.parseInt(env(ENV_SLOT, "1"));
             long generation = Long.parseLong(env(ENV_GENERATION, "0"));
             long heartbeat = Long.parseLong(env(ControlProtocol.ENV_HEARTBEAT_MILLIS, "1000"));
-            WorkerInfo info = new WorkerInfo(slot, "worker-" + slot, WorkerKind.PROCESS, ProcessHandle.current().pid(),
-                    Long.parseLong(arbiterPid), generation);
+            Integer standby = standbyNumber();
+            WorkerInfo info = new WorkerInfo(standby != null ? 0 : slot,
+                    standby != null ? ControlProtocol.standbyName(standby) : "worker-" + slot, WorkerKind.PROCESS,
+                    ProcessHandle.current().pid(), Long.parseLong(arbiterPid), generation);
             return new ArbiterWorker(registry, info, System.getenv(ENV_CONTROL), Math.max(50, heartbeat));
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("malformed arbiter environment (" + e.getMessage() + "): "
                     + ENV_ARBITER_PID + ", " + ENV_SLOT + " and " + ENV_GENERATION + " must be numbers set by the arbiter", e);
         }
+    }
+
+    /** The standby number the arbiter gave this JVM ({@code FORKSAFE_ARBITER_STANDBY}), or null. */
+    private static Integer standbyNumber() {
+        String n = System.getenv(ControlProtocol.ENV_STANDBY);
+        if (n == null || n.isBlank()) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(n.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("malformed " + ControlProtocol.ENV_STANDBY + "=" + n + ": the arbiter sets "
+                    + "it to the standby's number", e);
+        }
+    }
+
+    /**
+     * A spawned standby: nothing serves until the promotion (the serving gate holds the adapters), and fd 0 becomes a
+     * private loopback socket, so even an accept loop of the app's own takes no connection before it. The promotion
+     * puts the arbiter's socket on the same descriptors.
+     */
+    private void becomeStandby() {
+        gate.hold();
+        java.net.InetSocketAddress own;
+        try {
+            own = io.forksafe.arbiter.internal.SocketHandoff.installPrivateListener();
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalStateException("a standby cannot open its private listening socket: " + e.getMessage(), e);
+        }
+        String handoff = System.getenv(io.forksafe.arbiter.internal.PreloadProtocol.ENV_LISTENER);
+        takeListener = () -> {
+            try {
+                java.util.List<Integer> fds = io.forksafe.arbiter.internal.SocketHandoff.sameSocket(0);
+                boolean nonBlocking = io.forksafe.arbiter.internal.SocketHandoff.nonBlocking(0);
+                return io.forksafe.arbiter.internal.ListenerSwap.swapLive(own, fds, handoff, nonBlocking);
+            } catch (IOException e) {
+                return "cannot find the standby's listening socket: " + e.getMessage();
+            }
+        };
     }
 
     private static String env(String name, String fallback) {
@@ -178,7 +230,8 @@ public final class ArbiterWorker {
      * readiness, events and reports over {@code channel}, the control connection on which the arbiter just told it its
      * identity; an arbiter that goes away makes it exit. The caller publishes its PostFork.
      */
-    static ArbiterWorker superviseRestoredCopy(ForkRegistry registry, WorkerInfo copy, SocketChannel channel) {
+    static ArbiterWorker superviseRestoredCopy(ForkRegistry registry, WorkerInfo copy, SocketChannel channel,
+                                               java.util.function.Supplier<String> standbyTakesListener) {
         long heartbeat;
         try {
             heartbeat = Long.parseLong(env(ControlProtocol.ENV_HEARTBEAT_MILLIS, "1000"));
@@ -192,6 +245,10 @@ public final class ArbiterWorker {
         }
         w.control = channel;
         w.restoredCopy = true;
+        if (standbyTakesListener != null) {
+            w.gate.hold();
+            w.takeListener = standbyTakesListener;
+        }
         w.connect();
         return w;
     }
@@ -216,11 +273,18 @@ public final class ArbiterWorker {
         registry.subscribe(PostWorkerInit.class, "forksafe.arbiter.readiness", Integer.MAX_VALUE, e -> {
             if (isThisProcess(e.worker())) {
                 readyContainer = e.container();
-                if (readySent.compareAndSet(false, true)) {
+                if (gate.held()) {
+                    host.reportError("arbiter worker", e.container().name() + " published PostWorkerInit in a "
+                            + "standby, before its promotion: its PostWorkerInit hooks ran before this worker serves. "
+                            + "That server adapter must start serving through io.forksafe.spi.ServingGate (forksafe-jetty "
+                            + "and forksafe-undertow do); an application without one calls ArbiterWorker.ready()");
+                    standbyWaiting();
+                } else if (readySent.compareAndSet(false, true)) {
                     send("ready");
                 }
             }
         });
+        gate.onWaiting(this::standbyWaiting);
         registry.subscribe(WorkerExit.class, "forksafe.arbiter.exit", Integer.MAX_VALUE, e -> {
             if (isThisProcess(e.worker())) {
                 exitPublished.set(true);
@@ -309,13 +373,23 @@ public final class ArbiterWorker {
         }
     }
 
-    /** The arbiter never writes: end-of-stream means it is gone, and an orphaned worker exits. */
+    /**
+     * The arbiter writes only to promote a standby ("promote SLOT GENERATION"); end-of-stream means it is gone, and
+     * an orphaned worker exits.
+     */
     private void watchArbiter() {
-        try (InputStream in = Channels.newInputStream(control)) {
-            while (in.read() >= 0) {
-                // nothing is expected
+        try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                Channels.newInputStream(control), java.nio.charset.StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith(ControlProtocol.PROMOTE + " ")) {
+                    String[] f = line.split(" ");
+                    int slot = Integer.parseInt(f[1]);
+                    long generation = Long.parseLong(f[2]);
+                    daemon(() -> promote(slot, generation), "forksafe-arbiter-promotion");
+                }
             }
-        } catch (IOException ignored) {
+        } catch (IOException | RuntimeException ignored) {
             // treated as gone
         }
         if (!shuttingDown) {
@@ -323,6 +397,48 @@ public final class ArbiterWorker {
                     + ") is gone; exiting");
             Thread exit = new Thread(() -> System.exit(0), "forksafe-arbiter-orphan-exit");
             exit.start();
+        }
+    }
+
+    /** A standby's server waits for the promotion: the arbiter may now count it as a booted standby. */
+    private void standbyWaiting() {
+        if (standbySent.compareAndSet(false, true)) {
+            send(ControlProtocol.STANDBY);
+        }
+    }
+
+    /**
+     * The promotion of a standby: it becomes {@code worker-SLOT} of {@code generation}, takes the arbiter's socket,
+     * and then everything that waited for it runs (adapters accept, PostWorkerInit), which reports it ready. A
+     * standby that cannot take the socket would serve nothing: it reports a boot error and exits with code 3.
+     */
+    private void promote(int slot, long generation) {
+        if (!gate.held()) {
+            return; // promoted once
+        }
+        promotedAtNanos = System.nanoTime();
+        WorkerInfo was = worker;
+        WorkerInfo now = new WorkerInfo(slot, "worker-" + slot, was.kind(), was.pid(), was.parentPid(), generation);
+        worker = now;
+        host.identifyProcess(now);
+        host.putSettings(Map.of("forksafe.arbiter.slot", String.valueOf(slot),
+                "forksafe.arbiter.generation", String.valueOf(generation)));
+        host.log("promoted from " + was.name() + " to " + now.name() + " (generation " + generation + ")");
+        String failed = takeListener == null ? null : takeListener.get();
+        if (failed != null) {
+            host.reportError("arbiter worker", "the promoted standby cannot serve: " + failed);
+            bootError(failed);
+            System.err.println("forksafe arbiter worker: promoted " + now.name() + " cannot serve: " + failed
+                    + "; exiting with code " + BOOT_ERROR_EXIT_CODE);
+            Runtime.getRuntime().halt(BOOT_ERROR_EXIT_CODE);
+            return;
+        }
+        for (String f : gate.open()) {
+            host.reportError("arbiter worker", "starting to serve after the promotion failed in " + f);
+        }
+        promotionMillis = (System.nanoTime() - promotedAtNanos) / 1_000_000;
+        if (readySent.compareAndSet(false, true)) {
+            send("ready"); // no adapter published PostWorkerInit at the promotion (the error above says why)
         }
     }
 
@@ -361,12 +477,14 @@ public final class ArbiterWorker {
      * this happens by itself when the server has started. Idempotent.
      */
     public void ready() {
-        if (!readySent.get() && readyContainer == null) {
-            host.postWorkerInit(worker, Supervisor.CONTAINER);
-        }
-        if (readySent.compareAndSet(false, true)) {
-            send("ready");
-        }
+        gate.whenServing("ArbiterWorker.ready()", () -> {
+            if (!readySent.get() && readyContainer == null) {
+                host.postWorkerInit(worker, Supervisor.CONTAINER);
+            }
+            if (readySent.compareAndSet(false, true)) {
+                send("ready");
+            }
+        });
     }
 
     /**
@@ -387,6 +505,14 @@ public final class ArbiterWorker {
     /** Whether readiness was reported. */
     public boolean isReady() {
         return readySent.get();
+    }
+
+    /**
+     * Whether this JVM is a standby ({@code --standby K}) that is booted and waits for its promotion: its server
+     * started, nothing accepted yet, no PostWorkerInit yet.
+     */
+    public boolean isStandby() {
+        return standbySent.get() && gate.held();
     }
 
     /** This worker as the arbiter knows it (slot, generation, pid, the arbiter's pid as parent). */
@@ -417,14 +543,16 @@ public final class ArbiterWorker {
     /** The {@code arbiterWorker} status section of a worker JVM, rendered as JSON, text and JMX. */
     public record Status(int slot, long generation, long pid, long arbiterPid, String control, boolean connected,
                          String controlError, long heartbeatIntervalMillis, long heartbeatsSent,
-                         long heartbeatsSkippedByLivenessCheck, boolean ready) {
+                         long heartbeatsSkippedByLivenessCheck, boolean ready, String role, Long promotionMillis) {
     }
 
     private Status statusDetail() {
         SocketChannel c = control;
-        return new Status(worker.slot(), worker.generation(), worker.pid(), worker.parentPid(), controlPath,
+        WorkerInfo w = worker;
+        long promoted = promotionMillis;
+        return new Status(w.slot(), w.generation(), w.pid(), w.parentPid(), controlPath,
                 c != null && c.isOpen(), controlError, heartbeatMillis, heartbeats.get(), skippedBeats.get(),
-                readySent.get());
+                readySent.get(), gate.held() ? "standby" : "serving", promoted < 0 ? null : promoted);
     }
 
     @Override

@@ -319,6 +319,7 @@ public final class PreloadWorker {
     private void afterRestore(long restoredAt) {
         WorkerInfo copy;
         SocketChannel c;
+        String standby;
         try {
             String ns = PreloadProtocol.pidNamespace("/proc/self/ns/pid");
             c = SocketChannel.open(UnixDomainSocketAddress.of(controlPath));
@@ -329,8 +330,10 @@ public final class PreloadWorker {
             }
             String[] f = line.split(" ");
             int slot = Integer.parseInt(f[1]);
-            copy = new WorkerInfo(slot, "worker-" + slot, WorkerKind.RESTORE, Long.parseLong(f[3]),
-                    Long.parseLong(f[4]), Long.parseLong(f[2]));
+            // "identity SLOT GENERATION PID ARBITER_PID [standby-N]": a standby has slot 0 until its promotion
+            standby = f.length > 5 ? f[5] : null;
+            copy = new WorkerInfo(slot, standby != null ? standby : "worker-" + slot, WorkerKind.RESTORE,
+                    Long.parseLong(f[3]), Long.parseLong(f[4]), Long.parseLong(f[2]));
         } catch (IOException | RuntimeException e) {
             System.err.println("forksafe preload: a restored copy cannot learn its identity (" + e + "); exiting");
             Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
@@ -339,8 +342,10 @@ public final class PreloadWorker {
         worker = copy;
         readySent = true; // from now on the arbiter-side supervision reports readiness, on this connection
         // heartbeats, readiness, events and reports, exactly as a spawned worker (identifies the process too)
-        ArbiterWorker supervised = ArbiterWorker.superviseRestoredCopy(registry, copy, c);
-        String taken = takeArbiterListener();
+        // a standby takes the arbiter's socket at its promotion, not now: until then it accepts nothing
+        ArbiterWorker supervised = ArbiterWorker.superviseRestoredCopy(registry, copy, c,
+                standby != null ? this::takeArbiterListener : null);
+        String taken = standby != null ? null : takeArbiterListener();
         if (taken != null) {
             supervised.bootError(taken);
             System.err.println("forksafe preload: restored " + copy.name() + " has no socket to serve: " + taken);
@@ -356,15 +361,20 @@ public final class PreloadWorker {
             return;
         }
         restoreToPostForkMillis = (System.nanoTime() - restoredAt) / 1_000_000;
-        setServing(true);
-        // the arbiter's socket is in place and the adapters resumed accepting (last PostFork hooks); open the gate
-        try {
-            host.postWorkerInit(copy, container);
-        } catch (ForkHookException e) {
-            // not a boot error: the copy serves; the failure is in its status and reaches the arbiter's
-            System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + copy.name() + ": "
-                    + describe(e));
-        }
+        // the arbiter's socket is in place and the adapters resumed accepting (last PostFork hooks): serve. A standby
+        // does this at its promotion, as the copy it then becomes (worker-SLOT, a new generation)
+        io.forksafe.spi.ServingGate.of(registry).whenServing("preload", () -> {
+            WorkerInfo serving = registry.processWorker();
+            worker = serving;
+            setServing(true);
+            try {
+                host.postWorkerInit(serving, container);
+            } catch (ForkHookException e) {
+                // not a boot error: the copy serves; the failure is in its status and reaches the arbiter's
+                System.err.println("forksafe preload: a PostWorkerInit hook failed in restored " + serving.name()
+                        + ": " + describe(e));
+            }
+        });
     }
 
     /**

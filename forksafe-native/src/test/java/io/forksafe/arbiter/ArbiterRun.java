@@ -170,7 +170,11 @@ final class ArbiterRun implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<JsonNode> last = List.of();
         while (System.nanoTime() < deadline) {
-            last = workers();
+            try {
+                last = workers();
+            } catch (IOException e) {
+                throw new AssertionError("the arbiter's status failed (" + e + "); output:\n" + output(), e);
+            }
             if (p.test(last)) {
                 return last;
             }

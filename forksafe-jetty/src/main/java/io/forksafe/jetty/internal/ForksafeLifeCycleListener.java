@@ -6,6 +6,7 @@ import io.forksafe.ForkRegistry;
 import io.forksafe.jetty.ForksafeThreadPool;
 import io.forksafe.spi.ArbiterContract;
 import io.forksafe.spi.GracefulStop;
+import io.forksafe.spi.ServingGate;
 import io.forksafe.spi.WorkerThreads;
 
 import org.eclipse.jetty.server.Connector;
@@ -143,8 +144,22 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
     public void lifeCycleStarted(LifeCycle event) {
         checkVirtualThreads();
         host.log("Jetty server started on " + endpoints());
-        WorkerThreads.publishQuietly(registry, HOST, "PostWorkerInit",
-                () -> host.postWorkerInit(registry.processWorker(), container));
+        ServingGate gate = ServingGate.of(registry);
+        ServerConnector shared = adoptedConnector;
+        boolean standby = shared != null && gate.held();
+        if (standby) {
+            // a standby: no connection before its promotion (its socket is a private one until then anyway)
+            shared.setAccepting(false);
+            host.log("Jetty is a standby: it accepts on " + connectorName(shared) + " once the arbiter promotes it");
+        }
+        gate.whenServing(HOST, () -> {
+            if (standby && !shared.isAccepting()) {
+                shared.setAccepting(true);
+                host.log("Jetty accepts on " + connectorName(shared) + ": promoted");
+            }
+            WorkerThreads.publishQuietly(registry, HOST, "PostWorkerInit",
+                    () -> host.postWorkerInit(registry.processWorker(), container));
+        });
     }
 
     @Override
@@ -246,8 +261,12 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
         });
         registry.subscribe(io.forksafe.PostFork.class, "forksafe.jetty.resume-accepting", Integer.MAX_VALUE, e -> {
             if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE && !connector.isAccepting()) {
-                connector.setAccepting(true);
-                host.log("Jetty accepts again on " + connectorName(connector) + " in " + e.worker().name());
+                // a restored standby accepts once promoted (its socket arrives then)
+                ServingGate.of(registry).whenServing(HOST + " (restored copy)", () -> {
+                    connector.setAccepting(true);
+                    host.log("Jetty accepts again on " + connectorName(connector) + " in "
+                            + registry.processWorker().name());
+                });
             }
         });
     }

@@ -23,6 +23,10 @@ public enum ArbiterOption {
     BIND("--bind", List.of(), "ADDRESS", Kind.BIND, false, "required",
             "address to listen on (the arbiter binds it and passes the socket to every worker as fd 0)",
             Mode.BOTH, null, (b, flag, v) -> b.bind(OptionValues.bind(flag, v))),
+    STANDBY("--standby", List.of(), "K", Kind.INT, false, "0",
+            "keep K more workers booted and idle (PostFork done, not accepting); when a worker dies or is "
+                    + "replaced, one is promoted at once (it takes the slot and starts serving) and another boots",
+            Mode.BOTH, null, (b, flag, v) -> b.standby(OptionValues.integer(flag, v))),
     PRELOAD("--preload", List.of(), null, Kind.FLAG, false, "off",
             "boot one worker, checkpoint it with CRIU once it is ready and restore one copy per slot (and again to "
                     + "replace a dead one); needs root and CRIU >= 4.2 (docs/preload.md)",

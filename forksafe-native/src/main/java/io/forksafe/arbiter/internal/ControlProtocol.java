@@ -2,7 +2,8 @@ package io.forksafe.arbiter.internal;
 
 /**
  * The worker-to-arbiter control channel: a Unix-domain stream socket in a private (0700) directory, one text line
- * per message. The arbiter never writes; a worker sees end-of-stream only when the arbiter is gone.
+ * per message. The arbiter writes only to promote a standby; a worker sees end-of-stream only when the arbiter is
+ * gone.
  *
  * <pre>
  * hello &lt;pid&gt; &lt;slot&gt; &lt;generation&gt;   first line
@@ -12,6 +13,11 @@ package io.forksafe.arbiter.internal;
  * exiting &lt;reason&gt;                  WorkerExit is being published
  * errors [&lt;text&gt; ...]              the worker's configuration errors, all of them (see {@link WorkerReport})
  * hook-failures [&lt;s&gt;,&lt;e&gt;,&lt;n&gt;,&lt;err&gt; ...]  its hooks that failed, all of them (see {@link WorkerReport})
+ * standby                           a standby is booted: its server waits for the promotion
+ * boot-error &lt;text&gt;                it cannot serve (a restored copy's PostFork failed, a promotion failed)
+ *
+ * arbiter to worker:
+ * promote &lt;slot&gt; &lt;generation&gt;      a standby becomes worker-SLOT of that generation and starts serving
  * </pre>
  *
  * The two report lines are sent when they change (checked at each heartbeat, after each event and at exit); each
@@ -32,6 +38,13 @@ public final class ControlProtocol {
     /** Environment variable: the listening address, for logs ("127.0.0.1:8080"). */
     public static final String ENV_BIND = "FORKSAFE_ARBITER_BIND";
 
+    /** Environment variable: set in a standby, its number (1..K); its slot is 0 until its promotion. */
+    public static final String ENV_STANDBY = "FORKSAFE_ARBITER_STANDBY";
+    /** Worker to arbiter: a standby is booted and waits for its promotion. */
+    public static final String STANDBY = "standby";
+    /** Arbiter to worker: "promote SLOT GENERATION". */
+    public static final String PROMOTE = "promote";
+
     /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
     public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.ArbiterContract.ENV_GRACEFUL_MILLIS;
 
@@ -39,6 +52,11 @@ public final class ControlProtocol {
     public static final int BOOT_ERROR_EXIT = io.forksafe.spi.ArbiterContract.BOOT_ERROR_EXIT;
 
     private ControlProtocol() {
+    }
+
+    /** The name of standby {@code n} until its promotion ("standby-1"). */
+    public static String standbyName(int n) {
+        return "standby-" + n;
     }
 
     /**

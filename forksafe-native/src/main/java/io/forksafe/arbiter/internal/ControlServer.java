@@ -133,7 +133,7 @@ final class ControlServer implements AutoCloseable {
                     return;
                 }
                 c.write(java.nio.ByteBuffer.wrap(("identity " + w.slot + " " + w.generation + " " + w.workerPid + " "
-                        + w.arbiterPid + "\n").getBytes(StandardCharsets.UTF_8)));
+                        + w.arbiterPid + (w.standby > 0 ? " " + w.name() : "") + "\n").getBytes(StandardCharsets.UTF_8)));
             } else {
                 if (!hello.startsWith("hello ")) {
                     return;
@@ -152,6 +152,7 @@ final class ControlServer implements AutoCloseable {
                     return; // not one of ours: ignore it
                 }
             }
+            w.control = c;
             w.connected = true;
             w.lastBeatNanos = System.nanoTime();
             String line;
@@ -159,6 +160,9 @@ final class ControlServer implements AutoCloseable {
                 w.lastBeatNanos = System.nanoTime();
                 if (line.equals("ready")) {
                     w.readyReported = true;
+                    wake.run();
+                } else if (line.equals(ControlProtocol.STANDBY)) {
+                    w.standbyReported = true;
                     wake.run();
                 } else if (line.startsWith("event ")) {
                     w.event(line.substring(6));

@@ -74,6 +74,56 @@ public final class ListenerSwap {
         }
     }
 
+    /**
+     * A standby's promotion, while its app may still be blocked in accept() on the private socket: the arbiter's
+     * socket goes onto {@code fds} first, then each thread still blocked on the private one is woken with one
+     * connection (its next accept() is on the arbiter's socket) until the private socket is gone. An event loop
+     * must not watch the private socket (it would lose it without noticing): a gated adapter has paused it. Returns
+     * why the swap failed, or null.
+     */
+    public static String swapLive(InetSocketAddress own, List<Integer> fds, String path, boolean nonBlocking) {
+        try {
+            long deadline = System.nanoTime() + QUIESCE_NANOS;
+            List<String> watching = untilEmpty(() -> SocketHandoff.epollWatchers(fds), () -> { }, deadline);
+            if (!watching.isEmpty()) {
+                return "an event loop (" + String.join(", ", watching) + ") still watches the standby's socket at "
+                        + "its promotion, so it would never accept from the arbiter's: start serving through "
+                        + "io.forksafe.spi.ServingGate (forksafe-jetty and forksafe-undertow do), or accept with "
+                        + "blocking accept() calls (docs/arbiter.md, standby)";
+            }
+            String failed = take(path, fds, nonBlocking);
+            if (failed != null) {
+                return failed;
+            }
+            while (wakeOne(own)) {
+                if (System.nanoTime() > deadline) {
+                    return "threads kept accepting on the standby's private socket after its promotion";
+                }
+            }
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while swapping the listening socket";
+        }
+    }
+
+    /** One connection to {@code address}, closed once the server closed it; false when nothing listens there. */
+    private static boolean wakeOne(InetSocketAddress address) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(address, 1000);
+            s.shutdownOutput();
+            s.setSoTimeout(1000);
+            while (s.getInputStream().read() >= 0) {
+                // an HTTP server may answer a request it could not parse; read until it closes
+            }
+            return true;
+        } catch (java.net.ConnectException refused) {
+            return false;
+        } catch (IOException e) {
+            return true; // accepted but not closed in time: try again until the deadline
+        }
+    }
+
     /** Polls {@code found} every 5 ms, nudging before each poll, until it is empty or {@code deadline} passed. */
     private static List<String> untilEmpty(Supplier<List<String>> found, Runnable nudge, long deadline)
             throws InterruptedException {

@@ -34,10 +34,12 @@ import jnr.constants.platform.WaitFlags;
 import jnr.posix.POSIX;
 
 /**
- * The arbiter's engine: one supervisor thread owns all worker state and runs a short loop (reap with
- * {@code waitpid(pid, WNOHANG)} for our own pids only, promote ready workers, enforce boot and heartbeat timeouts,
- * keep the slots filled with backoff, advance a rolling restart, drive a graceful stop). Commands from signals and
- * from the API are queued to that thread, so no state is shared without the lock.
+ * The arbiter's engine: one supervisor thread owns all worker state and runs a short loop (take the exits that the
+ * workers' reaper threads saw, promote ready workers, enforce boot and heartbeat timeouts, keep the slots filled with
+ * backoff, promoting a booted standby first, keep the standbys booted, advance a rolling restart, drive a graceful
+ * stop). Commands from signals, from the API and from the reapers are queued to that thread, so no state is shared
+ * without the lock. Each child has a reaper thread blocked in {@code waitpid(pid)}: a death wakes the loop at once,
+ * with no polling tick in between.
  */
 public final class Supervisor {
 
@@ -80,6 +82,16 @@ public final class Supervisor {
     private final Map<Integer, Long> retiredGenerations = new java.util.HashMap<>();
     private final Map<Long, WorkerProcess> byPid = new ConcurrentHashMap<>();
     private final List<WorkerProcess> retiring = new ArrayList<>();
+    /** Standbys not promoted yet: booting, booted, or being stopped (the order is the promotion order). */
+    private final List<WorkerProcess> standbys = new ArrayList<>();
+    /** The standbys' failure counters and backoff, as a slot has them. */
+    private final Slot standbySlot = new Slot(0);
+    private int standbysStarted;
+    /** Spawn mode: where a promoted standby takes the listening socket (restored copies have their source's). */
+    private SocketHandoff.Server standbyHandoff;
+    /** Exits seen by the reaper threads: pid and decoded status (-1 when someone else reaped it). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<long[]> reaped =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final LinkedBlockingQueue<String> commands = new LinkedBlockingQueue<>();
     private final CountDownLatch done = new CountDownLatch(1);
     private final List<Thread> pumps = new ArrayList<>();
@@ -136,6 +148,10 @@ public final class Supervisor {
                         say(w.label() + " event " + event);
                     }
                 }, this::forwardErrors);
+                if (config.standby() > 0 && !(source instanceof RestoreSource)) {
+                    standbyHandoff = new SocketHandoff.Server(control.path().resolveSibling("listener.sock"),
+                            listen.fd());
+                }
                 if (source instanceof RestoreSource restore) {
                     control.acceptRestores(this::identifyRestored, restore::serveTemplate);
                     say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
@@ -162,10 +178,12 @@ public final class Supervisor {
             }
             host.statusDetail("arbiter", this::statusDetail);
             host.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
-                    "forksafe.arbiter.workers", String.valueOf(target)));
+                    "forksafe.arbiter.workers", String.valueOf(target),
+                    "forksafe.arbiter.standby", String.valueOf(config.standby())));
             host.configured("forksafe-arbiter", CONTAINER);
             host.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
                     + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0"
+                    + (config.standby() > 0 ? " (a standby receives it at its promotion)" : "")
                     + (source instanceof RestoreSource ? " (restored copies receive it at restore; the template "
                     + "serves a private socket)" : ""));
             if (config.printEvents()) {
@@ -176,7 +194,8 @@ public final class Supervisor {
             }
             phase = Phase.RUNNING;
             say("listening on " + ListenSocket.describe(address()) + " (fd " + listen.fd() + " via "
-                    + listen.fdSource() + "), " + target + " worker(s) of "
+                    + listen.fdSource() + "), " + target + " worker(s)"
+                    + (config.standby() > 0 ? " and " + config.standby() + " standby" : "") + " of "
                     + config.mainClass()
                     + (statusServer != null ? ", status http://" + ListenSocket.describe(statusServer.address()) + "/" : "")
                     + ", control " + control.path());
@@ -368,7 +387,12 @@ public final class Supervisor {
                 rollingQueue.add(n);
             }
         });
-        say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops");
+        say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops"
+                + (standbys.isEmpty() ? "" : "; the standbys are replaced by new ones"));
+        long deadline = System.nanoTime() + config.gracefulTimeout().toNanos();
+        for (WorkerProcess p : new ArrayList<>(standbys)) {
+            terminate(p, "replaced by the reload", deadline);
+        }
     }
 
     /** A reload in preload mode rolls once its new image is ready; a failed one leaves the copies as they are. */
@@ -413,28 +437,57 @@ public final class Supervisor {
     // ------------------------------------------------------------------ spawning
 
     private WorkerProcess spawn(Slot s) {
-        long generation = s.nextGeneration;
-        WorkerInfo pre = new WorkerInfo(s.number, WorkerProcess.name(s.number), source.kind(),
-                WorkerInfo.UNKNOWN_PID, pid, generation);
+        WorkerProcess p = launch(s.number, s.nextGeneration, 0, s);
+        if (p != null) {
+            s.nextGeneration++;
+        }
+        return p;
+    }
+
+    /** Boots one more standby (slot 0 until its promotion; its number doubles as its generation). */
+    private WorkerProcess spawnStandby() {
+        int n = standbysStarted + 1;
+        WorkerProcess p = launch(0, n, n, standbySlot);
+        if (p != null) {
+            standbysStarted = n;
+            standbys.add(p);
+        }
+        return p;
+    }
+
+    /**
+     * Starts one worker (or standby {@code standby} &gt; 0): PreFork, the source starts it, PostForkParent once it
+     * has its pid. A failure counts against {@code failures}; the third in a row halts the arbiter.
+     */
+    private WorkerProcess launch(int slot, long generation, int standby, Slot failures) {
+        String name = standby > 0 ? ControlProtocol.standbyName(standby) : WorkerProcess.name(slot);
+        WorkerInfo pre = new WorkerInfo(slot, name, source.kind(), WorkerInfo.UNKNOWN_PID, pid, generation);
         publishQuietly(() -> host.preFork(pre, CONTAINER));
+        Map<String, String> env = environment(slot, generation);
+        if (standby > 0) {
+            env.put(ControlProtocol.ENV_STANDBY, String.valueOf(standby));
+            if (standbyHandoff != null) {
+                env.put(PreloadProtocol.ENV_LISTENER, standbyHandoff.path());
+            }
+        }
         Spawner.Child child;
         try {
-            child = source.start(s.number, generation, environment(s.number, generation));
+            child = source.start(slot, generation, env);
         } catch (IOException e) {
-            s.spawnFailures++;
-            say("cannot spawn " + WorkerProcess.name(s.number) + ": " + e.getMessage());
-            if (s.spawnFailures >= MAX_SPAWN_FAILURES) {
+            failures.spawnFailures++;
+            say("cannot spawn " + name + ": " + e.getMessage());
+            if (failures.spawnFailures >= MAX_SPAWN_FAILURES) {
                 halt("cannot spawn workers (" + e.getMessage() + "); halting", 1);
             } else {
-                s.nextSpawnAtNanos = System.nanoTime() + backoffNanos(s.spawnFailures + 1);
+                failures.nextSpawnAtNanos = System.nanoTime() + backoffNanos(failures.spawnFailures + 1);
             }
             return null;
         }
-        s.spawnFailures = 0;
-        s.nextGeneration++;
-        WorkerProcess p = new WorkerProcess(s.number, generation, child.pid(), pid, source.kind());
+        failures.spawnFailures = 0;
+        WorkerProcess p = new WorkerProcess(slot, generation, child.pid(), pid, source.kind(), standby);
         byPid.put(p.pid, p);
-        java.util.function.Supplier<String> prefix = () -> "[" + WorkerProcess.name(p.slot) + " pid "
+        watchExit(p);
+        java.util.function.Supplier<String> prefix = () -> "[" + p.name() + " pid "
                 + (p.workerPid > 0 ? p.workerPid : p.pid) + "] ";
         pumps.add(OutputPump.start(child.stdoutFd(), prefix, log::stdout, "forksafe-arbiter-out-" + p.pid));
         pumps.add(OutputPump.start(child.stderrFd(), prefix, log::stderr, "forksafe-arbiter-err-" + p.pid));
@@ -446,6 +499,36 @@ public final class Supervisor {
             publishQuietly(() -> host.postForkParent(p.info(), CONTAINER)); // a copy's, once it has its pid
         }
         return p;
+    }
+
+    /**
+     * A reaper thread for one child, blocked in {@code waitpid(pid)}: its exit is queued and wakes the loop at once.
+     * Only this thread waits for that pid, so no status is lost to a poll; the pid is marked reaped before anyone may
+     * reuse it, so no signal goes astray.
+     */
+    private void watchExit(WorkerProcess p) {
+        Thread t = new Thread(() -> {
+            POSIX posix = NativePosix.get();
+            int[] status = new int[1];
+            long decoded;
+            while (true) {
+                int r = posix.waitpid(p.pid, status, 0);
+                if (r == p.pid) {
+                    decoded = decode(status[0]);
+                    break;
+                }
+                if (r < 0 && posix.errno() == Errno.EINTR.intValue()) {
+                    continue;
+                }
+                decoded = -1; // someone else reaped it (a waitpid(-1) elsewhere in this JVM)
+                break;
+            }
+            p.reaped = true;
+            reaped.add(new long[] {p.pid, decoded});
+            wake();
+        }, "forksafe-arbiter-reaper-" + p.pid);
+        t.setDaemon(true);
+        t.start();
     }
 
     private Map<String, String> environment(int slot, long generation) {
@@ -518,14 +601,10 @@ public final class Supervisor {
     // ------------------------------------------------------------------ supervising
 
     private void reap() {
-        POSIX posix = NativePosix.get();
-        int[] status = new int[1];
-        for (WorkerProcess p : new ArrayList<>(byPid.values())) {
-            int r = posix.waitpid(p.pid, status, WaitFlags.WNOHANG.intValue());
-            if (r == p.pid) {
-                exited(p, decode(status[0]));
-            } else if (r < 0 && posix.errno() == Errno.ECHILD.intValue()) {
-                exited(p, -1); // someone else reaped it (a waitpid(-1) elsewhere in this JVM)
+        for (long[] r = reaped.poll(); r != null; r = reaped.poll()) {
+            WorkerProcess p = byPid.get(r[0]);
+            if (p != null) {
+                exited(p, (int) r[1]);
             }
         }
     }
@@ -545,7 +624,8 @@ public final class Supervisor {
         p.exitStatus = status;
         byPid.remove(p.pid);
         retiring.remove(p);
-        Slot s = slots.get(p.slot);
+        boolean wasStandby = standbys.remove(p);
+        Slot s = wasStandby ? null : slots.get(p.slot);
         if (s != null) {
             s.lastExitStatus = status;
             s.ended = p;
@@ -557,6 +637,10 @@ public final class Supervisor {
             say(sourceLine);
         }
         publishQuietly(() -> host.childExit(p.info(), CONTAINER, status));
+        if (wasStandby) {
+            standbyExited(p, status, now);
+            return;
+        }
         if (s == null) {
             return;
         }
@@ -589,11 +673,28 @@ public final class Supervisor {
         if (p.slot > target || "scaled down".equals(p.stopReason)) {
             return;
         }
+        if (haltedOnBootFailure(s, p, status, neverReady)) {
+            return;
+        }
+        s.restarts++;
+        boolean quick = neverReady || now - p.readyAtNanos < STABLE_NANOS;
+        s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
+        long delay = backoffNanos(s.consecutiveFailures);
+        s.nextSpawnAtNanos = now + delay;
+        say("respawning " + WorkerProcess.name(p.slot) + (delay == 0 ? " now" : " in " + delay / 1_000_000 + " ms"
+                + " (" + s.consecutiveFailures + " quick failures in a row)"));
+    }
+
+    /**
+     * A worker (or standby) that ended before it served: a boot error (exit 3) halts the arbiter, and so do three in
+     * a row that never reached it. Returns whether it halted.
+     */
+    private boolean haltedOnBootFailure(Slot s, WorkerProcess p, int status, boolean neverReady) {
         if (status == ControlProtocol.BOOT_ERROR_EXIT && neverReady && !p.killed) {
             halt("worker boot error: " + p.label() + " exited with code " + ControlProtocol.BOOT_ERROR_EXIT
                     + " before it served (a PostFork hook threw, or the application's main failed or was not found; "
                     + "see its output above). Halting instead of respawning: fix the worker and start the arbiter again", 3);
-            return;
+            return true;
         }
         if (neverReady && !p.connected) {
             s.neverConnected++;
@@ -604,18 +705,27 @@ public final class Supervisor {
                         : "worker JVMs exit before forksafe's worker bootstrap runs (" + s.neverConnected + " in a row, "
                           + "last " + describeStatus(status) + "): check --java, --jvm-opts and --classpath; see the "
                           + "worker output above", 1);
-                return;
+                return true;
             }
         } else {
             s.neverConnected = 0;
         }
-        s.restarts++;
-        boolean quick = neverReady || now - p.readyAtNanos < STABLE_NANOS;
-        s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
-        long delay = backoffNanos(s.consecutiveFailures);
-        s.nextSpawnAtNanos = now + delay;
-        say("respawning " + WorkerProcess.name(p.slot) + (delay == 0 ? " now" : " in " + delay / 1_000_000 + " ms"
-                + " (" + s.consecutiveFailures + " quick failures in a row)"));
+        return false;
+    }
+
+    /** A standby ended before its promotion: another boots, after a backoff if they keep ending before booting. */
+    private void standbyExited(WorkerProcess p, int status, long now) {
+        if (phase != Phase.RUNNING || p.stopReason != null) {
+            return; // stopped on purpose (a reload, the arbiter stopping)
+        }
+        boolean neverBooted = !p.standbyReported;
+        if (haltedOnBootFailure(standbySlot, p, status, neverBooted)) {
+            return;
+        }
+        standbySlot.consecutiveFailures = neverBooted ? standbySlot.consecutiveFailures + 1 : 0;
+        long delay = backoffNanos(standbySlot.consecutiveFailures);
+        standbySlot.nextSpawnAtNanos = now + delay;
+        say("a new standby boots" + (delay == 0 ? " now" : " in " + delay / 1_000_000 + " ms"));
     }
 
     private long backoffNanos(int consecutiveFailures) {
@@ -628,7 +738,11 @@ public final class Supervisor {
 
     private void promoteReady(long now) {
         for (WorkerProcess p : byPid.values()) {
-            if (p.state == WorkerProcess.State.BOOTING && p.readyReported) {
+            if (p.state == WorkerProcess.State.BOOTING && p.standby > 0 && p.standbyReported) {
+                p.state = WorkerProcess.State.STANDBY;
+                p.lastBeatNanos = now;
+                say(p.label() + " booted as a standby in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+            } else if (p.state == WorkerProcess.State.BOOTING && p.standby == 0 && p.readyReported) {
                 p.state = WorkerProcess.State.READY;
                 p.readyAtNanos = now;
                 p.lastBeatNanos = now;
@@ -645,7 +759,7 @@ public final class Supervisor {
                         abort(p, "not ready within the boot timeout of " + seconds(config.bootTimeout()), now);
                     }
                 }
-                case READY -> {
+                case READY, STANDBY -> {
                     if (phase == Phase.RUNNING && now >= heartbeatChecksResumeNanos
                             && now - p.lastBeatNanos > config.timeout().toNanos()) {
                         abort(p, "no heartbeat for " + (now - p.lastBeatNanos) / 1_000_000 + " ms (timeout "
@@ -691,8 +805,8 @@ public final class Supervisor {
      * unshare process, whose death (unshare --kill-child) ends the copy's whole pid namespace, restoring or not.
      */
     private void signal(WorkerProcess p, Signal sig) {
-        if (!p.alive()) {
-            return;
+        if (!p.alive() || p.reaped) {
+            return; // a reaped pid may already belong to another process
         }
         if (p.workerPid > 0) {
             NativePosix.get().kill(p.workerPid, sig.intValue());
@@ -714,12 +828,14 @@ public final class Supervisor {
                 s.incoming = null;
             }
             if (s.current == null && now >= s.nextSpawnAtNanos) {
-                s.current = spawn(s);
+                WorkerProcess promoted = promoteStandby(s);
+                s.current = promoted != null ? promoted : spawn(s);
                 if (phase != Phase.RUNNING) {
                     return;
                 }
             }
         }
+        fillStandbys(now);
         for (Slot s : new ArrayList<>(slots.tailMap(target, false).values())) {
             long deadline = now + config.gracefulTimeout().toNanos();
             if (s.incoming != null) {
@@ -731,6 +847,61 @@ public final class Supervisor {
             if ((s.current == null || !s.current.alive()) && (s.incoming == null || !s.incoming.alive())) {
                 retiredGenerations.put(s.number, s.nextGeneration);
                 slots.remove(s.number);
+            }
+        }
+    }
+
+    /**
+     * Promotes the longest-booted standby into slot {@code s}: it takes the slot and the slot's next generation, and
+     * is a booting worker until it reports ready (its adapters accept and PostWorkerInit ran). Null if none is booted.
+     */
+    private WorkerProcess promoteStandby(Slot s) {
+        for (WorkerProcess p : new ArrayList<>(standbys)) {
+            if (p.state != WorkerProcess.State.STANDBY) {
+                continue;
+            }
+            long generation = s.nextGeneration;
+            String failure = ControlProtocol.trySend(p.control, p.controlWriteLock,
+                    ControlProtocol.PROMOTE + " " + s.number + " " + generation);
+            if (failure != null) {
+                say("cannot promote " + p.label() + " (" + failure + "); stopping it");
+                terminate(p, "promotion failed", System.nanoTime() + config.abortGrace().toNanos());
+                continue;
+            }
+            String was = p.label();
+            standbys.remove(p);
+            s.nextGeneration++;
+            p.standby = 0;
+            p.slot = s.number;
+            p.generation = generation;
+            p.spawnedAtNanos = System.nanoTime();
+            p.lastBeatNanos = p.spawnedAtNanos;
+            p.state = WorkerProcess.State.BOOTING;
+            say("promoted " + was + " to " + p.label());
+            return p;
+        }
+        return null;
+    }
+
+    /**
+     * Keeps {@code --standby} standbys booting or booted. They boot once every slot's worker serves, so standbys
+     * never slow down the workers' own boot.
+     */
+    private void fillStandbys(long now) {
+        if (config.standby() == 0 || phase != Phase.RUNNING || now < standbySlot.nextSpawnAtNanos) {
+            return;
+        }
+        for (int n = 1; n <= target; n++) {
+            Slot s = slots.get(n);
+            if (s == null || s.current == null || s.current.state != WorkerProcess.State.READY) {
+                return;
+            }
+        }
+        long active = standbys.stream().filter(p -> p.state == WorkerProcess.State.BOOTING
+                || p.state == WorkerProcess.State.STANDBY).count();
+        for (long k = active; k < config.standby() && phase == Phase.RUNNING; k++) {
+            if (spawnStandby() == null) {
+                return;
             }
         }
     }
@@ -775,7 +946,7 @@ public final class Supervisor {
      * The {@code arbiter} status section, rendered as JSON, text and JMX. {@code preload} (restored copies) or
      * {@code cdsArchive} (spawned workers with an AppCDS archive) is null when it does not apply.
      */
-    public record Status(long pid, String bind, String workerSource, String phase, int targetWorkers,
+    public record Status(long pid, String bind, String workerSource, String phase, int targetWorkers, int standby,
                          long timeoutMillis, long bootTimeoutMillis, long gracefulTimeoutMillis,
                          long heartbeatIntervalMillis, boolean rollingRestart, String haltReason,
                          List<WorkerRow> workers, RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
@@ -786,8 +957,9 @@ public final class Supervisor {
     }
 
     /**
-     * One worker of the table: {@code role} current, incoming (during a roll) or retiring; {@code previous}, on a
-     * current row, the slot's last ended worker.
+     * One worker of the table: {@code role} current, incoming (during a roll), retiring, or standby (slot 0, booted
+     * or booting, not serving; its generation is its standby number); {@code previous}, on a current row, the slot's
+     * last ended worker.
      */
     public record WorkerRow(int slot, String role, String kind, Long pid, Long generation, String state, int restarts,
                             Long heartbeatAgeMillis, Integer lastExitStatus, Long bootMillis, List<String> events,
@@ -811,10 +983,13 @@ public final class Supervisor {
             for (WorkerProcess p : retiring) {
                 ws.add(slotRow(slots.get(p.slot), p, "retiring"));
             }
+            for (WorkerProcess p : standbys) {
+                ws.add(slotRow(null, p, "standby"));
+            }
             SourceStatus fromSource = source.status();
             return new Status(pid, address() == null ? null : ListenSocket.describe(address()),
                     source instanceof RestoreSource ? "restore" : "spawn", phase.name().toLowerCase(java.util.Locale.ROOT),
-                    target, config.timeout().toMillis(), config.bootTimeout().toMillis(),
+                    target, config.standby(), config.timeout().toMillis(), config.bootTimeout().toMillis(),
                     config.gracefulTimeout().toMillis(), config.heartbeatInterval().toMillis(),
                     rollingSlot != null || !rollingQueue.isEmpty(), haltReason, ws, fromSource.preload(),
                     fromSource.cdsArchive());
@@ -850,6 +1025,9 @@ public final class Supervisor {
             }
             for (WorkerProcess p : retiring) {
                 out.add(view(slots.get(p.slot), p));
+            }
+            for (WorkerProcess p : standbys) {
+                out.add(view(null, p));
             }
             return out;
         }
@@ -917,6 +1095,9 @@ public final class Supervisor {
 
     private void closeResources() {
         source.close();
+        if (standbyHandoff != null) {
+            standbyHandoff.close();
+        }
         if (printer != null) {
             printer.close();
         }

@@ -49,7 +49,8 @@ public final class WorkerBootstrap {
                         Supervisor.CONTAINER);
                 ready = template::isReadySent;
             } else {
-                ready = ArbiterWorker.attach(registry)::isReady;
+                ArbiterWorker worker = ArbiterWorker.attach(registry);
+                ready = () -> worker.isReady() || worker.isStandby(); // a standby is booted once its server waits
             }
         } catch (ForkHookException e) {
             bootError("a PostFork hook failed", e);

@@ -10,8 +10,10 @@ import java.util.List;
 final class WorkerProcess {
 
     enum State {
-        /** spawned, not yet ready */
+        /** spawned (or promoted from standby), not yet ready */
         BOOTING,
+        /** a booted standby: its server waits for the promotion; not serving, not in a slot */
+        STANDBY,
         /** reported readiness (its container serves) */
         READY,
         /** asked to stop gracefully (SIGTERM), killed at {@link #killAt} */
@@ -26,13 +28,20 @@ final class WorkerProcess {
         }
     }
 
-    final int slot;
+    /** The slot it serves; 0 for a standby until its promotion. */
+    volatile int slot;
     /** PROCESS for a spawned worker, RESTORE for a restored copy. */
     final WorkerKind kind;
-    final long generation;
+    /** Its generation in the slot; for a standby until its promotion, its standby number. */
+    volatile long generation;
+    /** The standby number while it is a standby (1, 2, ...), or 0: a worker of a slot (or a promoted standby). */
+    volatile int standby;
+    /** The name it had as a standby, kept after its promotion for the log ("standby-3"), or null. */
+    volatile String standbyName;
     final long pid;
     final long arbiterPid;
-    final long spawnedAtNanos;
+    /** When it was spawned, or promoted: its boot timeout and "ready in" count from here. */
+    volatile long spawnedAtNanos;
     final long spawnedAtMillis;
 
     volatile State state = State.BOOTING;
@@ -46,7 +55,14 @@ final class WorkerProcess {
     volatile long lastBeatNanos;
     volatile boolean connected;
     volatile boolean readyReported;
+    /** A standby reported that it is booted and waits for its promotion. */
+    volatile boolean standbyReported;
+    /** Its control connection, once it said hello (the arbiter writes on it to promote a standby). */
+    volatile java.nio.channels.SocketChannel control;
+    final Object controlWriteLock = new Object();
     volatile boolean controlClosed;
+    /** Its reaper thread saw it exit: its pid may already be reused, so it is never signalled again. */
+    volatile boolean reaped;
     volatile long readyAtNanos;
     volatile String stopReason;
     long killAtNanos;
@@ -60,8 +76,10 @@ final class WorkerProcess {
     /** Counted down when the control connection has been read to its end. */
     final java.util.concurrent.CountDownLatch controlDone = new java.util.concurrent.CountDownLatch(1);
 
-    WorkerProcess(int slot, long generation, long pid, long arbiterPid, WorkerKind kind) {
+    WorkerProcess(int slot, long generation, long pid, long arbiterPid, WorkerKind kind, int standby) {
         this.kind = kind;
+        this.standby = standby;
+        this.standbyName = standby > 0 ? ControlProtocol.standbyName(standby) : null;
         this.slot = slot;
         this.generation = generation;
         this.pid = pid;
@@ -76,8 +94,13 @@ final class WorkerProcess {
         return "worker-" + slot;
     }
 
+    /** Its name now: "worker-SLOT", or "standby-N" until a standby's promotion. */
+    String name() {
+        return standby > 0 ? ControlProtocol.standbyName(standby) : name(slot);
+    }
+
     WorkerInfo info() {
-        return new WorkerInfo(slot, name(slot), kind, workerPid, arbiterPid, generation);
+        return new WorkerInfo(slot, name(), kind, workerPid, arbiterPid, generation);
     }
 
     boolean alive() {
@@ -110,7 +133,7 @@ final class WorkerProcess {
     }
 
     String label() {
-        return name(slot) + " (pid " + (workerPid > 0 ? workerPid : pid + " restoring") + ", generation "
-                + generation + ")";
+        return name() + " (pid " + (workerPid > 0 ? workerPid : pid + " restoring")
+                + (standby > 0 ? "" : ", generation " + generation) + ")";
     }
 }

@@ -105,12 +105,15 @@ public final class TinyHttpWorker {
         if (READY_VIA_API) {
             ArbiterWorker.attach(registry).ready(); // as a server without a forksafe adapter would
         } else {
-            try {
-                HostContext.of(registry).postWorkerInit(me, TINY); // as the Jetty and Undertow adapters do
-            } catch (io.forksafe.ForkHookException e) {
-                // as an adapter does: the failure is in the status (and reaches the arbiter); the server serves
-                System.err.println("tiny worker: a PostWorkerInit hook failed: " + e.getMessage());
-            }
+            // as the Jetty and Undertow adapters do: at once, or in a standby at its promotion
+            io.forksafe.spi.ServingGate.of(registry).whenServing("tiny-http", () -> {
+                try {
+                    HostContext.of(registry).postWorkerInit(registry.processWorker(), TINY);
+                } catch (io.forksafe.ForkHookException e) {
+                    // as an adapter does: the failure is in the status (and reaches the arbiter); the server serves
+                    System.err.println("tiny worker: a PostWorkerInit hook failed: " + e.getMessage());
+                }
+            });
         }
         System.out.println("tiny worker serving: slot " + me.slot() + " generation " + me.generation());
     }

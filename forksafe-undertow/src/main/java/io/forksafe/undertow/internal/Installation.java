@@ -4,6 +4,7 @@ import io.forksafe.spi.HostContext;
 import io.forksafe.ContainerInfo;
 import io.forksafe.ForkRegistry;
 import io.forksafe.spi.GracefulStop;
+import io.forksafe.spi.ServingGate;
 import io.forksafe.spi.WorkerThreads;
 import io.undertow.Undertow;
 import org.xnio.OptionMap;
@@ -261,10 +262,13 @@ public final class Installation {
         });
         registry.subscribe(io.forksafe.PostFork.class, "forksafe.undertow.resume-accepting", Integer.MAX_VALUE, e -> {
             if (e.worker().kind() == io.forksafe.WorkerKind.RESTORE) {
-                for (ChannelAdopter.Adopted a : adoptedNow()) {
-                    a.server().resumeAccepts();
-                }
-                host.log(HOST + ": accepts again in " + e.worker().name());
+                // a restored standby accepts once promoted (its socket arrives then)
+                ServingGate.of(registry).whenServing(HOST + " (restored copy)", () -> {
+                    for (ChannelAdopter.Adopted a : adoptedNow()) {
+                        a.server().resumeAccepts();
+                    }
+                    host.log(HOST + ": accepts again in " + registry.processWorker().name());
+                });
             }
         });
     }
@@ -317,8 +321,21 @@ public final class Installation {
         state = State.STARTED;
         registerStopAtShutdown(server);
         host.log(HOST + ": server on worker " + worker.getName() + " started, serving " + listeners);
-        WorkerThreads.publishQuietly(registry, "Undertow", "PostWorkerInit",
-                () -> host.postWorkerInit(registry.processWorker(), container));
+        ServingGate gate = ServingGate.of(registry);
+        List<ChannelAdopter.Adopted> standbyChannels = inherited != null && gate.held() ? adoptedNow() : List.of();
+        for (ChannelAdopter.Adopted a : standbyChannels) {
+            a.server().suspendAccepts(); // a standby: no connection before its promotion
+        }
+        if (!standbyChannels.isEmpty()) {
+            host.log(HOST + ": a standby; it accepts once the arbiter promotes it");
+        }
+        gate.whenServing(HOST, () -> {
+            for (ChannelAdopter.Adopted a : standbyChannels) {
+                a.server().resumeAccepts();
+            }
+            WorkerThreads.publishQuietly(registry, "Undertow", "PostWorkerInit",
+                    () -> host.postWorkerInit(registry.processWorker(), container));
+        });
     }
 
     private void checkSizes(Undertow server) {
