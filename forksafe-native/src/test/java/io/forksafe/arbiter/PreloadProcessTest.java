@@ -139,7 +139,7 @@ class PreloadProcessTest {
                 ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGSTOP);
                 TestHttp.awaitStopped(victim.pid());
                 long killedAt = System.nanoTime();
-                int inFlight = establishedConnections(port, victim.pid());
+                int inFlight = TestHttp.establishedConnections(port, victim.pid());
                 String held = inFlight + " accepted connection(s) in flight";
                 ArbiterRun.signal(victim.pid(), jnr.constants.platform.Signal.SIGKILL);
                 p.await(ws -> ready(ws, 2) && ws.get(0).pid() != victim.pid() && ws.get(0).generation() == 1,
@@ -182,43 +182,6 @@ class PreloadProcessTest {
     }
 
     static final int CLIENTS = 6;
-
-    /**
-     * The connections to {@code port} that process {@code pid} has accepted and holds open (ESTABLISHED rows of
-     * /proc/pid/net/tcp whose inode is one of its descriptors; the listening socket is not counted).
-     */
-    static int establishedConnections(int port, long pid) {
-        try {
-            java.util.Set<String> inodes = new java.util.HashSet<>();
-            try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-                fds.forEach(fd -> {
-                    try {
-                        String link = Files.readSymbolicLink(fd).toString();
-                        if (link.startsWith("socket:[")) {
-                            inodes.add(link.substring(8, link.length() - 1));
-                        }
-                    } catch (IOException ignored) {
-                        // closed meanwhile
-                    }
-                });
-            }
-            int established = 0;
-            for (String table : List.of("tcp", "tcp6")) {
-                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/" + table))) {
-                    String[] f = line.trim().split("\\s+");
-                    if (f.length < 10 || !f[1].contains(":") || !inodes.contains(f[9]) || !f[3].equals("01")) {
-                        continue;
-                    }
-                    if (Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) == port) {
-                        established++;
-                    }
-                }
-            }
-            return established;
-        } catch (IOException | RuntimeException e) {
-            throw new AssertionError("cannot read the connections of pid " + pid + " from /proc", e);
-        }
-    }
 
     /**
      * One accept queue (issue #14): every copy accepts from the arbiter's one socket, so connections queued while the

@@ -140,4 +140,40 @@ public final class TestHttp {
         }
     }
 
+    /**
+     * The connections to {@code port} that process {@code pid} has accepted and holds open (ESTABLISHED rows of
+     * /proc/pid/net/tcp whose inode is one of its descriptors; the listening socket is not counted).
+     */
+    public static int establishedConnections(int port, long pid) {
+        try {
+            java.util.Set<String> inodes = new java.util.HashSet<>();
+            try (var fds = java.nio.file.Files.list(java.nio.file.Path.of("/proc/" + pid + "/fd"))) {
+                fds.forEach(fd -> {
+                    try {
+                        String link = java.nio.file.Files.readSymbolicLink(fd).toString();
+                        if (link.startsWith("socket:[")) {
+                            inodes.add(link.substring(8, link.length() - 1));
+                        }
+                    } catch (IOException ignored) {
+                        // closed meanwhile
+                    }
+                });
+            }
+            int established = 0;
+            for (String table : java.util.List.of("tcp", "tcp6")) {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/" + pid + "/net/" + table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length < 10 || !f[1].contains(":") || !inodes.contains(f[9]) || !f[3].equals("01")) {
+                        continue;
+                    }
+                    if (Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16) == port) {
+                        established++;
+                    }
+                }
+            }
+            return established;
+        } catch (IOException | RuntimeException e) {
+            throw new AssertionError("cannot read the connections of pid " + pid + " from /proc", e);
+        }
+    }
 }
