@@ -19,6 +19,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -207,6 +208,11 @@ public final class ArbiterWorker {
             own = io.forksafe.arbiter.internal.SocketHandoff.installPrivateListener();
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("a standby cannot open its private listening socket: " + e.getMessage(), e);
+        }
+        try {
+            io.forksafe.arbiter.internal.ListenerSwap.prepare(io.forksafe.arbiter.internal.SocketHandoff.sameSocket(0));
+        } catch (IOException e) {
+            throw new IllegalStateException("a standby cannot find its private listening socket: " + e.getMessage(), e);
         }
         String handoff = System.getenv(io.forksafe.arbiter.internal.PreloadProtocol.ENV_LISTENER);
         takeListener = () -> {
@@ -423,8 +429,8 @@ public final class ArbiterWorker {
         host.identifyProcess(now);
         host.putSettings(Map.of("forksafe.arbiter.slot", String.valueOf(slot),
                 "forksafe.arbiter.generation", String.valueOf(generation)));
-        host.log("promoted from " + was.name() + " to " + now.name() + " (generation " + generation + ")");
         String failed = takeListener == null ? null : takeListener.get();
+        long swappedAt = System.nanoTime();
         if (failed != null) {
             host.reportError("arbiter worker", "the promoted standby cannot serve: " + failed);
             bootError(failed);
@@ -433,10 +439,16 @@ public final class ArbiterWorker {
             Runtime.getRuntime().halt(BOOT_ERROR_EXIT_CODE);
             return;
         }
+        List<String> waiting = gate.waiting();
         for (String f : gate.open()) {
             host.reportError("arbiter worker", "starting to serve after the promotion failed in " + f);
         }
-        promotionMillis = (System.nanoTime() - promotedAtNanos) / 1_000_000;
+        long servingAt = System.nanoTime();
+        promotionMillis = (servingAt - promotedAtNanos) / 1_000_000;
+        System.err.println("forksafe arbiter worker: promoted " + was.name() + " to " + now.name() + " (generation "
+                + generation + ") in " + promotionMillis + " ms: the arbiter's socket in "
+                + (swappedAt - promotedAtNanos) / 1_000_000 + " ms, then serving (" + String.join(", ", waiting)
+                + ") in " + (servingAt - swappedAt) / 1_000_000 + " ms");
         if (readySent.compareAndSet(false, true)) {
             send("ready"); // no adapter published PostWorkerInit at the promotion (the error above says why)
         }

@@ -95,10 +95,13 @@ public final class ListenerSwap {
             if (failed != null) {
                 return failed;
             }
-            while (wakeOne(own)) {
+            // each thread still blocked in accept() on the private socket holds it open: a connection wakes one (it
+            // is closed at once; the app need not handle it), and the next attempt is refused once none is left
+            while (poke(own)) {
                 if (System.nanoTime() > deadline) {
                     return "threads kept accepting on the standby's private socket after its promotion";
                 }
+                Thread.sleep(1);
             }
             return null;
         } catch (InterruptedException e) {
@@ -107,20 +110,26 @@ public final class ListenerSwap {
         }
     }
 
-    /** One connection to {@code address}, closed once the server closed it; false when nothing listens there. */
-    private static boolean wakeOne(InetSocketAddress address) {
+    /** Opens one connection to {@code address} and closes it at once; false when nothing listens there. */
+    private static boolean poke(InetSocketAddress address) {
         try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(address, 1000);
-            s.shutdownOutput();
-            s.setSoTimeout(1000);
-            while (s.getInputStream().read() >= 0) {
-                // an HTTP server may answer a request it could not parse; read until it closes
-            }
+            s.connect(address, 200);
             return true;
         } catch (java.net.ConnectException refused) {
             return false;
         } catch (IOException e) {
-            return true; // accepted but not closed in time: try again until the deadline
+            return true; // not refused (a full backlog, a slow accept): try again until the deadline
+        }
+    }
+
+    /** Loads and runs, once, what a promotion needs, so that the promotion does not pay for it (a standby's boot). */
+    public static void prepare(List<Integer> fds) {
+        SocketHandoff.epollWatchers(fds);
+        SocketHandoff.threadsInAccept(fds);
+        try {
+            SocketHandoff.nonBlocking(fds.get(0));
+        } catch (IOException | RuntimeException ignored) {
+            // the promotion reports it
         }
     }
 
