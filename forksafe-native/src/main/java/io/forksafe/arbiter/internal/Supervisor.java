@@ -131,14 +131,15 @@ public final class Supervisor {
             try {
                 checkPidfile();
                 listen = ListenSocket.bind(config.bind(), config.backlog());
-                control = new ControlServer(this::lookup, this::wake, (w, event) -> {
+                // with --image-dir, at a fixed path in it: a kept image names the control socket
+                Path controlSocket = source instanceof RestoreSource restore ? restore.open() : null;
+                control = new ControlServer(controlSocket, this::lookup, this::wake, (w, event) -> {
                     if (config.printEvents()) {
                         say(w.label() + " event " + event);
                     }
                 }, this::forwardErrors);
                 if (source instanceof RestoreSource restore) {
                     control.acceptRestores(this::identifyRestored, restore::serveTemplate);
-                    say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
                     try {
                         restore.prepare(control.path(), listen.fd());
                     } catch (io.forksafe.arbiter.PreloadUnavailableException e) {
