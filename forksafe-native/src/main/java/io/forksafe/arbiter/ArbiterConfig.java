@@ -60,6 +60,8 @@ public final class ArbiterConfig {
     private final boolean preload;
     private final Path cdsArchive;
     private final Path workDir;
+    private final Path imageDir;
+    private final List<String> imageKeyEnvironment;
     private final PrintStream out;
     private final PrintStream err;
 
@@ -91,6 +93,8 @@ public final class ArbiterConfig {
         this.preload = b.preload;
         this.cdsArchive = b.cdsArchive;
         this.workDir = b.workDir;
+        this.imageDir = b.imageDir;
+        this.imageKeyEnvironment = List.copyOf(b.imageKeyEnvironment);
         this.out = b.out != null ? b.out : System.out;
         this.err = b.err != null ? b.err : System.err;
     }
@@ -234,6 +238,19 @@ public final class ArbiterConfig {
         return workDir;
     }
 
+    /**
+     * With {@link #preload()}: where the preload image is kept between arbiter runs, or null; see
+     * {@link Builder#imageDir(Path)}.
+     */
+    public Path imageDir() {
+        return imageDir;
+    }
+
+    /** The environment variables whose values are part of a kept image's key ({@code --image-key-env}). */
+    public List<String> imageKeyEnvironment() {
+        return imageKeyEnvironment;
+    }
+
     /** Where worker stdout lines are echoed. */
     public PrintStream out() {
         return out;
@@ -301,6 +318,8 @@ public final class ArbiterConfig {
         private boolean preload;
         private Path cdsArchive;
         private Path workDir;
+        private Path imageDir;
+        private final List<String> imageKeyEnvironment = new ArrayList<>();
         private PrintStream out;
         private PrintStream err;
         /** The options set, for the one mode rule ({@link ArbiterOption#requireModes}). */
@@ -511,6 +530,40 @@ public final class ArbiterConfig {
         }
 
         /**
+         * With {@link #preload(boolean)}: keep the preload image in {@code dir} between arbiter runs
+         * ({@code --image-dir}). The next start restores its copies from it instead of booting a template, if and only
+         * if the image's key matches: the class path's content, the java binary and its version, the JVM options, the
+         * main class and arguments, the working directory and the variables named with
+         * {@link #imageKeyEnvironment(String)}; otherwise a new image replaces it, and the log and the status say
+         * which input changed. {@code dir} is created with mode 0700; one that others may write is refused.
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().preload(true).imageDir(Path.of("/var/cache/app/preload"))
+         *         .imageKeyEnvironment("APP_PROFILE")
+         * }</pre>
+         */
+        public Builder imageDir(Path dir) {
+            given.add(ArbiterOption.IMAGE_DIR);
+            this.imageDir = dir;
+            return this;
+        }
+
+        /**
+         * An environment variable whose value is part of the kept image's key ({@code --image-key-env}, repeatable):
+         * the image is made again when it changes (or is set or unset). Variables set with
+         * {@link #environment(String, String)} always are.
+         */
+        public Builder imageKeyEnvironment(String name) {
+            given.add(ArbiterOption.IMAGE_KEY_ENV);
+            if (name == null || name.isBlank() || name.contains("=")) {
+                throw new IllegalArgumentException("--image-key-env needs an environment variable's name (no '='), "
+                        + "got '" + name + "'");
+            }
+            imageKeyEnvironment.add(name);
+            return this;
+        }
+
+        /**
          * Workers share a JDK dynamic AppCDS archive at {@code file} (JDK 13+): while it does not exist, one worker
          * records it ({@code -XX:ArchiveClassesAtExit}) and the arbiter moves it into place once that worker exited
          * (graceful stop, rolling restart); workers spawned after that map it ({@code -XX:SharedArchiveFile}).
@@ -570,6 +623,18 @@ public final class ArbiterConfig {
                         + "got " + logMaxBytes + " bytes and " + logMaxFiles);
             }
             ArbiterOption.requireModes(given, preload);
+            if (imageDir != null && workDir != null) {
+                throw new IllegalArgumentException("--work-dir and --image-dir both keep the preload image: "
+                        + "--image-dir keeps it for the next run (with CRIU's logs), --work-dir only for a look after "
+                        + "this one; use one of them");
+            }
+            if (!imageKeyEnvironment.isEmpty() && imageDir == null) {
+                throw new IllegalArgumentException("--image-key-env names inputs of a kept image's key: add "
+                        + "--image-dir DIR, or remove it");
+            }
+            if (imageDir != null) {
+                io.forksafe.arbiter.internal.ImageDir.check(imageDir);
+            }
             ArbiterConfig config = new ArbiterConfig(this);
             if (config.cdsArchive != null) {
                 for (String o : config.jvmOptions) {

@@ -75,7 +75,12 @@ public final class PreloadWorker {
     private final HostContext host;
     private final ContainerInfo container;
     private final String controlPath;
-    private final long parentPid;
+    /**
+     * The arbiter's pid: the one that booted the template, then in a copy the one that restored it (from its
+     * identity line: a copy of a kept image, {@code --image-dir}, is restored by another arbiter run than the one
+     * whose pid its environment holds).
+     */
+    private volatile long parentPid;
     private final Object gate = new Object();
     private final Object sendLock = new Object();
     private final AtomicLong restores = new AtomicLong();
@@ -339,6 +344,7 @@ public final class PreloadWorker {
             Runtime.getRuntime().halt(PreloadProtocol.BOOT_ERROR_EXIT);
             return;
         }
+        parentPid = copy.parentPid();
         worker = copy;
         readySent = true; // from now on the arbiter-side supervision reports readiness, on this connection
         // heartbeats, readiness, events and reports, exactly as a spawned worker (identifies the process too)

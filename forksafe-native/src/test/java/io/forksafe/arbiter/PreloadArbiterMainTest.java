@@ -71,6 +71,28 @@ class PreloadArbiterMainTest {
     }
 
     @Test
+    void anImageDirectoryOthersMayWriteIsRefusedWithExitTwoAndTheFix() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("open-image-dir");
+        java.nio.file.Files.setPosixFilePermissions(dir,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Run r = run("--preload", "--image-dir", dir.toString(), "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(ArbiterMain.EXIT_USAGE);
+        assertThat(r.err()).contains("--image-dir " + dir + " is writable by others (mode rwxrwxrwx)")
+                .contains("chmod 700 " + dir);
+        r = run("--image-dir", dir.toString(), "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.code()).isEqualTo(ArbiterMain.EXIT_USAGE);
+        assertThat(r.err()).contains("--image-dir applies only with --preload");
+        r = run("--preload", "--image-key-env", "APP_PROFILE", "--bind", "127.0.0.1:8080", "--", "X");
+        assertThat(r.err()).contains("--image-key-env names inputs of a kept image's key: add --image-dir DIR");
+        r = run("--preload", "--image-dir", dir + "/kept", "--work-dir", "/tmp/w", "--bind", "127.0.0.1:8080", "--",
+                "X");
+        assertThat(r.err()).contains("--work-dir and --image-dir both keep the preload image");
+        assertThat(ArbiterMain.parse(new String[] {"--preload", "--image-dir", dir + "/kept", "--image-key-env", "A",
+                "--image-key-env", "B", "--bind", "127.0.0.1:8080", "--", "X"}).imageKeyEnvironment())
+                .containsExactly("A", "B");
+    }
+
+    @Test
     void aMachineThatCannotRunPreloadExitsTwoNamingTheMissingPiece() throws Exception {
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("fake-criu");
         java.nio.file.Path criu = dir.resolve("criu");

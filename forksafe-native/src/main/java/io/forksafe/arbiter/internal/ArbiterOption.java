@@ -88,9 +88,21 @@ public enum ArbiterOption {
             Mode.SPAWN_ONLY, "restored copies are one image of the template's memory, its classes included",
             (b, flag, v) -> b.cdsArchive(OptionValues.path(flag, v))),
     WORK_DIR("--work-dir", List.of(), "DIR", Kind.PATH, false, "a temporary directory",
-            "keep the checkpoint image and CRIU's logs in DIR (otherwise removed at exit)", Mode.PRELOAD_ONLY,
+            "keep this run's checkpoint image and CRIU's logs in DIR, to look at after it (otherwise removed at "
+                    + "exit); never restored by another run: --image-dir does that", Mode.PRELOAD_ONLY,
             "spawned workers have no checkpoint image",
             (b, flag, v) -> b.workDir(OptionValues.path(flag, v))),
+    IMAGE_DIR("--image-dir", List.of(), "DIR", Kind.PATH, false, "none",
+            "keep the preload image in DIR between runs: a start restores from it without booting a template while "
+                    + "its key matches (class path content, java binary and version, JVM options, main class, "
+                    + "arguments, --env and --image-key-env values), else makes a new one and says which input "
+                    + "changed; DIR is created 0700 and refused if others may write it (docs/preload.md)",
+            Mode.PRELOAD_ONLY, "spawned workers have no checkpoint image",
+            (b, flag, v) -> b.imageDir(OptionValues.path(flag, v))),
+    IMAGE_KEY_ENV("--image-key-env", List.of(), "NAME", Kind.STRING, true, "none",
+            "an environment variable whose value (by its digest) is part of the kept image's key (--image-dir)",
+            Mode.PRELOAD_ONLY, "spawned workers have no checkpoint image",
+            (b, flag, v) -> b.imageKeyEnvironment(v)),
     PRINT_EVENTS("--print-events", List.of(), null, Kind.FLAG, false, "off",
             "print every forksafe event: the arbiter's and each worker's", Mode.BOTH, null,
             (b, flag, v) -> b.printEvents(true)),

@@ -53,19 +53,30 @@ final class ControlServer implements AutoCloseable {
         this.template = templates;
     }
 
-    ControlServer(LongFunction<WorkerProcess> lookup, Runnable wake, BiConsumer<WorkerProcess, String> onEvent,
+    /**
+     * @param socket where to bind, in a private directory the caller owns (a kept preload image names it, so it must
+     *               be the same in the next run), or null for {@code control.sock} in a new private temporary
+     *               directory, removed at close
+     */
+    ControlServer(Path socket, LongFunction<WorkerProcess> lookup, Runnable wake,
+                  BiConsumer<WorkerProcess, String> onEvent,
                   java.util.function.Consumer<WorkerProcess> onReport) throws IOException {
         this.lookup = lookup;
         this.wake = wake;
         this.onEvent = onEvent;
         this.onReport = onReport;
-        this.dir = Files.createTempDirectory("forksafe-arbiter-");
-        try {
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        } catch (UnsupportedOperationException ignored) {
-            // non-POSIX file system: createTempDirectory already restricts where it can
+        if (socket == null) {
+            this.dir = Files.createTempDirectory("forksafe-arbiter-");
+            try {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            } catch (UnsupportedOperationException ignored) {
+                // non-POSIX file system: createTempDirectory already restricts where it can
+            }
+            this.socketPath = dir.resolve("control.sock");
+        } else {
+            this.dir = null; // the caller's
+            this.socketPath = socket;
         }
-        this.socketPath = dir.resolve("control.sock");
         this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));
         server.configureBlocking(false);
@@ -205,7 +216,9 @@ final class ControlServer implements AutoCloseable {
         }
         try {
             Files.deleteIfExists(socketPath);
-            Files.deleteIfExists(dir);
+            if (dir != null) {
+                Files.deleteIfExists(dir);
+            }
         } catch (IOException ignored) {
             // a stale temp dir is harmless
         }

@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,6 +35,10 @@ import java.util.stream.Stream;
  *
  * <p>A reload ({@code SIGHUP}) boots a new template from the current class path and checkpoints it into a new image
  * in the background; the supervisor rolls the slots onto it once it is ready, and keeps the old image if it fails.
+ *
+ * <p>With {@code --image-dir} the image is kept between runs ({@link ImageDir}): {@link #open} locks the directory
+ * and names the fixed control socket path the image will refer to, and {@link #prepare} restores from the kept image
+ * when its {@link ImageKey} matches, or says which input changed and makes a new one.
  */
 final class RestoreSource implements WorkerSource {
 
@@ -46,6 +49,11 @@ final class RestoreSource implements WorkerSource {
     private final Object lock = new Object();
     private Criu criu;
     private Path dir;
+    /** With --image-dir: the locked directory the image is kept in; null otherwise. */
+    private ImageDir home;
+    /** Where the current image came from, for the status: "kept image reused" or "new image: why". */
+    private volatile String imageSource;
+    private volatile String imageKey;
     private Path controlPath;
     private int devNull = -1;
     private SocketHandoff.Server handoff;
@@ -58,9 +66,38 @@ final class RestoreSource implements WorkerSource {
     /** The working directory of each restore, by the pid of its unshare process. */
     private final Map<Long, Path> restoreDirs = new java.util.HashMap<>();
 
-    /** One checkpointed template. */
+    /** One checkpointed template; {@code reused} if a previous run made it. */
     private record Image(int generation, Path dir, String stdoutPipe, String stderrPipe, long coldStartMillis,
-                         long dumpMillis, long bytes) {
+                         long dumpMillis, long bytes, boolean reused) {
+
+        /** The metadata a kept image is restored with: these fields (the key is added by the caller). */
+        java.util.Properties metadata() {
+            java.util.Properties p = new java.util.Properties();
+            p.setProperty("generation", String.valueOf(generation));
+            p.setProperty("stdoutPipe", stdoutPipe);
+            p.setProperty("stderrPipe", stderrPipe);
+            p.setProperty("templateColdStartMillis", String.valueOf(coldStartMillis));
+            p.setProperty("dumpMillis", String.valueOf(dumpMillis));
+            p.setProperty("imageBytes", String.valueOf(bytes));
+            p.setProperty("createdAt", java.time.Instant.now().toString());
+            p.setProperty("arbiterPid", String.valueOf(ProcessHandle.current().pid()));
+            return p;
+        }
+
+        static Image kept(ImageDir.Kept k) {
+            java.util.Properties p = k.metadata();
+            return new Image(k.generation(), k.dir(), required(p, "stdoutPipe"), required(p, "stderrPipe"),
+                    Long.parseLong(required(p, "templateColdStartMillis")), Long.parseLong(required(p, "dumpMillis")),
+                    Long.parseLong(required(p, "imageBytes")), true);
+        }
+
+        private static String required(java.util.Properties p, String name) {
+            String v = p.getProperty(name);
+            if (v == null) {
+                throw new IllegalArgumentException(ImageDir.METADATA + " has no " + name);
+            }
+            return v;
+        }
     }
 
     /** A template JVM while it boots and is checkpointed; its control lines arrive through the ControlServer. */
@@ -89,22 +126,80 @@ final class RestoreSource implements WorkerSource {
     }
 
     /**
-     * Checks CRIU, boots the first template and checkpoints it (blocking).
+     * Checks CRIU and opens the directory the image is made in: with {@code --image-dir}, locked for this arbiter.
      *
-     * @throws io.forksafe.arbiter.PreloadUnavailableException if CRIU cannot run here
+     * @return where the arbiter's control socket must be bound (a kept image names it), or null: anywhere
+     * @throws io.forksafe.arbiter.PreloadUnavailableException if CRIU cannot run here, or the image directory is
+     *                                                         unsafe or in use by another arbiter
+     */
+    Path open() throws IOException {
+        this.criu = Criu.requireUsable();
+        if (config.imageDir() != null) {
+            home = ImageDir.open(config.imageDir());
+            dir = home.path();
+            return home.controlSocket();
+        }
+        dir = config.workDir() != null ? Files.createDirectories(config.workDir())
+                : Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+        return null;
+    }
+
+    /**
+     * After {@link #open}: restores from the kept image if its key matches, or boots the first template and
+     * checkpoints it (blocking).
+     *
      * @throws IllegalStateException if the template fails to boot, quiesce or be dumped (with the reason)
      */
     void prepare(Path controlPath, int listeningFd) throws IOException {
-        this.criu = Criu.requireUsable();
         this.controlPath = controlPath;
-        this.dir = config.workDir() != null ? Files.createDirectories(config.workDir())
-                : Files.createTempDirectory("forksafe-preload-", PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
         // the restored copies take the arbiter's listening socket from here (a private directory: whoever can
         // connect gets the socket)
-        this.handoff = new SocketHandoff.Server(dir.resolve("listener.sock"), listeningFd);
+        this.handoff = new SocketHandoff.Server(home != null ? home.listenerSocket() : dir.resolve("listener.sock"),
+                listeningFd);
         this.devNull = NativePosix.get().open("/dev/null", 0 /* O_RDONLY */, 0);
-        current = checkpointNewTemplate();
+        String booting = "booting the template (" + config.mainClass() + "), then checkpointing it with CRIU";
+        if (home == null) {
+            say.accept("preload: " + booting);
+            current = checkpointNewTemplate(null);
+            return;
+        }
+        long t0 = System.nanoTime();
+        ImageKey key = key();
+        String keyed = key.summary() + ", computed in " + (System.nanoTime() - t0) / 1_000_000 + " ms";
+        imageGeneration = home.nextGeneration();
+        ImageDir.Kept kept = home.newest();
+        String why;
+        if (kept == null) {
+            why = "no preload image in " + dir + " yet";
+        } else {
+            ImageKey was = ImageKey.load(kept.metadata());
+            if (was.equals(key)) {
+                try {
+                    current = Image.kept(kept);
+                    imageSource = "kept image reused";
+                    imageKey = key.summary();
+                    say.accept("preload: image " + kept.generation() + " in " + dir + " reused (its key matches: "
+                            + keyed + "; made " + kept.metadata().getProperty("createdAt", "?")
+                            + "): no template boots");
+                    return;
+                } catch (IllegalArgumentException malformed) {
+                    why = "the preload image in " + dir + " has unusable metadata (" + malformed.getMessage() + ")";
+                }
+            } else {
+                why = "preload image in " + dir + " is stale: " + key.describe(was);
+            }
+            ImageDir.deleteTree(kept.dir()); // never restored
+        }
+        imageSource = "new image: " + why;
+        say.accept(why + "; checkpointing a new template (booting " + config.mainClass() + " first; key "
+                + keyed + ")");
+        current = checkpointNewTemplate(key);
+    }
+
+    /** The key of the template booted now (--image-dir). */
+    private ImageKey key() throws IOException {
+        return ImageKey.of(config, arbiterJvmOptions(), System::getenv, criu.version());
     }
 
     /**
@@ -122,7 +217,10 @@ final class RestoreSource implements WorkerSource {
         Thread t = new Thread(() -> {
             String outcome;
             try {
-                Image next = checkpointNewTemplate();
+                Image next = checkpointNewTemplate(home == null ? null : key());
+                if (home != null) {
+                    imageSource = "new image: reload (SIGHUP)";
+                }
                 Image old = current;
                 current = next;
                 say.accept("new image " + next.generation + " ready (template cold start " + next.coldStartMillis
@@ -159,7 +257,11 @@ final class RestoreSource implements WorkerSource {
         }
     }
 
-    private Image checkpointNewTemplate() throws IOException {
+    /**
+     * Boots a template, checkpoints it into a new image and, with {@code key} (--image-dir), makes the image the kept
+     * one by writing its metadata last.
+     */
+    private Image checkpointNewTemplate(ImageKey key) throws IOException {
         int generation;
         synchronized (lock) {
             generation = imageGeneration++;
@@ -203,12 +305,45 @@ final class RestoreSource implements WorkerSource {
             try (Stream<Path> files = Files.list(images)) {
                 bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
             }
-            return new Image(generation, images, out, err, coldStart, dumpMillis, bytes);
+            Image image = new Image(generation, images, out, err, coldStart, dumpMillis, bytes, false);
+            if (key != null) {
+                keep(image, key);
+            }
+            return image;
         } finally {
             if (p.isAlive()) {
                 p.destroyForcibly(); // never leave a quiesced template behind, whatever failed
             }
         }
+    }
+
+    /**
+     * Makes {@code image} the kept one: its metadata, with {@code key}, written last. If an input changed while the
+     * template booted (the key computed again now differs), the image serves this run but is not kept: it might hold
+     * either version.
+     */
+    private void keep(Image image, ImageKey key) throws IOException {
+        ImageKey now = key.filesUnchanged() ? key : key(); // a stat of each file; digests again only if one changed
+        if (!now.equals(key)) {
+            say.accept("preload: image " + image.generation + " is not kept in " + dir + ": an input changed while "
+                    + "the template booted (" + now.describe(key) + "); it serves this run only");
+            return;
+        }
+        java.util.Properties p = image.metadata();
+        key.store(p);
+        ImageDir.writeMetadata(image.dir, p);
+        imageKey = key.summary();
+    }
+
+    /** The JVM options the arbiter adds to the template's, before the user's. */
+    private List<String> arbiterJvmOptions() throws IOException {
+        List<String> options = new ArrayList<>();
+        options.add("-XX:-UsePerfData"); // no shared perf-data file in /tmp: CRIU would dump it and the copies share it
+        Path jffi = jffiLibraryDir();
+        if (jffi != null) {
+            options.add("-Djffi.boot.library.path=" + jffi);
+        }
+        return options;
     }
 
     private Process startTemplate() throws IOException {
@@ -217,11 +352,7 @@ final class RestoreSource implements WorkerSource {
         // in containers and CI sandboxes). setsid(1) execs in place (same pid).
         cmd.add(criu.setsid().toString());
         cmd.add(config.javaCommand());
-        cmd.add("-XX:-UsePerfData"); // no shared perf-data file in /tmp: CRIU would dump it and the copies share it
-        Path jffi = jffiLibraryDir();
-        if (jffi != null) {
-            cmd.add("-Djffi.boot.library.path=" + jffi);
-        }
+        cmd.addAll(arbiterJvmOptions());
         cmd.addAll(config.jvmOptions());
         if (!config.classpath().isEmpty()) {
             cmd.add("-cp");
@@ -252,8 +383,10 @@ final class RestoreSource implements WorkerSource {
     /**
      * jnr's native stub (the template uses jnr-posix to hand over its socket) as a file in the working directory.
      * Left to itself, jffi extracts it to /tmp and deletes it while mapped: CRIU then dumps it as a "ghost" file that
-     * two copies restored at once both try to create ("Can't create ghost regfile: File exists"). Null if the
-     * library is not on the class path for this platform (jffi then extracts it as usual).
+     * two copies restored at once both try to create ("Can't create ghost regfile: File exists"). The directory is
+     * named by the library's digest ({@code native-<sha256 prefix>}): an image refers to the file it mapped, so a
+     * kept image's must never be overwritten by another version. Null if the library is not on the class path for
+     * this platform (jffi then extracts it as usual).
      */
     private Path jffiLibraryDir() throws IOException {
         String arch = switch (System.getProperty("os.arch")) {
@@ -262,19 +395,22 @@ final class RestoreSource implements WorkerSource {
             default -> null;
         };
         String resource = "jni/" + arch + "-Linux/libjffi-1.2.so";
-        Path native_ = dir.resolve("native");
-        Path lib = native_.resolve("libjffi-1.2.so");
-        if (Files.exists(lib)) {
-            return native_;
-        }
+        byte[] bytes;
         try (InputStream in = arch == null ? null : RestoreSource.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 return null;
             }
-            Files.createDirectories(native_);
-            Files.copy(in, lib);
-            return native_;
+            bytes = in.readAllBytes();
         }
+        Path native_ = dir.resolve("native-" + ImageKey.digest(bytes).substring(0, 12));
+        Path lib = native_.resolve("libjffi-1.2.so");
+        if (!Files.exists(lib)) {
+            Files.createDirectories(native_);
+            Path tmp = Files.createTempFile(native_, "libjffi", ".tmp");
+            Files.write(tmp, bytes);
+            Files.move(tmp, lib, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+        return native_;
     }
 
     /** The ControlServer hands over a connection whose first line was "template <pid>". */
@@ -387,13 +523,37 @@ final class RestoreSource implements WorkerSource {
             return null;
         }
         String errors = reachedArbiter ? "" : criuErrors(work.resolve("restore.log"));
-        deleteTree(work);
-        return errors.isEmpty() ? null : "the restore failed; criu restore log: " + errors;
+        boolean criuFailed = !reachedArbiter && criuReportedError(work.resolve("restore.log"));
+        ImageDir.deleteTree(work);
+        if (errors.isEmpty()) {
+            return null;
+        }
+        Image image = current;
+        try {
+            if (criuFailed && image != null && image.reused
+                    && Files.deleteIfExists(image.dir.resolve(ImageDir.METADATA))) {
+                // a kept image that this run cannot restore (a file it refers to is gone, another kernel): the next
+                // start makes a new one instead of failing the same way
+                errors += "; the kept image " + image.dir + " is dropped (its " + ImageDir.METADATA + " removed): "
+                        + "the next start checkpoints a new template";
+            }
+        } catch (IOException e) {
+            errors += "; the kept image " + image.dir + " could not be dropped (" + e.getMessage() + "): remove it";
+        }
+        return "the restore failed; criu restore log: " + errors;
     }
 
-    /** The restore image as the arbiter's status shows it ({@code preload}); null figures before the first image. */
+    /**
+     * The restore image as the arbiter's status shows it ({@code preload}); null figures before the first image.
+     *
+     * @param imageDir    the {@code --image-dir}, or null
+     * @param imageSource with {@code --image-dir}: {@code kept image reused}, or {@code new image: <why>} (the input
+     *                    that changed, none kept yet, a reload); null without it
+     * @param imageKey    with {@code --image-dir}: the kept image's key, {@code sha256 <12 hex> of <n> inputs}
+     */
     public record Status(String criu, Integer imageGeneration, Long templateColdStartMillis, Long dumpMillis,
-                         Long imageBytes, boolean reloading, int listenerHandedOut) {
+                         Long imageBytes, boolean reloading, int listenerHandedOut, String imageDir,
+                         String imageSource, String imageKey) {
     }
 
     @Override
@@ -401,7 +561,8 @@ final class RestoreSource implements WorkerSource {
         Image i = current;
         return new Supervisor.SourceStatus(new Status(criu == null ? null : criu.version(),
                 i == null ? null : i.generation, i == null ? null : i.coldStartMillis, i == null ? null : i.dumpMillis,
-                i == null ? null : i.bytes, reloading(), handoff == null ? 0 : handoff.handedOut()), null);
+                i == null ? null : i.bytes, reloading(), handoff == null ? 0 : handoff.handedOut(),
+                home == null ? null : home.path().toString(), imageSource, imageKey), null);
     }
 
     @Override
@@ -417,8 +578,10 @@ final class RestoreSource implements WorkerSource {
             NativePosix.get().close(devNull);
             devNull = -1;
         }
-        if (dir != null && config.workDir() == null) {
-            deleteTree(dir); // a --work-dir is kept, with its image and CRIU's logs
+        if (home != null) {
+            home.close(); // the image stays for the next run
+        } else if (dir != null && config.workDir() == null) {
+            ImageDir.deleteTree(dir); // a --work-dir is kept, with its image and CRIU's logs
         }
     }
 
@@ -431,24 +594,24 @@ final class RestoreSource implements WorkerSource {
                 } catch (InterruptedException e) {
                     return;
                 }
-                deleteTree(old.dir);
+                ImageDir.deleteTree(old.dir);
             }, "forksafe-arbiter-image-cleanup");
             t.setDaemon(true);
             t.start();
         }
     }
 
-    private static void deleteTree(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort
-        }
-    }
-
     private static IllegalStateException exitedEarly(Process t) {
         return new IllegalStateException("the template (pid " + t.pid() + ") exited with status " + t.exitValue()
                 + " before it was ready; see its output above");
+    }
+
+    private static boolean criuReportedError(Path log) {
+        try {
+            return Files.readString(log).contains("Error (");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static String criuErrors(Path log) {

@@ -143,7 +143,9 @@ public final class Supervisor {
             try {
                 checkPidfile();
                 listen = ListenSocket.bind(config.bind(), config.backlog());
-                control = new ControlServer(this::lookup, this::wake, (w, event) -> {
+                // with --image-dir, at a fixed path in it: a kept image names the control socket
+                Path controlSocket = source instanceof RestoreSource restore ? restore.open() : null;
+                control = new ControlServer(controlSocket, this::lookup, this::wake, (w, event) -> {
                     if (config.printEvents()) {
                         say(w.label() + " event " + event);
                     }
@@ -154,7 +156,6 @@ public final class Supervisor {
                 }
                 if (source instanceof RestoreSource restore) {
                     control.acceptRestores(this::identifyRestored, restore::serveTemplate);
-                    say("preload: booting the template (" + config.mainClass() + "), then checkpointing it with CRIU");
                     try {
                         restore.prepare(control.path(), listen.fd());
                     } catch (io.forksafe.arbiter.PreloadUnavailableException e) {

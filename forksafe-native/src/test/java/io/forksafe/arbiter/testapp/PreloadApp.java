@@ -44,6 +44,12 @@ public final class PreloadApp {
         if (args[1].equals("never-ready")) {
             Thread.sleep(Long.MAX_VALUE); // never publishes PostWorkerInit
         }
+        // PRELOADAPP_BOOT_MARKER=file: each boot of this main (a template's; never a restored copy's) appends a line
+        String marker = System.getenv("PRELOADAPP_BOOT_MARKER");
+        if (marker != null) {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(marker), "booted pid " + ProcessHandle.current().pid()
+                    + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        }
         ForkRegistry registry = Forksafe.registry();
         ContainerInfo container = ContainerInfo.of("preload-test-app", "1");
         registry.subscribe(io.forksafe.ForkEvent.class, "print", 0, e -> System.out.println("event "
@@ -160,7 +166,7 @@ public final class PreloadApp {
             WorkerInfo w = preload.worker();
             String body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
                     + w.kind() + " startup=" + startup.get().replace(' ', ',') + " next=" + random.nextLong()
-                    + " db=" + db.get() + " postForksSeenInMain=" + LATE_POST_FORKS.getOrDefault(w.identity(), 0)
+                    + " arbiter=" + w.parentPid() + " db=" + db.get() + " postForksSeenInMain=" + LATE_POST_FORKS.getOrDefault(w.identity(), 0)
                     + "\n";
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: "
