@@ -35,13 +35,13 @@ class StandbyUnderLoadProcessTest {
     private static final List<String> JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     private static final int CLIENTS = 6;
 
-    private static InProcessArbiter arbiter(int port, boolean preload) throws Exception {
+    private static InProcessArbiter arbiter(int port, boolean preload, ForkRegistry registry) throws Exception {
         String app = preload ? JettyPreloadApp.class.getName() : JettyWorkerApp.class.getName();
         List<String> args = preload ? List.of("--port", String.valueOf(port), "--fix") : List.of();
         ArbiterConfig.Builder b = ArbiterConfig.builder().preload(preload).workers(2).standby(1)
                 .bind("127.0.0.1:" + port).app(app, args).classpath(ProcessSupport.demoClasspath()).jvmOptions(JVM)
                 .bootTimeout(Duration.ofSeconds(60)).gracefulTimeout(Duration.ofSeconds(5)).statusPort(0);
-        return new InProcessArbiter(b, new ForkRegistry("standby-test")).start();
+        return new InProcessArbiter(b, registry).start();
     }
 
     private static Arbiter.WorkerStatus slot(List<Arbiter.WorkerStatus> ws, int n) {
@@ -73,7 +73,10 @@ class StandbyUnderLoadProcessTest {
     private void killUnderLoadPromotesTheStandby(boolean preload) throws Exception {
         String mode = preload ? "preload" : "spawn";
         int port = TestHttp.freePort();
-        try (InProcessArbiter p = arbiter(port, preload)) {
+        ForkRegistry registry = new ForkRegistry("standby-test");
+        java.util.concurrent.atomic.AtomicLong childExitNanos = new java.util.concurrent.atomic.AtomicLong();
+        registry.subscribe(io.forksafe.ChildExit.class, e -> childExitNanos.compareAndSet(0, System.nanoTime()));
+        try (InProcessArbiter p = arbiter(port, preload, registry)) {
             List<Arbiter.WorkerStatus> ws = p.await(w -> serving(w) && standbys(w).size() == 1,
                     "2 workers serving and a booted standby");
             long standby = standbys(ws).get(0).pid();
@@ -99,8 +102,10 @@ class StandbyUnderLoadProcessTest {
                 load.awaitSuccesses(successes + 300, 30_000);
                 load.close();
                 System.out.printf("FIGURE %s + standby: kill -9 -> first response from the promoted standby %d ms; "
-                        + "the victim held %d connection(s); %s%n", mode, servingMillis, inFlight, load);
+                        + "kill -9 -> the arbiter's ChildExit %.1f ms; the victim held %d connection(s); %s%n", mode,
+                        servingMillis, (childExitNanos.get() - killedAt) / 1e6, inFlight, load);
                 assertThat(load.refused.get()).as("%s", load).isZero();
+                assertThat(childExitNanos.get()).as("the arbiter's ChildExit for the killed worker").isGreaterThan(killedAt);
                 assertThat(load.failed.get()).as("at most the killed worker's in-flight requests (%d): %s", inFlight,
                         load).isLessThanOrEqualTo(inFlight);
                 assertThat(slot(after, 1).generation()).isEqualTo(generation + 1);
