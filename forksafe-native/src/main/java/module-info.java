@@ -1,5 +1,5 @@
 /**
- * forksafe native: process-level hosts through jnr-posix (uWSGI's forked JVM workers, the pre-fork arbiter).
+ * forksafe native: process-level hosts through jnr (uWSGI's forked JVM workers through jnr-posix; the pre-fork arbiter through jnr-ffi alone).
  * Falls back to {@link java.lang.ProcessHandle} when native access is unavailable, and says so in the status.
  */
 module io.forksafe.nativeos {

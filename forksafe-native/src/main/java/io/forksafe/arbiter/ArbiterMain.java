@@ -34,6 +34,7 @@ public final class ArbiterMain {
     }
 
     public static void main(String[] args) {
+        io.forksafe.arbiter.internal.Libc.preload(); // overlaps with parsing, the registry and its providers
         System.exit(run(args, System.out, System.err));
     }
 

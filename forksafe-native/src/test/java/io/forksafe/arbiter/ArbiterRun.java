@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.forksafe.arbiter.internal.NativePosix;
+import io.forksafe.arbiter.internal.Libc;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -198,11 +198,11 @@ final class ArbiterRun implements AutoCloseable {
 
     /** Sends a signal to the arbiter. */
     void signal(jnr.constants.platform.Signal sig) {
-        NativePosix.get().kill(pid(), sig.intValue());
+        Libc.get().kill((int) pid(), sig.intValue());
     }
 
     static void signal(long pid, jnr.constants.platform.Signal sig) {
-        NativePosix.get().kill(pid, sig.intValue());
+        Libc.get().kill((int) pid, sig.intValue());
     }
 
     /** Waits for the arbiter to exit; returns its exit code. */

@@ -82,7 +82,7 @@ class PreloadAnyAppProcessTest {
     }
 
     private static void signal(long pid, jnr.constants.platform.Signal signal) {
-        assertThat(io.forksafe.arbiter.internal.NativePosix.get().kill((int) pid, signal.intValue()))
+        assertThat(io.forksafe.arbiter.internal.Libc.get().kill((int) pid, signal.intValue()))
                 .as("kill -%s %d", signal.name(), pid).isZero();
     }
 

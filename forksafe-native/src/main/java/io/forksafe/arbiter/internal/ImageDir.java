@@ -42,6 +42,8 @@ public final class ImageDir implements AutoCloseable {
 
     /** The metadata file of a complete image. */
     static final String METADATA = "image.properties";
+    /** Digests of the key's files from the last start, to read only what changed. */
+    static final String DIGESTS = "digests.properties";
     /** The longest path a Unix socket address holds (sun_path is 108 bytes, NUL included). */
     static final int MAX_SOCKET_PATH = 107;
     private static final String[] SOCKETS = {"control.sock", "listener.sock"};
@@ -197,6 +199,39 @@ public final class ImageDir implements AutoCloseable {
             next = Math.max(next, generationOf(d) + 1);
         }
         return next;
+    }
+
+    /**
+     * The file digests an earlier start computed ({@link ImageKey#of(io.forksafe.arbiter.ArbiterConfig, List,
+     * java.util.function.Function, String, java.util.Map)}): each keyed by path, size, times and inode, so a start
+     * reads again only the files that changed. Empty if there are none or they cannot be read. The directory is
+     * private (0700, this user's), so nobody else can plant a digest.
+     */
+    java.util.Map<String, String> knownDigests() {
+        Properties p = new Properties();
+        try (java.io.InputStream in = Files.newInputStream(dir.resolve(DIGESTS))) {
+            p.load(in);
+        } catch (IOException e) {
+            return new java.util.HashMap<>();
+        }
+        java.util.Map<String, String> out = new java.util.HashMap<>();
+        p.forEach((k, v) -> out.put(String.valueOf(k), String.valueOf(v)));
+        return out;
+    }
+
+    /** Replaces the known digests (atomically; a failure only costs the next start a full read). */
+    void saveKnownDigests(java.util.Map<String, String> digests) {
+        Properties p = new Properties();
+        p.putAll(digests);
+        Path tmp = dir.resolve(DIGESTS + ".tmp");
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                p.store(out, "sha256 of the image key's files, by path, size, mtime, ctime and inode");
+            }
+            Files.move(tmp, dir.resolve(DIGESTS), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // the next start computes them again
+        }
     }
 
     /** Makes {@code image} complete: writes its metadata to a temporary file, then renames it into place. */

@@ -57,8 +57,20 @@ public final class ImageKey {
      */
     public static ImageKey of(ArbiterConfig config, List<String> arbiterJvmOptions,
                               Function<String, String> environment, String criuVersion) throws IOException {
+        return of(config, arbiterJvmOptions, environment, criuVersion, new java.util.HashMap<>());
+    }
+
+    /**
+     * As {@link #of(ArbiterConfig, List, Function, String)}, reusing the digest of every file whose size,
+     * modification time, status-change time ({@code ctime}, which the kernel sets on every write and no tool can set
+     * back) and inode are those recorded in {@code knownDigests} at an earlier start; the file is read only otherwise.
+     * {@code knownDigests} is updated: afterwards it holds exactly the digests of this key's files.
+     */
+    public static ImageKey of(ArbiterConfig config, List<String> arbiterJvmOptions,
+                              Function<String, String> environment, String criuVersion,
+                              Map<String, String> knownDigests) throws IOException {
         Map<String, String> k = new LinkedHashMap<>();
-        Map<Path, String> stamps = new LinkedHashMap<>();
+        Hashing stamps = new Hashing(knownDigests);
         Path java = executable(config.javaCommand(), environment.apply("PATH"));
         k.put("java binary", java == null ? "not found: " + config.javaCommand()
                 : java + " " + SHA + digestFile(java, stamps));
@@ -87,7 +99,36 @@ public final class ImageKey {
         k.put("forksafe arbiter", forksafeCode(stamps));
         k.put("criu", criuVersion);
         k.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        return new ImageKey(k, stamps);
+        knownDigests.clear();
+        knownDigests.putAll(stamps.used);
+        return new ImageKey(k, stamps.stamps);
+    }
+
+    /** What one key computation hashed (for {@link #filesUnchanged}), and the digests known from an earlier one. */
+    private static final class Hashing {
+        final Map<Path, String> stamps = new LinkedHashMap<>();
+        final Map<String, String> known;
+        final Map<String, String> used = new java.util.TreeMap<>();
+
+        Hashing(Map<String, String> known) {
+            this.known = Map.copyOf(known);
+        }
+
+        void put(Path p, String stamp) {
+            stamps.put(p, stamp);
+        }
+    }
+
+    /** Size, modification and status-change times in nanoseconds, and inode: null where there is no unix view. */
+    private static String fullStamp(Path p) {
+        try {
+            Map<String, Object> a = Files.readAttributes(p, "unix:size,lastModifiedTime,ctime,ino");
+            return a.get("size") + " " + ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime"))
+                    .to(java.util.concurrent.TimeUnit.NANOSECONDS) + " " + ((java.nio.file.attribute.FileTime)
+                    a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS) + " " + a.get("ino");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /**
@@ -217,7 +258,7 @@ public final class ImageKey {
     }
 
     /** The JDK's {@code release} file (JAVA_RUNTIME_VERSION and its digest), else {@code java -version}. */
-    private static String javaVersion(Path java, Map<Path, String> stamps) throws IOException {
+    private static String javaVersion(Path java, Hashing stamps) throws IOException {
         Path home = java.getParent() == null ? null : java.getParent().getParent();
         Path release = home == null ? null : home.resolve("release");
         if (release != null && Files.isRegularFile(release)) {
@@ -242,7 +283,7 @@ public final class ImageKey {
     }
 
     /** The digest of forksafe-native's own code, as this arbiter runs it (a jar, or a classes directory). */
-    private static String forksafeCode(Map<Path, String> stamps) throws IOException {
+    private static String forksafeCode(Hashing stamps) throws IOException {
         java.security.CodeSource source = ImageKey.class.getProtectionDomain().getCodeSource();
         if (source == null || source.getLocation() == null) {
             return "unknown";
@@ -258,7 +299,7 @@ public final class ImageKey {
      * A class path entry's content digest: a file's bytes; a directory's regular files sorted by relative path, each
      * its path and its bytes; a {@code dir/*} wildcard's jars as the JVM expands it (sorted); {@code missing}.
      */
-    static String digestEntry(String entry, Map<Path, String> stamps) throws IOException {
+    static String digestEntry(String entry, Hashing stamps) throws IOException {
         if (entry.equals("*") || entry.endsWith(File.separator + "*")) {
             Path dir = Path.of(entry.substring(0, entry.length() - 1).isEmpty() ? "." : entry.substring(0,
                     entry.length() - 1));
@@ -288,7 +329,7 @@ public final class ImageKey {
         return "missing";
     }
 
-    private static String digestFiles(Path root, List<Path> files, Map<Path, String> stamps) throws IOException {
+    private static String digestFiles(Path root, List<Path> files, Hashing stamps) throws IOException {
         MessageDigest md = sha256();
         for (Path f : files) {
             md.update(root.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
@@ -298,8 +339,15 @@ public final class ImageKey {
         return HexFormat.of().formatHex(md.digest());
     }
 
-    private static String digestFile(Path file, Map<Path, String> stamps) throws IOException {
+    private static String digestFile(Path file, Hashing stamps) throws IOException {
         stamps.put(file, stamp(file));
+        String full = fullStamp(file);
+        String cacheKey = full == null ? null : file.toAbsolutePath() + "\t" + full;
+        String known = cacheKey == null ? null : stamps.known.get(cacheKey);
+        if (known != null) {
+            stamps.used.put(cacheKey, known);
+            return known;
+        }
         MessageDigest md = sha256();
         byte[] buf = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(file)) {
@@ -308,7 +356,11 @@ public final class ImageKey {
                 md.update(buf, 0, n);
             }
         }
-        return HexFormat.of().formatHex(md.digest());
+        String hex = HexFormat.of().formatHex(md.digest());
+        if (cacheKey != null && full.equals(fullStamp(file))) { // unchanged while it was read
+            stamps.used.put(cacheKey, hex);
+        }
+        return hex;
     }
 
     static String digest(byte[] bytes) {

@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
-import jnr.posix.POSIX;
 
 /**
  * Reads one worker pipe (stdout or stderr) a line at a time and hands each line, prefixed, to a sink. Ends at EOF,
@@ -34,13 +33,13 @@ final class OutputPump implements Runnable {
 
     @Override
     public void run() {
-        POSIX posix = NativePosix.get();
+        Libc.C posix = Libc.get();
         byte[] buf = new byte[8192];
         ByteArrayOutputStream line = new ByteArrayOutputStream(256);
         try {
             while (true) {
-                int n = posix.read(fd, buf, buf.length);
-                if (n < 0 && posix.errno() == jnr.constants.platform.Errno.EINTR.intValue()) {
+                int n = (int) posix.read(fd, buf, buf.length);
+                if (n < 0 && Libc.errno() == Libc.EINTR) {
                     continue;
                 }
                 if (n <= 0) {

@@ -157,7 +157,7 @@ final class RestoreSource implements WorkerSource {
         // connect gets the socket)
         this.handoff = new SocketHandoff.Server(home != null ? home.listenerSocket() : dir.resolve("listener.sock"),
                 listeningFd);
-        this.devNull = NativePosix.get().open("/dev/null", 0 /* O_RDONLY */, 0);
+        this.devNull = Libc.get().open("/dev/null", 0 /* O_RDONLY */);
         String booting = "booting the template (" + config.mainClass() + "), then checkpointing it with CRIU";
         if (home == null) {
             say.accept("preload: " + booting);
@@ -199,7 +199,13 @@ final class RestoreSource implements WorkerSource {
 
     /** The key of the template booted now (--image-dir). */
     private ImageKey key() throws IOException {
-        return ImageKey.of(config, arbiterJvmOptions(), System::getenv, criu.version());
+        if (home == null) {
+            return ImageKey.of(config, arbiterJvmOptions(), System::getenv, criu.version());
+        }
+        Map<String, String> known = home.knownDigests();
+        ImageKey key = ImageKey.of(config, arbiterJvmOptions(), System::getenv, criu.version(), known);
+        home.saveKnownDigests(known);
+        return key;
     }
 
     /**
@@ -381,7 +387,7 @@ final class RestoreSource implements WorkerSource {
     }
 
     /**
-     * jnr's native stub (the template uses jnr-posix to hand over its socket) as a file in the working directory.
+     * jnr's native stub (the template uses jnr-ffi to hand over its socket) as a file in the working directory.
      * Left to itself, jffi extracts it to /tmp and deletes it while mapped: CRIU then dumps it as a "ghost" file that
      * two copies restored at once both try to create ("Can't create ghost regfile: File exists"). The directory is
      * named by the library's digest ({@code native-<sha256 prefix>}): an image refers to the file it mapped, so a
@@ -575,7 +581,7 @@ final class RestoreSource implements WorkerSource {
             handoff.close();
         }
         if (devNull >= 0) {
-            NativePosix.get().close(devNull);
+            Libc.get().close(devNull);
             devNull = -1;
         }
         if (home != null) {

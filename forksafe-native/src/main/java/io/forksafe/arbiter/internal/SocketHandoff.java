@@ -1,7 +1,5 @@
 package io.forksafe.arbiter.internal;
 
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
@@ -42,36 +40,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class SocketHandoff {
 
-    /**
-     * The part of libc used here, through jnr-ffi alone: the template loads this class, and jnr-posix would add about
-     * 34 MB to its resident memory, so to every checkpoint image (measured: an image of 62 MB grew to 95 MB).
-     */
-    public interface LibC {
-        int socket(int domain, int type, int protocol);
-
-        int bind(int fd, byte[] addr, int len);
-
-        int listen(int fd, int backlog);
-
-        int accept(int fd, Pointer addr, Pointer len);
-
-        int connect(int fd, byte[] addr, int len);
-
-        int open(String path, int flags);
-
-        int dup2(int fd, int target);
-
-        int fcntl(int fd, int cmd, int arg);
-
-        int close(int fd);
-
-        long sendmsg(int fd, Pointer msg, int flags);
-
-        long recvmsg(int fd, Pointer msg, int flags);
-
-        String strerror(int errno);
-    }
-
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int SOCK_CLOEXEC = 02000000;
@@ -82,24 +50,15 @@ public final class SocketHandoff {
     private static final int SOL_SOCKET = 1;
     private static final int SCM_RIGHTS = 1;
 
-    private static volatile LibC libc;
-
     private SocketHandoff() {
     }
 
-    private static LibC libc() {
-        LibC c = libc;
-        if (c == null) {
-            c = LibraryLoader.create(LibC.class).failImmediately().load("c");
-            libc = c;
-        }
-        return c;
+    private static Libc.C libc() {
+        return Libc.get();
     }
 
     private static String lastError() {
-        LibC c = libc();
-        int errno = LastError.getLastError(Runtime.getRuntime(c));
-        return c.strerror(errno) + " (errno " + errno + ")";
+        return Libc.lastError();
     }
 
     private static byte[] sockaddrUn(String path) {
@@ -173,7 +132,7 @@ public final class SocketHandoff {
 
     /** Connects to the arbiter's {@link Server} at {@code path} and receives its listening socket. */
     public static int fetch(String path) throws IOException {
-        LibC c = libc();
+        Libc.C c = libc();
         int s = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s < 0) {
             throw new IOException("socket(AF_UNIX) failed: " + lastError());
@@ -251,7 +210,7 @@ public final class SocketHandoff {
 
     /** Sets {@code fd}'s open file to non-blocking mode or not (see {@link #nonBlocking}). */
     public static void nonBlocking(int fd, boolean on) throws IOException {
-        LibC c = libc();
+        Libc.C c = libc();
         int flags = c.fcntl(fd, F_GETFL, 0);
         if (flags < 0 || c.fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) < 0) {
             throw new IOException("fcntl(" + fd + ", F_SETFL) failed: " + lastError());
@@ -260,7 +219,7 @@ public final class SocketHandoff {
 
     /** {@code dup2}s /dev/null onto each of {@code fds}: they stay allocated, their numbers are kept. */
     public static void release(List<Integer> fds) throws IOException {
-        LibC c = libc();
+        Libc.C c = libc();
         int nul = c.open("/dev/null", O_RDWR);
         if (nul < 0) {
             throw new IOException("open /dev/null failed: " + lastError());
@@ -278,7 +237,7 @@ public final class SocketHandoff {
 
     /** {@code dup2}s {@code fd} onto each of {@code fds}, then closes {@code fd} (unless it is one of them). */
     public static void install(int fd, List<Integer> fds) throws IOException {
-        LibC c = libc();
+        Libc.C c = libc();
         for (int target : fds) {
             if (target != fd && c.dup2(fd, target) < 0) {
                 throw new IOException("dup2(" + fd + ", " + target + ") failed: " + lastError());
@@ -394,7 +353,7 @@ public final class SocketHandoff {
 
         public Server(Path path, int fd) throws IOException {
             this.path = path.toString();
-            LibC c = libc();
+            Libc.C c = libc();
             sock = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             byte[] a = sockaddrUn(this.path);
             if (sock < 0 || c.bind(sock, a, a.length) != 0 || c.listen(sock, 64) != 0) {
@@ -410,7 +369,7 @@ public final class SocketHandoff {
         }
 
         private void serve(int fd) {
-            LibC c = libc();
+            Libc.C c = libc();
             while (!closed) {
                 int client = c.accept(sock, null, null);
                 if (client < 0) {

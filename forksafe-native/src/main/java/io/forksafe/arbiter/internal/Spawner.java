@@ -1,5 +1,7 @@
 package io.forksafe.arbiter.internal;
 
+import jnr.ffi.Pointer;
+
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -8,10 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import jnr.constants.platform.Fcntl;
-import jnr.posix.POSIX;
-import jnr.posix.SpawnAttribute;
-import jnr.posix.SpawnFileAction;
 
 /**
  * Starts worker JVMs with {@code posix_spawnp} (never {@code fork} without {@code exec}: a forked JVM hangs).
@@ -25,6 +23,13 @@ import jnr.posix.SpawnFileAction;
 public final class Spawner {
 
     private static final int FD_CLOEXEC = 1;
+    private static final int F_DUPFD = 0;
+    private static final int F_GETFD = 1;
+    private static final int F_SETFD = 2;
+    /** glibc's POSIX_SPAWN_SETPGROUP (Linux). */
+    private static final short POSIX_SPAWN_SETPGROUP = 0x02;
+    /** Room for glibc's posix_spawn_file_actions_t (80 bytes on LP64) and posix_spawnattr_t (336), with margin. */
+    private static final int SPAWN_STRUCT_BYTES = 1024;
     private static final Object LOCK = new Object();
 
     /** A started child: its pid and the read ends of its stdout and stderr pipes. */
@@ -41,81 +46,92 @@ public final class Spawner {
      *                     does not exist)
      */
     public static Child spawn(List<String> argv, Map<String, String> env, int listenFd) throws IOException {
-        POSIX posix = NativePosix.get();
+        Libc.C c = Libc.get();
         synchronized (LOCK) {
-            int[] out = pipe(posix);
+            int[] out = pipe(c);
             int[] err;
             try {
-                err = pipe(posix);
+                err = pipe(c);
             } catch (IOException e) {
-                posix.close(out[0]);
-                posix.close(out[1]);
+                c.close(out[0]);
+                c.close(out[1]);
                 throw e;
             }
             List<Integer> temporary = new ArrayList<>();
+            Pointer actions = Libc.allocate(SPAWN_STRUCT_BYTES);
+            Pointer attributes = Libc.allocate(SPAWN_STRUCT_BYTES);
             try {
-                markAllCloseOnExec(posix);
-                int src0 = above2(posix, listenFd, temporary);
-                int src1 = above2(posix, out[1], temporary);
-                int src2 = above2(posix, err[1], temporary);
-                List<SpawnFileAction> actions = List.of(
-                        SpawnFileAction.dup(src0, 0), SpawnFileAction.dup(src1, 1), SpawnFileAction.dup(src2, 2));
-                List<String> envp = new ArrayList<>(env.size());
-                env.forEach((k, v) -> envp.add(k + "=" + v));
+                markAllCloseOnExec(c);
+                int src0 = above2(c, listenFd, temporary);
+                int src1 = above2(c, out[1], temporary);
+                int src2 = above2(c, err[1], temporary);
+                c.posix_spawn_file_actions_init(actions);
+                c.posix_spawn_file_actions_adddup2(actions, src0, 0);
+                c.posix_spawn_file_actions_adddup2(actions, src1, 1);
+                c.posix_spawn_file_actions_adddup2(actions, src2, 2);
                 // Each worker gets its own process group, so a terminal's Ctrl-C or a group-wide signal reaches
                 // only the arbiter, which then stops the workers gracefully and in order.
-                List<SpawnAttribute> attributes = List.of(
-                        SpawnAttribute.flags((short) SpawnAttribute.SETPGROUP), SpawnAttribute.pgroup(0));
-                long pid = posix.posix_spawnp(argv.get(0), actions, attributes, argv, envp);
-                if (pid <= 0) {
-                    posix.close(out[0]);
-                    posix.close(err[0]);
-                    throw new IOException("posix_spawnp failed for " + argv.get(0)
-                            + ": check that the java binary exists and is executable (set it with --java)");
+                c.posix_spawnattr_init(attributes);
+                c.posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETPGROUP);
+                c.posix_spawnattr_setpgroup(attributes, 0);
+                String[] envp = new String[env.size()];
+                int i = 0;
+                for (Map.Entry<String, String> e : env.entrySet()) {
+                    envp[i++] = e.getKey() + "=" + e.getValue();
                 }
-                return new Child(pid, out[0], err[0]);
+                int[] pid = new int[1];
+                int rc = c.posix_spawnp(pid, argv.get(0), actions, attributes, argv.toArray(new String[0]), envp);
+                if (rc != 0 || pid[0] <= 0) {
+                    c.close(out[0]);
+                    c.close(err[0]);
+                    throw new IOException("posix_spawnp failed for " + argv.get(0) + ": " + c.strerror(rc)
+                            + "; check that the java binary exists and is executable (set it with --java)");
+                }
+                return new Child(pid[0], out[0], err[0]);
             } finally {
-                posix.close(out[1]);
-                posix.close(err[1]);
-                temporary.forEach(posix::close);
+                c.posix_spawn_file_actions_destroy(actions);
+                c.posix_spawnattr_destroy(attributes);
+                c.close(out[1]);
+                c.close(err[1]);
+                temporary.forEach(c::close);
             }
         }
     }
 
-    private static int[] pipe(POSIX posix) throws IOException {
+    private static int[] pipe(Libc.C c) throws IOException {
         int[] fds = new int[2];
-        if (posix.pipe(fds) != 0) {
-            throw new IOException("pipe() failed: " + NativePosix.lastError()
+        if (c.pipe(fds) != 0) {
+            throw new IOException("pipe() failed: " + Libc.lastError()
                     + "; raise the open-file limit (ulimit -n) if the arbiter runs many workers");
         }
-        closeOnExec(posix, fds[0]);
-        closeOnExec(posix, fds[1]);
+        closeOnExec(c, fds[0]);
+        closeOnExec(c, fds[1]);
         return fds;
     }
 
     /** A descriptor that cannot collide with the targets 0..2 (only happens if the arbiter's stdio was closed). */
-    private static int above2(POSIX posix, int fd, List<Integer> temporary) throws IOException {
+    private static int above2(Libc.C c, int fd, List<Integer> temporary) throws IOException {
         if (fd > 2) {
             return fd;
         }
-        int copy = posix.fcntlInt(fd, Fcntl.F_DUPFD, 3);
+        int copy = c.fcntl(fd, F_DUPFD, 3);
         if (copy < 0) {
-            throw new IOException("fcntl(F_DUPFD) failed: " + NativePosix.lastError());
+            throw new IOException("fcntl(F_DUPFD) failed: " + Libc.lastError());
         }
-        closeOnExec(posix, copy);
+        closeOnExec(c, copy);
         temporary.add(copy);
         return copy;
     }
 
-    static void closeOnExec(POSIX posix, int fd) {
-        int flags = posix.fcntl(fd, Fcntl.F_GETFD);
+    static void closeOnExec(Libc.C c, int fd) {
+        int flags = c.fcntl(fd, F_GETFD, 0);
         if (flags >= 0 && (flags & FD_CLOEXEC) == 0) {
-            posix.fcntlInt(fd, Fcntl.F_SETFD, flags | FD_CLOEXEC);
+            c.fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
         }
     }
 
     /** Marks every descriptor above 2 close-on-exec, so workers inherit only what the spawn actions give them. */
-    static void markAllCloseOnExec(POSIX posix) {
+    static void markAllCloseOnExec(Libc.C c) {
         Path dir = Path.of("/proc/self/fd");
         if (!Files.isDirectory(dir)) {
             dir = Path.of("/dev/fd");
@@ -134,7 +150,7 @@ public final class Spawner {
         }
         for (int fd : fds) {
             if (fd > 2) {
-                closeOnExec(posix, fd);
+                closeOnExec(c, fd);
             }
         }
     }
@@ -153,7 +169,7 @@ public final class Spawner {
             } catch (Exception e) {
                 throw new IOException(e);
             } finally {
-                markAllCloseOnExec(NativePosix.get());
+                markAllCloseOnExec(Libc.get());
             }
         }
     }

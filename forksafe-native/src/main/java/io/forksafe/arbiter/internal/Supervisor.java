@@ -28,10 +28,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-import jnr.constants.platform.Errno;
 import jnr.constants.platform.Signal;
-import jnr.constants.platform.WaitFlags;
-import jnr.posix.POSIX;
 
 /**
  * The arbiter's engine: one supervisor thread owns all worker state and runs a short loop (take the exits that the
@@ -116,6 +113,7 @@ public final class Supervisor {
     private final WorkerSource source;
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
+        Libc.preload();
         this.config = config;
         this.source = config.preload()
                 ? new RestoreSource(config, this::say, line -> log.stdout(line), line -> log.stderr(line))
@@ -138,7 +136,7 @@ public final class Supervisor {
             if (phase != Phase.NEW) {
                 throw new IllegalStateException("this arbiter was already started; create a new one to start again");
             }
-            NativePosix.get();
+            Libc.get();
             log = new LogSink(config.out(), config.err(), config.logFile(), config.logMaxBytes(), config.logMaxFiles());
             try {
                 checkPidfile();
@@ -181,7 +179,6 @@ public final class Supervisor {
             host.putSettings(Map.of("forksafe.arbiter.bind", ListenSocket.describe(address()),
                     "forksafe.arbiter.workers", String.valueOf(target),
                     "forksafe.arbiter.standby", String.valueOf(config.standby())));
-            host.configured("forksafe-arbiter", CONTAINER);
             host.note("forksafe-arbiter", "arbiter pid " + pid + " listens on "
                     + ListenSocket.describe(listen.address()) + " and passes the socket to each worker as fd 0"
                     + (config.standby() > 0 ? " (a standby receives it at its promotion)" : "")
@@ -278,6 +275,7 @@ public final class Supervisor {
 
     private void loop() {
         try {
+            boolean configured = false;
             while (true) {
                 String cmd = commands.poll(TICK_MILLIS, TimeUnit.MILLISECONDS);
                 synchronized (lock) {
@@ -297,6 +295,11 @@ public final class Supervisor {
                     } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
                         break;
                     }
+                }
+                if (!configured) {
+                    // after the first workers were spawned: this registers the status MBean, which takes a while
+                    configured = true;
+                    host.configured("forksafe-arbiter", CONTAINER);
                 }
                 writeStatusFileIfDue();
             }
@@ -509,16 +512,16 @@ public final class Supervisor {
      */
     private void watchExit(WorkerProcess p) {
         Thread t = new Thread(() -> {
-            POSIX posix = NativePosix.get();
+            Libc.C c = Libc.get();
             int[] status = new int[1];
             long decoded;
             while (true) {
-                int r = posix.waitpid(p.pid, status, 0);
+                int r = c.waitpid((int) p.pid, status, 0);
                 if (r == p.pid) {
                     decoded = decode(status[0]);
                     break;
                 }
-                if (r < 0 && posix.errno() == Errno.EINTR.intValue()) {
+                if (r < 0 && Libc.errno() == Libc.EINTR) {
                     continue;
                 }
                 decoded = -1; // someone else reaped it (a waitpid(-1) elsewhere in this JVM)
@@ -810,10 +813,10 @@ public final class Supervisor {
             return; // a reaped pid may already belong to another process
         }
         if (p.workerPid > 0) {
-            NativePosix.get().kill(p.workerPid, sig.intValue());
+            Libc.get().kill((int) p.workerPid, sig.intValue());
         }
         if (p.workerPid != p.pid && (sig == Signal.SIGKILL || p.workerPid <= 0)) {
-            NativePosix.get().kill(p.pid, sig.intValue());
+            Libc.get().kill((int) p.pid, sig.intValue());
         }
     }
 

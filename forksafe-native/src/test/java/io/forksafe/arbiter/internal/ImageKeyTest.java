@@ -37,6 +37,38 @@ class ImageKeyTest {
     }
 
     @Test
+    void knownDigestsAreReusedOnlyForFilesWhoseSizeTimesAndInodeAreUnchanged() throws Exception {
+        Path jar = Files.writeString(tmp.resolve("app.jar"), "jar bytes v1");
+        Path classes = Files.createDirectories(tmp.resolve("classes"));
+        ArbiterConfig config = ArbiterConfig.builder().preload(true).bind("127.0.0.1:8080").app("com.example.App")
+                .classpath(jar + java.io.File.pathSeparator + classes).imageDir(tmp.resolve("img")).build();
+        Map<String, String> known = new HashMap<>();
+        ImageKey first = ImageKey.of(config, List.of(), env::get, "4.2.1", known);
+        assertThat(known).as("a digest per file read").isNotEmpty()
+                .anySatisfy((k, v) -> assertThat(k).startsWith(jar.toAbsolutePath() + "\t"));
+        Map<String, String> afterFirst = Map.copyOf(known);
+        assertThat(ImageKey.of(config, List.of(), env::get, "4.2.1", known)).isEqualTo(first);
+        assertThat(known).isEqualTo(afterFirst);
+
+        // a planted digest for the jar's current stamp is believed: that is what makes a start read nothing again
+        String jarKey = afterFirst.keySet().stream().filter(k -> k.startsWith(jar.toAbsolutePath() + "\t"))
+                .findFirst().orElseThrow();
+        Map<String, String> planted = new HashMap<>(afterFirst);
+        planted.put(jarKey, "00".repeat(32));
+        assertThat(ImageKey.of(config, List.of(), env::get, "4.2.1", planted).inputs()
+                .get("class path entry " + jar)).isEqualTo("sha256 " + "00".repeat(32));
+
+        // the same size and modification time, other bytes: the status-change time differs, so the jar is read again
+        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(jar);
+        Files.writeString(jar, "jar bytes v2");
+        Files.setLastModifiedTime(jar, mtime);
+        assertThat(Files.size(jar)).isEqualTo("jar bytes v1".length());
+        ImageKey changed = ImageKey.of(config, List.of(), env::get, "4.2.1", planted);
+        assertThat(changed).isNotEqualTo(first);
+        assertThat(changed.describe(first)).contains("class path entry " + jar + " changed");
+    }
+
+    @Test
     void theKeyCoversTheClassPathsContentTheJvmTheOptionsTheAppAndTheNamedEnvironment() throws Exception {
         Path jar = Files.writeString(tmp.resolve("app.jar"), "jar bytes v1");
         Path classes = Files.createDirectories(tmp.resolve("classes"));
