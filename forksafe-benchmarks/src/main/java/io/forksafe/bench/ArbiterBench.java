@@ -308,6 +308,8 @@ public final class ArbiterBench {
     static final class Proc implements AutoCloseable {
         final Process process;
         final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        /** When each line of {@link #lines} was read ({@code System.nanoTime()}), same index; guarded by lines. */
+        final List<Long> times = new ArrayList<>();
         int port;
         int statusPort;
         long readyAtNanos;
@@ -319,8 +321,12 @@ public final class ArbiterBench {
                         StandardCharsets.UTF_8))) {
                     String l;
                     while ((l = in.readLine()) != null) {
-                        if (lines.size() < 5_000) {
-                            lines.add(l);
+                        long now = System.nanoTime();
+                        synchronized (lines) {
+                            if (lines.size() < 20_000) {
+                                lines.add(l);
+                                times.add(now);
+                            }
                         }
                     }
                 } catch (IOException ignored) {
@@ -351,6 +357,22 @@ public final class ArbiterBench {
                 Thread.sleep(10);
             }
             return "no matching line within " + timeoutMillis + " ms";
+        }
+
+        /**
+         * When the {@code nth} (1-based) line matching {@code p} read at or after {@code afterNanos} was read
+         * ({@code System.nanoTime()}), or -1 if there is no such line yet.
+         */
+        long lineTime(java.util.function.Predicate<String> p, long afterNanos, int nth) {
+            synchronized (lines) {
+                int seen = 0;
+                for (int i = 0; i < lines.size(); i++) {
+                    if (times.get(i) >= afterNanos && p.test(lines.get(i)) && ++seen == nth) {
+                        return times.get(i);
+                    }
+                }
+            }
+            return -1;
         }
 
         String output() {
