@@ -23,6 +23,9 @@ for a in "$@"; do
   esac
 done
 
+START=$SECONDS
+phase() { echo "== $1 (at $((SECONDS - START)) s)" >&2; }
+
 OUT=target/bench
 mkdir -p "$OUT"
 rm -f "$OUT"/jmh.json "$OUT"/http.txt "$OUT"/arbiter.txt "$OUT"/anchors.txt "$OUT"/table.md
@@ -44,7 +47,7 @@ CP="forksafe-benchmarks/target/classes:$(cat forksafe-benchmarks/target/bench-cl
 JAVA=${JAVA:-java}
 
 if [ "$QUICK" = 1 ]; then
-  JMH_OPTS=(-f 1 -wi 2 -w 1s -i 6 -r 500ms)
+  JMH_OPTS=(-f 1 -wi 1 -w 1s -i 6 -r 500ms)
   HTTP_OPTS=(--rounds 10 --seconds 0.5 --warmup 1)
   ARB_OPTS=(--rounds 2 --load-seconds 2)
   ANCHOR_OPTS=(--rounds 3 --load-seconds 2)
@@ -56,26 +59,26 @@ else
 fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "== JMH (rows 1-3)" >&2
+phase "JMH (rows 1-3)"
 # Each figure is the median of its measurement iterations (Report reads JMH's JSON), so one iteration disturbed by
 # another process on a shared machine does not decide a ratio.
 timeout 900 "$JAVA" -cp "$CP" org.openjdk.jmh.Main "${JMH_OPTS[@]}" -rf json -rff "$OUT/jmh.json" \
   'io.forksafe.bench.(PublishBenchmark|SubscribeCloseBenchmark|JettyThreadBenchmark|UndertowThreadBenchmark)' \
   > "$OUT/jmh.log" 2>&1 || { tail -40 "$OUT/jmh.log" >&2; exit 1; }
 
-echo "== HTTP throughput (row 4)" >&2
+phase "HTTP throughput (row 4)"
 timeout 600 "$JAVA" -cp "$CP" io.forksafe.bench.HttpThroughput "${HTTP_OPTS[@]}" --connections 8 --out "$OUT/http.txt" \
   > "$OUT/http.log" 2>&1 || { tail -40 "$OUT/http.log" >&2; exit 1; }
 grep -E '^http .* round ' "$OUT/http.log" >&2 || true
 
 if [ "$HAS_ARBITER" = 1 ]; then
-  echo "== arbiter (rows 5-7, AppCDS)" >&2
+  phase "arbiter (rows 5-7, AppCDS)"
   # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
   ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
   timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
     --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
 
-  echo "== side-by-side anchors (rows A1-A4: gunicorn, plain JVM, spawn, standby, preload, kept image)" >&2
+  phase "side-by-side anchors (rows A1-A4: gunicorn, plain JVM, spawn, standby, preload, kept image)"
   # Absolute paths: gunicorn runs in bench/, and the workers must find the jars from any directory.
   AACP="$PWD/$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
   command -v gunicorn > /dev/null || echo "== gunicorn not installed (bash .ci/bench-tools.sh): its row says n/a" >&2
@@ -91,6 +94,8 @@ else
   echo "== arbiter not present in this tree: rows 5-7, AppCDS and A1-A4 skipped" >&2
 fi
 
+phase "report"
+echo "== total $((SECONDS - START)) s" >&2
 {
   echo "forksafe benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $("$JAVA" -version 2>&1 | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo

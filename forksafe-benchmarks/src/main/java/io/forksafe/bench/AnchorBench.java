@@ -36,8 +36,8 @@ import java.util.regex.Pattern;
  *   <li><b>pss</b>: per-worker PSS ({@code /proc/PID/smaps_rollup}) at 4 workers: spawn, spawn + AppCDS, preload (the
  *       restored copies' host pids, as the status reports them).</li>
  *   <li><b>rps</b>: requests per second of a 1-worker and a 2-worker arbiter, running side by side, loaded in
- *       alternating slices by {@code wrk} (else this JVM); with 2 or more CPUs the servers are pinned to all CPUs but
- *       the last and the client to the last ({@code taskset}).</li>
+ *       alternating slices by {@code wrk} (else this JVM), each first warmed up until its rate stops rising; with 2 or
+ *       more CPUs the servers are pinned to all CPUs but the last and the client to the last ({@code taskset}).</li>
  * </ul>
  * Where a slow stage decides a figure, the stages are written too (times at which the bench read each log line).
  *
@@ -120,17 +120,17 @@ public final class AnchorBench {
         Path dir = Files.createTempDirectory("forksafe-bench-anchors-"); // 0700
         AnchorBench b = new AnchorBench(cp, dir, gunicornApp.toAbsolutePath(), rounds, loadSeconds);
         try {
-            if (parts.contains("kill")) {
-                b.kill();
-            }
-            if (parts.contains("start")) {
-                b.start();
-            }
-            if (parts.contains("pss")) {
-                b.pss();
-            }
-            if (parts.contains("rps")) {
-                b.rps();
+            for (String part : List.of("kill", "start", "pss", "rps")) {
+                if (parts.contains(part)) {
+                    long t0 = System.nanoTime();
+                    switch (part) {
+                        case "kill" -> b.kill();
+                        case "start" -> b.start();
+                        case "pss" -> b.pss();
+                        default -> b.rps();
+                    }
+                    System.err.printf(Locale.ROOT, "anchor part %s took %.0f s%n", part, ms(t0) / 1000);
+                }
             }
         } finally {
             List<String> lines = new ArrayList<>();
@@ -399,7 +399,8 @@ public final class AnchorBench {
     private void pss() throws Exception {
         Path archive = workDir.resolve("workers.jsa");
         recordArchive(archive);
-        int pssRounds = Math.max(1, rounds - 1);
+        // PSS hardly moves between starts (4 workers per start are 4 samples): one start per variant in --quick
+        int pssRounds = rounds >= 5 ? 2 : 1;
         for (String variant : List.of("spawn", "cds", "preload")) {
             Mode mode = variant.equals("preload") ? PRELOAD : SPAWN;
             if (mode.preload && criuMissing("pss.preload")) {
@@ -476,8 +477,8 @@ public final class AnchorBench {
             }
             awaitWorkers(p1, 1, 0, t0);
             awaitWorkers(p2, 2, 0, t0);
-            load(p1.port, 2, wrk, clientCpu); // warm-up: C2 compiles the hot path of every worker
-            load(p2.port, 2, wrk, clientCpu);
+            warmUp("1 worker", p1.port, wrk, clientCpu);
+            warmUp("2 workers", p2.port, wrk, clientCpu);
             List<Double> r1 = new ArrayList<>();
             List<Double> r2 = new ArrayList<>();
             for (int round = 1; round <= rounds; round++) {
@@ -492,6 +493,30 @@ public final class AnchorBench {
             figure("rps.1", r1);
             figure("rps.2", r2);
         }
+    }
+
+    /**
+     * Loads in 1 s slices until the rate is steady (the last three slices within 10 % of each other), at most
+     * {@code max(10, 5 × load-seconds)} slices. With the servers on one CPU, C2 compiles
+     * while they serve, and two workers each see half the requests: a fixed 2 s warm-up left the 2-worker arbiter at
+     * half its rate (2 workers 4.2k → 5.0k → 8.6k → 9.4k req/s in successive rounds of one run).
+     */
+    private void warmUp(String what, int port, boolean wrk, String cpu) throws Exception {
+        int max = (int) Math.max(10, Math.round(5 * loadSeconds));
+        List<Double> rates = new ArrayList<>();
+        for (int i = 0; i < max; i++) {
+            rates.add(load(port, 1, wrk, cpu));
+            if (rates.size() >= 3) {
+                List<Double> last3 = rates.subList(rates.size() - 3, rates.size());
+                double lo = last3.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+                double hi = last3.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+                if (hi <= 1.1 * lo) {
+                    break; // three slices within 10 % of each other: warm (a slow ramp is not)
+                }
+            }
+        }
+        System.err.printf(Locale.ROOT, "anchor throughput warm-up, %s: %s req/s%n", what,
+                rates.stream().map(r -> String.format(Locale.ROOT, "%.0f", r)).toList());
     }
 
     /** Requests per second over {@code seconds} of keep-alive load on 8 connections. */

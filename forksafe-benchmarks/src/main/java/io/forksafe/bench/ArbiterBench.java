@@ -118,8 +118,9 @@ public final class ArbiterBench {
                     (cds ? pssOn : pssOff).add(pss);
                     if (!cds) {
                         rps2.add(rps(arbiter.port, loadSeconds));
-                        // the arbiter respawns at once only a worker that was ready for 5 s (else: backoff)
-                        sleepUntil(arbiter.readyAtNanos + TimeUnit.MILLISECONDS.toNanos(5_500));
+                        // No wait: a slot's first death is respawned at once however long its worker was ready
+                        // (Supervisor: the backoff starts at the second quick death in a row), and each arbiter here
+                        // sees one kill.
                         long victim = pids.get(round % 2);
                         long k0 = System.nanoTime();
                         ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
@@ -280,12 +281,6 @@ public final class ArbiterBench {
         }
     }
 
-    private static void sleepUntil(long nanos) throws InterruptedException {
-        long left = nanos - System.nanoTime();
-        if (left > 0) {
-            TimeUnit.NANOSECONDS.sleep(left);
-        }
-    }
 
     private static double ms(long t0) {
         return (System.nanoTime() - t0) / 1e6;
