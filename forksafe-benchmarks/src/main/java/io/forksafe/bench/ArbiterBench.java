@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +80,14 @@ public final class ArbiterBench {
             throw new IllegalArgumentException("need 1 <= rounds <= 20 and 0 < load-seconds <= 30");
         }
         Path dir = Files.createTempDirectory("forksafe-bench-arbiter-");
-        new ArbiterBench(cp, dir).run(rounds, loadSeconds, out);
+        try {
+            new ArbiterBench(cp, dir).run(rounds, loadSeconds, out);
+        } finally {
+            // the AppCDS archive (about 10 MB) is this run's only: do not leave it in /tmp
+            try (var files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     private void run(int rounds, double loadSeconds, Path out) throws Exception {
