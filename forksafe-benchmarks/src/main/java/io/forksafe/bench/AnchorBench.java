@@ -150,7 +150,7 @@ public final class AnchorBench {
         killGunicorn();
         // spawn and preload: each start is also a start round (start -> all serving)
         for (Mode m : List.of(SPAWN, SPAWN_STANDBY, PRELOAD, PRELOAD_STANDBY)) {
-            killArbiter(m);
+            guarded("kill." + m.key, m.standby == 0 ? "start." + m.key : null, () -> killArbiter(m));
         }
     }
 
@@ -345,12 +345,38 @@ public final class AnchorBench {
         }
         figure("start.plain", plain);
         if (!out.containsKey("start.spawn.ms") && !out.containsKey("start.spawn.na")) {
-            startOnly(SPAWN); // when the kill part did not run
+            guarded("start.spawn", null, () -> startOnly(SPAWN)); // when the kill part did not run
         }
         if (!out.containsKey("start.preload.ms") && !out.containsKey("start.preload.na")) {
-            startOnly(PRELOAD);
+            guarded("start.preload", null, () -> startOnly(PRELOAD));
         }
-        startOnly(IMAGE);
+        guarded("start.image", null, () -> startOnly(IMAGE));
+    }
+
+    /** A part of the bench that may fail on this machine or build. */
+    @FunctionalInterface
+    private interface Part {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs {@code part}; if it fails (an arbiter that exits, CRIU that cannot restore, a status that never shows the
+     * standby), the row says so, with the first line of the reason, instead of ending the whole run; the full reason
+     * goes to the log.
+     */
+    private void guarded(String key, String alsoKey, Part part) throws Exception {
+        try {
+            part.run();
+        } catch (IllegalStateException e) {
+            e.printStackTrace();
+            String first = String.valueOf(e.getMessage()).lines().findFirst().orElse("").replace('|', '/');
+            String why = "failed: " + (first.length() > 160 ? first.substring(0, 160) + "…" : first);
+            for (String k : alsoKey == null ? List.of(key) : List.of(key, alsoKey)) {
+                if (!out.containsKey(k + ".ms") && !out.containsKey(k + ".kb")) {
+                    na(k, why);
+                }
+            }
+        }
     }
 
     private void startOnly(Mode mode) throws Exception {
@@ -402,34 +428,39 @@ public final class AnchorBench {
         // PSS hardly moves between starts (4 workers per start are 4 samples): one start per variant in --quick
         int pssRounds = rounds >= 5 ? 2 : 1;
         for (String variant : List.of("spawn", "cds", "preload")) {
-            Mode mode = variant.equals("preload") ? PRELOAD : SPAWN;
-            if (mode.preload && criuMissing("pss.preload")) {
-                continue;
+            guarded("pss." + variant, null, () -> pssVariant(variant, archive, pssRounds));
+        }
+    }
+
+    /** Per-worker PSS of one variant: spawn, cds (spawn + AppCDS) or preload. */
+    private void pssVariant(String variant, Path archive, int pssRounds) throws Exception {
+        Mode mode = variant.equals("preload") ? PRELOAD : SPAWN;
+        if (mode.preload && criuMissing("pss.preload")) {
+            return;
+        }
+        List<Double> kb = new ArrayList<>();
+        for (int round = 1; round <= pssRounds; round++) {
+            long t0 = System.nanoTime();
+            Launch l = launch(mode, 4, null, null, variant.equals("cds") ? archive : null);
+            if (l.na != null) {
+                na("pss." + variant, l.na);
+                break;
             }
-            List<Double> kb = new ArrayList<>();
-            for (int round = 1; round <= pssRounds; round++) {
-                long t0 = System.nanoTime();
-                Launch l = launch(mode, 4, null, null, variant.equals("cds") ? archive : null);
-                if (l.na != null) {
-                    na("pss." + variant, l.na);
-                    break;
+            try (ArbiterBench.Proc p = l.proc) {
+                List<Long> pids = awaitWorkers(p, 4, 0, t0);
+                awaitAnswer(p.port, t0);
+                HttpThroughput.load(p.port, 1, 4); // every worker served a little, as in ArbiterBench
+                for (long pid : pids) {
+                    kb.add((double) ArbiterBench.pssKb(pid));
                 }
-                try (ArbiterBench.Proc p = l.proc) {
-                    List<Long> pids = awaitWorkers(p, 4, 0, t0);
-                    awaitAnswer(p.port, t0);
-                    HttpThroughput.load(p.port, 1, 4); // every worker served a little, as in ArbiterBench
-                    for (long pid : pids) {
-                        kb.add((double) ArbiterBench.pssKb(pid));
-                    }
-                }
-                System.err.printf(Locale.ROOT, "anchor PSS %s round %d: %s kB%n", variant, round,
-                        kb.subList(kb.size() - 4, kb.size()));
             }
-            if (!kb.isEmpty()) {
-                figure("pss." + variant, kb);
-                out.put("pss." + variant + ".kb", out.remove("pss." + variant + ".ms"));
-                out.put("pss." + variant + ".starts", String.valueOf(kb.size() / 4));
-            }
+            System.err.printf(Locale.ROOT, "anchor PSS %s round %d: %s kB%n", variant, round,
+                    kb.subList(kb.size() - 4, kb.size()));
+        }
+        if (!kb.isEmpty()) {
+            figure("pss." + variant, kb);
+            out.put("pss." + variant + ".kb", out.remove("pss." + variant + ".ms"));
+            out.put("pss." + variant + ".starts", String.valueOf(kb.size() / 4));
         }
     }
 
@@ -635,7 +666,7 @@ public final class AnchorBench {
                     String role = w.path("role").asText();
                     if (role.equals("current")) {
                         current.add(w);
-                    } else if (role.equalsIgnoreCase("standby")) {
+                    } else if (role.toLowerCase(Locale.ROOT).contains("standby")) {
                         standbys++;
                     }
                 }
