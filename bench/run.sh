@@ -4,7 +4,7 @@
 # JVM, the arbiter's modes), then prints one table of ratios, each against a baseline measured in this run.
 # All traffic goes to 127.0.0.1; every phase is bounded in count and time. gunicorn and wrk: .ci/bench-tools.sh.
 #
-#   bench/run.sh            # full run, about 9 minutes on 2 cores
+#   bench/run.sh            # full run, about 10 minutes on 2 cores
 #   bench/run.sh --quick    # shorter iterations and rounds, under 6 minutes
 #   bench/run.sh --no-build # reuse the last build
 #
