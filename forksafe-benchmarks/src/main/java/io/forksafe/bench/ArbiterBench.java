@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +80,14 @@ public final class ArbiterBench {
             throw new IllegalArgumentException("need 1 <= rounds <= 20 and 0 < load-seconds <= 30");
         }
         Path dir = Files.createTempDirectory("forksafe-bench-arbiter-");
-        new ArbiterBench(cp, dir).run(rounds, loadSeconds, out);
+        try {
+            new ArbiterBench(cp, dir).run(rounds, loadSeconds, out);
+        } finally {
+            // the AppCDS archive (about 10 MB) is this run's only: do not leave it in /tmp
+            try (var files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     private void run(int rounds, double loadSeconds, Path out) throws Exception {
@@ -118,8 +126,9 @@ public final class ArbiterBench {
                     (cds ? pssOn : pssOff).add(pss);
                     if (!cds) {
                         rps2.add(rps(arbiter.port, loadSeconds));
-                        // the arbiter respawns at once only a worker that was ready for 5 s (else: backoff)
-                        sleepUntil(arbiter.readyAtNanos + TimeUnit.MILLISECONDS.toNanos(5_500));
+                        // No wait: a slot's first death is respawned at once however long its worker was ready
+                        // (Supervisor: the backoff starts at the second quick death in a row), and each arbiter here
+                        // sees one kill.
                         long victim = pids.get(round % 2);
                         long k0 = System.nanoTime();
                         ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
@@ -280,12 +289,6 @@ public final class ArbiterBench {
         }
     }
 
-    private static void sleepUntil(long nanos) throws InterruptedException {
-        long left = nanos - System.nanoTime();
-        if (left > 0) {
-            TimeUnit.NANOSECONDS.sleep(left);
-        }
-    }
 
     private static double ms(long t0) {
         return (System.nanoTime() - t0) / 1e6;
@@ -308,6 +311,8 @@ public final class ArbiterBench {
     static final class Proc implements AutoCloseable {
         final Process process;
         final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        /** When each line of {@link #lines} was read ({@code System.nanoTime()}), same index; guarded by lines. */
+        final List<Long> times = new ArrayList<>();
         int port;
         int statusPort;
         long readyAtNanos;
@@ -319,8 +324,12 @@ public final class ArbiterBench {
                         StandardCharsets.UTF_8))) {
                     String l;
                     while ((l = in.readLine()) != null) {
-                        if (lines.size() < 5_000) {
-                            lines.add(l);
+                        long now = System.nanoTime();
+                        synchronized (lines) {
+                            if (lines.size() < 20_000) {
+                                lines.add(l);
+                                times.add(now);
+                            }
                         }
                     }
                 } catch (IOException ignored) {
@@ -351,6 +360,22 @@ public final class ArbiterBench {
                 Thread.sleep(10);
             }
             return "no matching line within " + timeoutMillis + " ms";
+        }
+
+        /**
+         * When the {@code nth} (1-based) line matching {@code p} read at or after {@code afterNanos} was read
+         * ({@code System.nanoTime()}), or -1 if there is no such line yet.
+         */
+        long lineTime(java.util.function.Predicate<String> p, long afterNanos, int nth) {
+            synchronized (lines) {
+                int seen = 0;
+                for (int i = 0; i < lines.size(); i++) {
+                    if (times.get(i) >= afterNanos && p.test(lines.get(i)) && ++seen == nth) {
+                        return times.get(i);
+                    }
+                }
+            }
+            return -1;
         }
 
         String output() {

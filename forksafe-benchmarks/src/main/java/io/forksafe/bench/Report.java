@@ -12,10 +12,12 @@ import java.util.Map;
 
 /**
  * Prints the suite's table of ratios from the JMH CSV ({@code -rf csv}) and the {@code key=value} files the load
- * scripts wrote, all from the same run. Missing inputs (a part of the suite that was skipped) show as "not run".
+ * scripts wrote, all from the same run. Missing inputs (a part of the suite that was skipped) show as "not run"; an
+ * anchor that this build or machine cannot run (AnchorBench's {@code key.na=reason}) shows its reason, never a figure.
  *
  * <pre>{@code
- * java -cp ... io.forksafe.bench.Report target/bench/jmh.csv target/bench/http.txt target/bench/arbiter.txt
+ * java -cp ... io.forksafe.bench.Report target/bench/jmh.json target/bench/http.txt target/bench/arbiter.txt \
+ *     target/bench/anchors.txt
  * }</pre>
  */
 public final class Report {
@@ -195,6 +197,147 @@ public final class Report {
         Double noCdsPss = k("cds.off.pss.kb");
         row("CDS", "per-worker PSS with AppCDS vs without (kB)", cdsPss, noCdsPss, "kB", ratio(cdsPss, noCdsPss),
                 "reported", null);
+        anchors();
+    }
+
+    private String text(String key) {
+        return kv.get(key);
+    }
+
+    /** A figure of AnchorBench: its median, or null when it was not measured (see {@link #naText}). */
+    private Double anchor(String key) {
+        return k(key + (key.startsWith("pss.") ? ".kb" : key.startsWith("rps.") ? ".rps" : ".ms"));
+    }
+
+    /** Why a figure of AnchorBench is missing: its {@code .na} reason, or "not run". */
+    private String naText(String key) {
+        return kv.getOrDefault(key + ".na", "not run");
+    }
+
+    private String spread(String key, String unit) {
+        String min = kv.get(key + ".min");
+        String max = kv.get(key + ".max");
+        String n = kv.getOrDefault(key + ".rounds", "?");
+        return min == null ? "" : String.format(Locale.ROOT, " (%s..%s %s, %s)", trim(min), trim(max), unit,
+                key.startsWith("pss.") ? n + " workers over " + kv.getOrDefault(key + ".starts", "?") + " starts"
+                        : n + " rounds");
+    }
+
+    private static String trim(String v) {
+        return v.endsWith(".0") ? v.substring(0, v.length() - 2) : v;
+    }
+
+    /**
+     * One anchor row: the figure against its anchor from the same run, or its n/a reason. {@code target} is a bound
+     * on the ratio ({@code max}) or null when the row is only reported.
+     */
+    private void anchorRow(String num, String figure, String key, String anchorKey, String unit, Double max) {
+        Double v = anchor(key);
+        Double base = anchor(anchorKey);
+        Double r = ratio(v, base);
+        String targetText = max == null ? "reported" : String.format(Locale.ROOT, "≤ %.1f×", max);
+        if (v == null) {
+            rows.add(new String[] {num, figure, naText(key), fmt(base, unit), "—", targetText,
+                    kv.containsKey(key + ".na") ? "n/a" : "not run"});
+            return;
+        }
+        rows.add(new String[] {num, figure + spread(key, unit), fmt(v, unit), key.equals(anchorKey) ? "(anchor)"
+                : base == null ? naText(anchorKey) : fmt(base, unit),
+                r == null ? "—" : String.format(Locale.ROOT, "%.2f×", r), targetText,
+                max == null || r == null ? (r == null && !key.equals(anchorKey) ? "no anchor" : "reported")
+                        : r <= max ? "met" : "MISSED"});
+    }
+
+    /** Rows A1 to A4: AnchorBench's side-by-side anchors (issue 16). */
+    private void anchors() {
+        if (kv.keySet().stream().noneMatch(key -> key.startsWith("kill.") || key.startsWith("start.")
+                || key.startsWith("pss.") || key.startsWith("rps."))) {
+            return;
+        }
+        String g = "gunicorn " + kv.getOrDefault("kill.gunicorn.version", "");
+        anchorRow("A1", "kill -9 → first response from a new pid, " + g.strip() + " (2 sync workers)",
+                "kill.gunicorn", "kill.gunicorn", "ms", null);
+        for (String[] m : new String[][] {{"spawn", "arbiter spawn"}, {"spawn-standby", "arbiter spawn + standby 1"},
+                {"preload", "arbiter --preload"}, {"preload-standby", "arbiter --preload + standby 1"}}) {
+            anchorRow("A1", "kill -9 → first response from a new pid, " + m[1] + " vs gunicorn", "kill." + m[0],
+                    "kill.gunicorn", "ms", null);
+        }
+        String best = null;
+        for (String m : List.of("spawn", "spawn-standby", "preload", "preload-standby")) {
+            Double v = anchor("kill." + m);
+            if (v != null && (best == null || v < anchor("kill." + best))) {
+                best = m;
+            }
+        }
+        if (best != null) {
+            Double v = anchor("kill." + best);
+            Double gu = anchor("kill.gunicorn");
+            Double r = ratio(v, gu);
+            rows.add(new String[] {"A1", "kill -9 → new pid serving, best forksafe mode (" + best + ") / gunicorn",
+                    fmt(v, "ms"), gu == null ? naText("kill.gunicorn") : fmt(gu, "ms"),
+                    r == null ? "—" : String.format(Locale.ROOT, "%.2f×", r), "≤ 1.0×",
+                    r == null ? "no anchor" : r <= 1.0 ? "met" : "MISSED"});
+        }
+        anchorRow("A1", "kill -9 → new pid serving, spawn + standby 1 vs spawn", "kill.spawn-standby", "kill.spawn",
+                "ms", 0.1);
+        anchorRow("A2", "start → 2 workers serving, one plain JVM (launch → first answer)", "start.plain",
+                "start.plain", "ms", null);
+        anchorRow("A2", "start → 2 workers serving, arbiter spawn vs plain JVM", "start.spawn", "start.plain", "ms",
+                2.0);
+        anchorRow("A2", "start → 2 workers serving, arbiter --preload vs plain JVM", "start.preload", "start.plain",
+                "ms", null);
+        anchorRow("A2", "start → 2 workers serving, --preload from a kept image (--image-dir) vs plain JVM",
+                "start.image", "start.plain", "ms", 0.5);
+        anchorRow("A3", "per-worker PSS at 4 workers, spawn", "pss.spawn", "pss.spawn", "kB", null);
+        anchorRow("A3", "per-worker PSS at 4 workers, spawn + AppCDS vs spawn", "pss.cds", "pss.spawn", "kB", null);
+        anchorRow("A3", "per-worker PSS at 4 workers, --preload copies vs spawn", "pss.preload", "pss.spawn", "kB",
+                null);
+        anchorRow("A4", "throughput, 1 worker (" + kv.getOrDefault("rps.client", "?") + ")", "rps.1", "rps.1",
+                "req/s", null);
+        anchorRow("A4", "throughput, 2 workers vs 1, same pinning", "rps.2", "rps.1", "req/s", null);
+    }
+
+    /** Where the time goes, for the start and kill figures (stages AnchorBench read from the logs). */
+    private String stages() {
+        StringBuilder sb = new StringBuilder();
+        for (String[] f : new String[][] {
+                {"start.spawn", "start → 2 serving, spawn (ms from launch; each stage when the last worker passed it)",
+                        "arbiterListening:arbiter JVM listening,spawned:2nd worker spawned,workerMain:2nd worker JVM in "
+                                + "main (forksafe loaded),appPostFork:2nd app main running (PostFork replayed to its "
+                                + "printer),serverStarted:2nd Jetty started,ready:2nd ready (arbiter log)"},
+                {"start.preload", "start → 2 serving, --preload (ms)",
+                        "templateColdStart:template spawn → ready (status),dump:criu dump (status),arbiterListening:"
+                                + "arbiter listening (after the template),restoring:2nd restore started,ready:2nd copy "
+                                + "ready"},
+                {"start.image", "start → 2 serving, from a kept image (ms)", "arbiterListening:arbiter listening,"
+                        + "restoring:2nd restore started,ready:2nd copy ready"}}) {
+            appendStages(sb, f[0], f[1], f[2], "all serving");
+        }
+        for (String m : List.of("spawn", "spawn-standby", "preload", "preload-standby")) {
+            appendStages(sb, "kill." + m, "kill -9 → new pid, " + m + " (ms after the kill)",
+                    "noticed:arbiter logs the exit,replacing:replacement spawned/restoring,ready:replacement ready",
+                    "a new pid answers");
+        }
+        return sb.toString();
+    }
+
+    private void appendStages(StringBuilder sb, String key, String title, String spec, String end) {
+        Double total = anchor(key);
+        if (total == null) {
+            return;
+        }
+        StringBuilder line = new StringBuilder();
+        for (String part : spec.split(",")) {
+            String[] kl = part.split(":", 2);
+            String v = text(key + "." + kl[0] + ".ms");
+            if (v != null) {
+                line.append(line.length() == 0 ? "" : "; ").append(kl[1]).append(' ').append(trim(v));
+            }
+        }
+        if (line.length() > 0) {
+            sb.append("- ").append(title).append(": ").append(line).append("; ").append(end).append(' ')
+                    .append(trim(String.format(Locale.ROOT, "%.1f", total))).append(" (medians)\n");
+        }
     }
 
     private String markdown() {
@@ -203,6 +346,10 @@ public final class Report {
         sb.append("|---|---|---:|---:|---:|---|---|\n");
         for (String[] r : rows) {
             sb.append("| ").append(String.join(" | ", r)).append(" |\n");
+        }
+        String stages = stages();
+        if (!stages.isEmpty()) {
+            sb.append("\nWhere the time goes (median stage times of the same rounds):\n").append(stages);
         }
         return sb.toString();
     }

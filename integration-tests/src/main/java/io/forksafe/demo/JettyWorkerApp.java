@@ -105,11 +105,19 @@ public final class JettyWorkerApp {
         return new IllegalArgumentException(problem + "; usage: JettyWorkerApp [--host 127.0.0.1] [--port 8080]");
     }
 
-    /** Says which process and thread answered. */
+    /**
+     * Says which process and thread answered. The pid is this worker's as the registry knows it: in a copy restored by
+     * {@code --preload} that is the copy's own pid, where {@code ProcessHandle.current().pid()} still gives the
+     * template's (the JDK caches it), so a client can tell every copy apart (the benchmarks' kill -9 anchor does).
+     */
     static final class Hello extends Handler.Abstract {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
-            response.write(true, ByteBuffer.wrap(("hello from pid " + ProcessHandle.current().pid() + " thread "
+            long pid = Forksafe.registry().processWorker().pid();
+            if (pid <= 0) {
+                pid = ProcessHandle.current().pid();
+            }
+            response.write(true, ByteBuffer.wrap(("hello from pid " + pid + " thread "
                     + Thread.currentThread().getName() + "\n").getBytes(StandardCharsets.UTF_8)), callback);
             return true;
         }
