@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # forksafe benchmark suite: builds, runs JMH (rows 1-3), the HTTP load script (row 4), the arbiter script
-# (rows 5-7 and AppCDS, when the arbiter is present) and the side-by-side anchors (rows A1-A4: gunicorn, a plain
+# (rows 5-7 and AppCDS, when the arbiter is present; full run only) and the side-by-side anchors (rows A1-A4: gunicorn, a plain
 # JVM, the arbiter's modes), then prints one table of ratios, each against a baseline measured in this run.
 # All traffic goes to 127.0.0.1; every phase is bounded in count and time. gunicorn and wrk: .ci/bench-tools.sh.
 #
@@ -47,10 +47,10 @@ CP="forksafe-benchmarks/target/classes:$(cat forksafe-benchmarks/target/bench-cl
 JAVA=${JAVA:-java}
 
 if [ "$QUICK" = 1 ]; then
-  JMH_OPTS=(-f 1 -wi 1 -w 1s -i 6 -r 500ms)
+  JMH_OPTS=(-f 1 -wi 1 -w 1s -i 4 -r 500ms)
   HTTP_OPTS=(--rounds 10 --seconds 0.5 --warmup 1)
-  ARB_OPTS=(--rounds 2 --load-seconds 2)
-  ANCHOR_OPTS=(--rounds 3 --load-seconds 2)
+  ARB_OPTS=()   # rows 5-7 and AppCDS start: full run only (A1-A4 measure start, kill, PSS and throughput)
+  ANCHOR_OPTS=(--rounds 3 --load-seconds 1)
 else
   JMH_OPTS=(-f 1 -wi 3 -w 1s -i 10 -r 500ms)
   HTTP_OPTS=(--rounds 20 --seconds 1 --warmup 2)
@@ -72,11 +72,15 @@ timeout 600 "$JAVA" -cp "$CP" io.forksafe.bench.HttpThroughput "${HTTP_OPTS[@]}"
 grep -E '^http .* round ' "$OUT/http.log" >&2 || true
 
 if [ "$HAS_ARBITER" = 1 ]; then
-  phase "arbiter (rows 5-7, AppCDS)"
-  # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
-  ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
-  timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
-    --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
+  if [ "$QUICK" = 1 ]; then
+    echo "== rows 5-7 and AppCDS start: full run only (--quick keeps under 6 minutes; A1-A4 cover them)" >&2
+  else
+    phase "arbiter (rows 5-7, AppCDS)"
+    # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
+    ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
+    timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
+      --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
+  fi
 
   phase "side-by-side anchors (rows A1-A4: gunicorn, plain JVM, spawn, standby, preload, kept image)"
   # Absolute paths: gunicorn runs in bench/, and the workers must find the jars from any directory.

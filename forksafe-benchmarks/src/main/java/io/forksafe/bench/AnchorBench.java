@@ -225,7 +225,8 @@ public final class AnchorBench {
                 stage(stages, "kill." + mode.key + ".noticed",
                         p.lineTime(s -> s.contains("pid " + victim) && s.contains(" exited with "), k0, 1), k0);
                 stage(stages, "kill." + mode.key + ".replacing",
-                        p.lineTime(s -> s.contains("spawned worker-") || s.contains("restoring worker-"), k0, 1), k0);
+                        p.lineTime(s -> s.contains("spawned worker-") || s.contains("restoring worker-")
+                                || s.contains("promoted standby-"), k0, 1), k0);
                 stage(stages, "kill." + mode.key + ".ready", p.lineTime(s -> s.contains(" ready in "), k0, 1), k0);
                 System.err.printf(Locale.ROOT, "anchor kill %s round %d: %.1f ms%s%n", mode.label, round, last(kills),
                         mode.standby == 0 ? String.format(Locale.ROOT, " (start -> 2 serving %.0f ms)", last(starts))
@@ -647,7 +648,8 @@ public final class AnchorBench {
     }
 
     /**
-     * Waits until {@code n} workers of role "current" are ready (and {@code standby} ready workers of role "standby");
+     * Waits until {@code n} workers of role "current" are ready (and {@code standby} booted standbys: role and state
+     * "standby");
      * returns the current ones' pids in slot order.
      */
     private static List<Long> awaitWorkers(ArbiterBench.Proc arbiter, int n, int standby, long t0) throws Exception {
@@ -660,14 +662,12 @@ public final class AnchorBench {
                 List<JsonNode> current = new ArrayList<>();
                 int standbys = 0;
                 for (JsonNode w : ws) {
-                    if (!w.path("state").asText().equals("ready")) {
-                        continue;
-                    }
                     String role = w.path("role").asText();
-                    if (role.equals("current")) {
+                    String state = w.path("state").asText();
+                    if (role.equals("current") && state.equals("ready")) {
                         current.add(w);
-                    } else if (role.toLowerCase(Locale.ROOT).contains("standby")) {
-                        standbys++;
+                    } else if (role.equals("standby") && state.equals("standby")) {
+                        standbys++; // booted, waiting for its promotion
                     }
                 }
                 if (current.size() == n && standbys >= standby) {

@@ -210,7 +210,8 @@ public final class ArbiterWorker {
             throw new IllegalStateException("a standby cannot open its private listening socket: " + e.getMessage(), e);
         }
         try {
-            io.forksafe.arbiter.internal.ListenerSwap.prepare(io.forksafe.arbiter.internal.SocketHandoff.sameSocket(0));
+            io.forksafe.arbiter.internal.ListenerSwap.prepare(io.forksafe.arbiter.internal.SocketHandoff.sameSocket(0),
+                    System.getenv(io.forksafe.arbiter.internal.PreloadProtocol.ENV_LISTENER));
         } catch (IOException e) {
             throw new IllegalStateException("a standby cannot find its private listening socket: " + e.getMessage(), e);
         }

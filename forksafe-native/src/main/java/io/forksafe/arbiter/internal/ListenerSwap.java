@@ -123,13 +123,26 @@ public final class ListenerSwap {
     }
 
     /** Loads and runs, once, what a promotion needs, so that the promotion does not pay for it (a standby's boot). */
-    public static void prepare(List<Integer> fds) {
+    public static void prepare(List<Integer> fds, String handoffPath) {
         SocketHandoff.epollWatchers(fds);
         SocketHandoff.threadsInAccept(fds);
         try {
             SocketHandoff.nonBlocking(fds.get(0));
         } catch (IOException | RuntimeException ignored) {
             // the promotion reports it
+        }
+        // the connect paths, against a port nobody listens on and a handoff path that does not exist
+        try (java.net.ServerSocket gone = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            InetSocketAddress nobody = (InetSocketAddress) gone.getLocalSocketAddress();
+            gone.close();
+            poke(nobody);
+        } catch (IOException | RuntimeException ignored) {
+            // only a warm-up
+        }
+        try {
+            SocketHandoff.fetch(handoffPath + ".warm-up");
+        } catch (IOException | RuntimeException expected) {
+            // nothing listens there: the socket, connect and error paths are loaded now
         }
     }
 

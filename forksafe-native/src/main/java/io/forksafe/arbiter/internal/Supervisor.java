@@ -290,7 +290,8 @@ public final class Supervisor {
                     checkTimeouts(now);
                     if (phase == Phase.RUNNING) {
                         checkReload();
-                        maintain(now);
+                        // now, not the tick's start: a worker reaped above is replaced in this pass, not the next
+                        maintain(System.nanoTime());
                         advanceRolling();
                     } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
                         break;
