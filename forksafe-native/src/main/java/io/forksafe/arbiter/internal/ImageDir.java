@@ -278,8 +278,8 @@ public final class ImageDir implements AutoCloseable {
     static void deleteTree(Path root) {
         try (Stream<Path> walk = Files.walk(root)) {
             walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort
+        } catch (IOException | java.io.UncheckedIOException ignored) {
+            // best effort; a part may already be gone (a restore's clean-up runs on its own thread)
         }
     }
 

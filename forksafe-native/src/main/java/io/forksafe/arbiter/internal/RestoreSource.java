@@ -530,7 +530,9 @@ final class RestoreSource implements WorkerSource {
         }
         String errors = reachedArbiter ? "" : criuErrors(work.resolve("restore.log"));
         boolean criuFailed = !reachedArbiter && criuReportedError(work.resolve("restore.log"));
-        ImageDir.deleteTree(work);
+        Thread clean = new Thread(() -> ImageDir.deleteTree(work), "forksafe-arbiter-restore-cleanup");
+        clean.setDaemon(true); // CRIU's files of one restore: not worth delaying the supervisor for
+        clean.start();
         if (errors.isEmpty()) {
             return null;
         }

@@ -315,7 +315,11 @@ public final class Supervisor {
             drainOutput();
             say(haltReason != null ? "halted (exit code " + exitCode + ")" : "stopped (exit code " + exitCode + ")");
             writeStatusFile();
-            closeResources();
+            try {
+                closeResources();
+            } catch (RuntimeException e) {
+                say("closing the arbiter's resources failed: " + e); // join() must still return
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
             } catch (IllegalStateException ignored) {
@@ -637,18 +641,25 @@ public final class Supervisor {
         }
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
-        String sourceLine = source.ended(p.pid, p.connected);
-        if (sourceLine != null) {
-            say(sourceLine);
+        try {
+            if (wasStandby) {
+                standbyExited(p, status, now);
+            } else if (s != null) {
+                vacated(s, p, status, now);
+            }
+        } finally {
+            // after the slot got its standby, if one was booted: the source's clean-up and the ChildExit hooks (the
+            // user's code) do not delay the replacement. A spawned replacement still follows ChildExit (maintain).
+            String sourceLine = source.ended(p.pid, p.connected);
+            if (sourceLine != null) {
+                say(sourceLine);
+            }
+            publishQuietly(() -> host.childExit(p.info(), CONTAINER, status));
         }
-        publishQuietly(() -> host.childExit(p.info(), CONTAINER, status));
-        if (wasStandby) {
-            standbyExited(p, status, now);
-            return;
-        }
-        if (s == null) {
-            return;
-        }
+    }
+
+    /** The slot's worker {@code p} ended: a rolling replacement takes over, or the slot is refilled (backoff). */
+    private void vacated(Slot s, WorkerProcess p, int status, long now) {
         boolean neverReady = p.readyAtNanos == 0;
         if (s.incoming == p) {
             s.incoming = null;
@@ -686,6 +697,12 @@ public final class Supervisor {
         s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
         long delay = backoffNanos(s.consecutiveFailures);
         s.nextSpawnAtNanos = now + delay;
+        if (delay == 0) {
+            s.current = promoteStandby(s);
+            if (s.current != null) {
+                return;
+            }
+        }
         say("respawning " + WorkerProcess.name(p.slot) + (delay == 0 ? " now" : " in " + delay / 1_000_000 + " ms"
                 + " (" + s.consecutiveFailures + " quick failures in a row)"));
     }
