@@ -119,6 +119,8 @@ public final class ConnectorInstallation implements LifecycleListener {
             hostContext.reportError(HOST, "ForksafeTomcat.customize(connector) was called after the connector "
                     + describe(connector) + " started (" + connector.getState() + "): its worker threads and its "
                     + "start were missed. Call customize(connector) (or install(tomcat)) before tomcat.start()");
+            hostContext.statusDetail(installation.key, installation::status);
+            return installation; // its executor is Tomcat's own by now; nothing else can be attached in time
         }
         installation.hookExecutor();
         if (primary) {
