@@ -76,6 +76,7 @@ class DocSnippetsTest {
             "io.forksafe.testing.*",
             "io.forksafe.jetty.*",
             "io.forksafe.undertow.*",
+            "io.forksafe.tomcat.*",
             "io.forksafe.arbiter.*",
             "io.forksafe.uwsgi.*",
             "io.forksafe.crac.*",
@@ -92,6 +93,8 @@ class DocSnippetsTest {
             "io.undertow.server.HttpHandler",
             "io.undertow.server.HttpServerExchange",
             "io.undertow.server.handlers.BlockingHandler",
+            "org.apache.catalina.startup.Tomcat",
+            "org.apache.catalina.connector.Connector",
             "com.zaxxer.hikari.HikariConfig",
             "com.zaxxer.hikari.HikariDataSource");
 
