@@ -9,6 +9,7 @@ import io.forksafe.arbiter.Arbiter;
 import io.forksafe.arbiter.Criu;
 import io.forksafe.arbiter.InProcessArbiter;
 import io.forksafe.demo.JettyWorkerApp;
+import io.forksafe.demo.TomcatWorkerApp;
 import io.forksafe.demo.UndertowWorkerApp;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,7 +38,7 @@ class PreloadAnyAppProcessTest {
     }
 
     @ParameterizedTest
-    @ValueSource(classes = {JettyWorkerApp.class, UndertowWorkerApp.class})
+    @ValueSource(classes = {JettyWorkerApp.class, UndertowWorkerApp.class, TomcatWorkerApp.class})
     void aSpawnModeAppServesFromEveryRestoredCopy(Class<?> app) throws Exception {
         int port = freePort();
         String classpath = ProcessSupport.demoClasspath();
@@ -77,7 +78,7 @@ class PreloadAnyAppProcessTest {
                 }
             }
             assertThat(p.output()).as("the template serves a private socket, the copies the arbiter's")
-                    .contains("adopted");
+                    .containsAnyOf("adopted", "serves the forksafe arbiter's listening socket"); // Jetty, Undertow; Tomcat
         }
     }
 
