@@ -176,4 +176,21 @@ public final class TestHttp {
             throw new AssertionError("cannot read the connections of pid " + pid + " from /proc", e);
         }
     }
+
+    /** A worker killed by {@link #killCountingInFlight}: the connections it held, and when SIGKILL was sent. */
+    public record Kill(int inFlight, long killedAtNanos) {
+    }
+
+    /**
+     * SIGSTOPs {@code pid}, waits until every thread of it stopped, counts the connections to {@code port} it holds
+     * (the requests a kill may fail), then SIGKILLs it.
+     */
+    public static Kill killCountingInFlight(long pid, int port) throws InterruptedException {
+        io.forksafe.arbiter.internal.Libc.get().kill((int) pid, jnr.constants.platform.Signal.SIGSTOP.intValue());
+        awaitStopped(pid);
+        int inFlight = establishedConnections(port, pid);
+        long killedAt = System.nanoTime();
+        io.forksafe.arbiter.internal.Libc.get().kill((int) pid, jnr.constants.platform.Signal.SIGKILL.intValue());
+        return new Kill(inFlight, killedAt);
+    }
 }

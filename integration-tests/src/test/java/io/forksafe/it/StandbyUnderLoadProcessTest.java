@@ -10,8 +10,6 @@ import io.forksafe.arbiter.LoadLoop;
 import io.forksafe.arbiter.TestHttp;
 import io.forksafe.demo.JettyPreloadApp;
 import io.forksafe.demo.JettyWorkerApp;
-import io.forksafe.arbiter.internal.Libc;
-import jnr.constants.platform.Signal;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -87,11 +85,9 @@ class StandbyUnderLoadProcessTest {
                 load.awaitSuccesses(300, 30_000);
                 assertThat(load.byPid).as("connections per pid before the promotion: %s", load)
                         .doesNotContainKey(String.valueOf(standby));
-                Libc.get().kill((int) victim, Signal.SIGSTOP.intValue());
-                TestHttp.awaitStopped(victim);
-                int inFlight = TestHttp.establishedConnections(port, victim);
-                long killedAt = System.nanoTime();
-                Libc.get().kill((int) victim, Signal.SIGKILL.intValue());
+                TestHttp.Kill kill = TestHttp.killCountingInFlight(victim, port);
+                int inFlight = kill.inFlight();
+                long killedAt = kill.killedAtNanos();
                 TestHttp.waitFor(() -> load.byPid.containsKey(String.valueOf(standby)), Duration.ofSeconds(30),
                         "a response from the promoted standby");
                 long servingMillis = (System.nanoTime() - killedAt) / 1_000_000;

@@ -14,10 +14,8 @@ import io.forksafe.arbiter.ArbiterConfig;
 import io.forksafe.arbiter.InProcessArbiter;
 import io.forksafe.arbiter.LoadLoop;
 import io.forksafe.arbiter.TestHttp;
-import io.forksafe.arbiter.internal.Libc;
 import io.forksafe.demo.TomcatWorkerApp;
 
-import jnr.constants.platform.Signal;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -75,11 +73,9 @@ class TomcatWorkerAppProcessTest {
                 load.awaitSuccesses(300, 30_000);
                 assertThat(load.byPid).as("the standby serves nothing before its promotion: %s", load)
                         .doesNotContainKey(String.valueOf(standby));
-                Libc.get().kill((int) victim, Signal.SIGSTOP.intValue());
-                TestHttp.awaitStopped(victim);
-                int inFlight = TestHttp.establishedConnections(port, victim);
-                long killedAt = System.nanoTime();
-                Libc.get().kill((int) victim, Signal.SIGKILL.intValue());
+                TestHttp.Kill kill = TestHttp.killCountingInFlight(victim, port);
+                int inFlight = kill.inFlight();
+                long killedAt = kill.killedAtNanos();
                 TestHttp.waitFor(() -> load.byPid.containsKey(String.valueOf(standby)), Duration.ofSeconds(30),
                         "a response from the promoted standby");
                 long servingMillis = (System.nanoTime() - killedAt) / 1_000_000;
