@@ -5,6 +5,7 @@ import io.forksafe.Forksafe;
 import io.forksafe.spi.HostContext;
 import io.forksafe.spring.internal.HikariPools;
 import io.forksafe.spring.internal.JettyIntegration;
+import io.forksafe.spring.internal.PreloadTemplateReadiness;
 import io.forksafe.spring.internal.SpringBridge;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -63,6 +64,12 @@ public class ForksafeAutoConfiguration {
     public SpringBridge forksafeSpringBridge(ForkRegistry registry, ForksafeProperties properties,
                                              ApplicationContext context, ConfigurableListableBeanFactory beanFactory) {
         return new SpringBridge(registry, properties, context, beanFactory);
+    }
+
+    /** The preload template's checkpoint waits for ApplicationReadyEvent. */
+    @Bean
+    public PreloadTemplateReadiness forksafePreloadTemplateReadiness(ForkRegistry registry) {
+        return new PreloadTemplateReadiness(registry);
     }
 
     /** HikariCP pools: present when HikariCP is. */

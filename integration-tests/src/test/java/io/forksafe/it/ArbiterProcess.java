@@ -63,7 +63,12 @@ final class ArbiterProcess implements AutoCloseable {
 
     /** The arbiter's {@code details.arbiter.workers} once they match {@code p} (bounded). */
     List<JsonNode> awaitWorkers(Predicate<List<JsonNode>> p) throws Exception {
-        long deadline = System.nanoTime() + RunningProcess.WAIT.toNanos();
+        return awaitWorkers(p, RunningProcess.WAIT);
+    }
+
+    /** As {@link #awaitWorkers(Predicate)}, waiting at most {@code wait} (slow-booting apps: Spring Boot). */
+    List<JsonNode> awaitWorkers(Predicate<List<JsonNode>> p, java.time.Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
         List<JsonNode> last = List.of();
         while (System.nanoTime() < deadline) {
             List<JsonNode> ws = new ArrayList<>();
