@@ -7,6 +7,8 @@ import io.forksafe.spring.internal.HikariPools;
 import io.forksafe.spring.internal.JettyIntegration;
 import io.forksafe.spring.internal.PreloadTemplateReadiness;
 import io.forksafe.spring.internal.SpringBridge;
+import io.forksafe.spring.internal.StopServingFirst;
+import io.forksafe.spring.internal.TomcatIntegration;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
@@ -92,8 +94,31 @@ public class ForksafeAutoConfiguration {
     static class Jetty {
 
         @Bean
-        JettyIntegration forksafeJetty(ForkRegistry registry, SpringBridge bridge, ApplicationContext context) {
-            return new JettyIntegration(registry, bridge, context);
+        JettyIntegration forksafeJetty(ForkRegistry registry, SpringBridge bridge) {
+            return new JettyIntegration(registry, bridge);
+        }
+
+        @Bean
+        StopServingFirst forksafeJettyStopServingFirst(ApplicationContext context) {
+            return new StopServingFirst(context, JettyIntegration::stopServing);
+        }
+    }
+
+    /** Boot's embedded Tomcat (spring-boot-starter-tomcat, Boot's default server). */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+    @ConditionalOnClass(name = {"org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory",
+            "org.apache.catalina.startup.Tomcat", "io.forksafe.tomcat.ForksafeTomcat"})
+    static class Tomcat {
+
+        @Bean
+        TomcatIntegration forksafeTomcat(ForkRegistry registry, SpringBridge bridge) {
+            return new TomcatIntegration(registry, bridge);
+        }
+
+        @Bean
+        StopServingFirst forksafeTomcatStopServingFirst(ApplicationContext context) {
+            return new StopServingFirst(context, TomcatIntegration::stopServing);
         }
     }
 

@@ -56,10 +56,14 @@ public class SpringDemoApp {
         SpringApplication.run(SpringDemoApp.class, args);
     }
 
-    /** Every copy draws its own random values: the Random is reseeded at each PostFork. */
+    /** Every copy of the process draws its own random values (worker threads have PostFork too: skipped). */
     @Bean
     ForkHook<PostFork> reseedRandom() {
-        return e -> random.setSeed(ByteBuffer.wrap(RandomReseed.osEntropy(Long.BYTES)).getLong());
+        return e -> {
+            if (e.worker().kind().copiesMemory()) {
+                random.setSeed(ByteBuffer.wrap(RandomReseed.osEntropy(Long.BYTES)).getLong());
+            }
+        };
     }
 
     /** Warms the pool (so a template is checkpointed with open connections) and draws the start-up values. */

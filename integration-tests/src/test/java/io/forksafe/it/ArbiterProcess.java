@@ -37,9 +37,15 @@ final class ArbiterProcess implements AutoCloseable {
 
     /** Starts {@code ArbiterMain --workers 2 --bind 127.0.0.1:0 --status-port 0 <options> -- app}. */
     static ArbiterProcess start(List<String> options, String app, String... appArgs) throws Exception {
+        return startWithClasspath(ProcessSupport.demoClasspath(), options, app, appArgs);
+    }
+
+    /** As {@link #start}, with the arbiter and its workers on {@code classpath}. */
+    static ArbiterProcess startWithClasspath(String classpath, List<String> options, String app, String... appArgs)
+            throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary()));
         cmd.addAll(List.of(FAST.split(" ")));
-        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.arbiter.ArbiterMain",
+        cmd.addAll(List.of("-cp", classpath, "io.forksafe.arbiter.ArbiterMain",
                 "--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", FAST));
         cmd.addAll(options);
         cmd.add("--");

@@ -10,30 +10,23 @@ import org.eclipse.jetty.util.thread.ThreadPool;
 import org.springframework.boot.jetty.JettyWebServer;
 import org.springframework.boot.jetty.servlet.JettyServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
-import org.springframework.context.ApplicationContext;
-import org.springframework.context.SmartLifecycle;
+import org.springframework.boot.web.server.WebServer;
 import org.springframework.core.Ordered;
 
 /**
  * Boot's embedded Jetty with forksafe-jetty: the thread pool Boot configured (server.jetty.threads.*) becomes a
  * {@link ForksafeThreadPool} of the same sizes, the server gets {@code ForksafeJetty.install} in the mode for Boot's
- * {@code JettyWebServer} (connectors started after the context is ready), and, as a {@link SmartLifecycle} just above
- * Boot's graceful shutdown phase, it stops accepting on the arbiter's shared socket before Boot's graceful shutdown
- * interrupts the acceptors. Not API.
+ * {@code JettyWebServer} (connectors started after the context is ready), and {@link #stopServing} runs before Boot's
+ * graceful shutdown interrupts the acceptors ({@link StopServingFirst}). Not API.
  */
-public final class JettyIntegration implements WebServerFactoryCustomizer<JettyServletWebServerFactory>, Ordered,
-        SmartLifecycle {
+public final class JettyIntegration implements WebServerFactoryCustomizer<JettyServletWebServerFactory>, Ordered {
 
     private final ForkRegistry registry;
     private final SpringBridge bridge;
-    private final ApplicationContext context;
-    private volatile boolean running;
 
-    public JettyIntegration(ForkRegistry registry, SpringBridge bridge, ApplicationContext context) {
+    public JettyIntegration(ForkRegistry registry, SpringBridge bridge) {
         this.registry = registry;
         this.bridge = bridge;
-        this.context = context;
     }
 
     @Override
@@ -57,27 +50,11 @@ public final class JettyIntegration implements WebServerFactoryCustomizer<JettyS
         return Ordered.LOWEST_PRECEDENCE;
     }
 
-    @Override
-    public void start() {
-        running = true;
-    }
-
-    @Override
-    public void stop() {
-        running = false;
-        if (context instanceof WebServerApplicationContext web && web.getWebServer() instanceof JettyWebServer jetty) {
+    /** For {@link StopServingFirst}: Jetty stops accepting on the arbiter's socket and publishes WorkerExit. */
+    public static void stopServing(WebServer server) {
+        if (server instanceof JettyWebServer jetty) {
             ForksafeJetty.stopServing(jetty.getServer());
         }
     }
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
-
-    /** Stops first: before Boot's graceful shutdown ({@code GRACEFUL_SHUTDOWN_PHASE}) and web server stop. */
-    @Override
-    public int getPhase() {
-        return WebServerApplicationContext.GRACEFUL_SHUTDOWN_PHASE + 1;
-    }
 }
