@@ -2,11 +2,8 @@ package io.forksafe.spring;
 
 import io.forksafe.ForkRegistry;
 
-import java.util.Map;
-
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
-import org.springframework.boot.json.JsonParserFactory;
 
 /**
  * forksafe's status as the Actuator endpoint {@code forksafe} ({@code GET /actuator/forksafe}): the same document as
@@ -27,9 +24,12 @@ public class ForksafeEndpoint {
         this.registry = registry;
     }
 
-    /** The status, as the JSON document forksafe renders (parsed, so that Actuator writes it unchanged). */
-    @ReadOperation
-    public Map<String, Object> status() {
-        return JsonParserFactory.getJsonParser().parseMap(registry.status().toJson());
+    /**
+     * The status, as the JSON document every forksafe status endpoint serves. A string: Actuator writes it as it is
+     * (no second rendering by the application's JSON mapper that could differ from the other endpoints').
+     */
+    @ReadOperation(produces = "application/json")
+    public String status() {
+        return registry.status().toJson();
     }
 }

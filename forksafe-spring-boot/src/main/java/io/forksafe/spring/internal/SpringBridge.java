@@ -142,7 +142,11 @@ public final class SpringBridge implements SmartLifecycle, ApplicationListener<A
         }
         candidates.add(ResolvableType.forClass(hook.getClass()));
         for (ResolvableType candidate : candidates) {
-            Class<?> resolved = candidate.as(ForkHook.class).getGeneric(0).resolve();
+            ResolvableType parameter = candidate.as(ForkHook.class).getGeneric(0);
+            if (parameter.getType() instanceof java.lang.reflect.TypeVariable<?>) {
+                continue; // raw ForkHook or a lambda's class: would resolve to the bound, ForkEvent, by accident
+            }
+            Class<?> resolved = parameter.resolve();
             if (resolved != null && ForkEvent.class.isAssignableFrom(resolved)) {
                 return resolved.asSubclass(ForkEvent.class);
             }
