@@ -11,6 +11,7 @@ import io.forksafe.spring.internal.StopServingFirst;
 import io.forksafe.spring.internal.TomcatIntegration;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.SpringBootVersion;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -55,10 +56,23 @@ public class ForksafeAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean
     public ForkRegistry forksafeRegistry(ForksafeProperties properties) {
+        requireBoot4(SpringBootVersion.getVersion());
         ForkRegistry registry = Forksafe.registry();
         HostContext.of(registry).putSettings(properties.coreSettings());
         registry.autoconfigure(ForksafeAutoConfiguration.class.getClassLoader());
         return registry;
+    }
+
+    /**
+     * Boot 3 keeps the embedded servers in other packages: there the server adapters would silently not install, so
+     * the start fails instead, naming the fix.
+     */
+    static void requireBoot4(String version) {
+        if (version != null && !version.startsWith("4.")) {
+            throw new IllegalStateException("forksafe-spring-boot needs Spring Boot 4.0.x, this application runs "
+                    + "Spring Boot " + version + ": upgrade to Boot 4, or use forksafe's adapters directly "
+                    + "(ForksafeJetty.install, ForksafeTomcat.customize, HikariPoolRecipe.install) on Boot 3");
+        }
     }
 
     /** Hook beans, the event bridge, readiness and the {@code spring} status section. */

@@ -124,6 +124,13 @@ class ForksafeAutoConfigurationTest {
     }
 
     @Test
+    void spring3FailsTheStartNamingTheFix() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ForksafeAutoConfiguration.requireBoot4("3.5.7"))
+                .hasMessageContaining("needs Spring Boot 4.0.x").hasMessageContaining("3.5.7");
+        ForksafeAutoConfiguration.requireBoot4("4.0.7");
+    }
+
+    @Test
     void forksafeEnabledFalseTurnsEverythingOff() {
         runner.withPropertyValues("forksafe.enabled=false")
                 .run(context -> assertThat(context).doesNotHaveBean(ForkRegistry.class));

@@ -93,7 +93,9 @@ class DocSnippetsTest {
             "io.undertow.server.HttpServerExchange",
             "io.undertow.server.handlers.BlockingHandler",
             "com.zaxxer.hikari.HikariConfig",
-            "com.zaxxer.hikari.HikariDataSource");
+            "com.zaxxer.hikari.HikariDataSource",
+            "io.forksafe.spring.*",
+            "org.springframework.context.annotation.Bean");
 
     private static final Pattern FENCE_OPEN = Pattern.compile("^```java\\s*$");
     private static final Pattern FENCE_CLOSE = Pattern.compile("^```\\s*$");

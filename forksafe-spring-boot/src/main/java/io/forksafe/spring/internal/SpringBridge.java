@@ -95,7 +95,8 @@ public final class SpringBridge implements SmartLifecycle, ApplicationListener<A
             }));
         }
         if (properties.getReadiness().isEnabled()) {
-            // PreFork runs in reverse order: the highest order first, so traffic is refused before anything quiesces
+            // PreFork runs in reverse order, the highest first: after the server adapter stopped accepting
+            // (Integer.MAX_VALUE), before every other hook quiesces
             subscriptions.add(registry.subscribe(PreFork.class, "spring.readiness.refuse", Integer.MAX_VALUE - 1,
                     e -> {
                         if (e.worker().kind() != WorkerKind.THREAD) {
