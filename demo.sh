@@ -3,6 +3,7 @@
 # Usage: ./demo.sh            the pre-fork arbiter: 2 Jetty worker JVMs share 127.0.0.1:8080, every event printed,
 #                             status on http://127.0.0.1:9090/ (Ctrl-C stops it gracefully)
 #        ./demo.sh arbiter-undertow   the same with Undertow workers
+#        ./demo.sh arbiter-tomcat     the same with embedded Tomcat workers
 #        ./demo.sh preload    the arbiter's --preload mode (root, CRIU >= 4.2: .ci/criu.sh): one Jetty template JVM
 #                             checkpointed once warm and restored as 2 workers, with the reseed/ForkLocal hooks
 #        ./demo.sh preload-trap   the same without the hooks: both clones serve identical "random" values
@@ -18,9 +19,10 @@ CP="integration-tests/target/classes:$(cat integration-tests/target/demo-classpa
 mode="${1:-arbiter}"
 [ $# -gt 0 ] && shift
 case "$mode" in
-  arbiter|arbiter-undertow)
+  arbiter|arbiter-undertow|arbiter-tomcat)
     app=io.forksafe.demo.JettyWorkerApp
     [ "$mode" = arbiter-undertow ] && app=io.forksafe.demo.UndertowWorkerApp
+    [ "$mode" = arbiter-tomcat ] && app=io.forksafe.demo.TomcatWorkerApp
     echo "forksafe demo: 2 workers on http://127.0.0.1:8080/  status: http://127.0.0.1:9090/  (Ctrl-C to stop)" >&2
     exec java -cp "$CP" io.forksafe.arbiter.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
          --print-events "$@" -- "$app" ;;
@@ -39,5 +41,5 @@ case "$mode" in
   jetty)    exec java -cp "$CP" io.forksafe.demo.JettyDemo "$@" ;;
   undertow) exec java -cp "$CP" io.forksafe.demo.UndertowDemo "$@" ;;
   simulate) exec java -cp "$CP" io.forksafe.demo.DemoMain "$@" ;;
-  *) echo "unknown demo '$mode': use arbiter (default), arbiter-undertow, preload, preload-trap, spring, jetty, undertow or simulate" >&2; exit 2 ;;
+  *) echo "unknown demo '$mode': use arbiter (default), arbiter-undertow, arbiter-tomcat, preload, preload-trap, spring, jetty, undertow or simulate" >&2; exit 2 ;;
 esac

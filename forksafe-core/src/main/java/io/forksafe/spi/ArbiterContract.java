@@ -3,6 +3,7 @@ package io.forksafe.spi;
 import java.io.IOException;
 import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
+import java.util.concurrent.Callable;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -67,6 +68,49 @@ public final class ArbiterContract {
             return c instanceof ServerSocketChannel s && s.isOpen() ? s : null;
         } catch (IOException | SecurityException e) {
             return null;
+        }
+    }
+
+    /**
+     * The arbiter's listening socket that a server adapter must serve, read from {@code inheritedChannel} (normally
+     * {@link System#inheritedChannel()}) because {@code arbiterPid} is set. A worker without it would report ready and
+     * serve nothing, so the failure is an exception whose message names the fix, for the adapter to report as a boot
+     * error.
+     *
+     * <pre>{@code
+     * String pid = ArbiterContract.arbiterPid(System::getenv);
+     * if (pid != null) {
+     *     ServerSocketChannel shared = ArbiterContract.requireListeningSocket(pid, System::inheritedChannel);
+     * }
+     * }</pre>
+     *
+     * @throws IllegalStateException if the channel cannot be read or is not a listening {@link ServerSocketChannel}
+     */
+    public static ServerSocketChannel requireListeningSocket(String arbiterPid, Callable<Channel> inheritedChannel) {
+        Channel channel;
+        try {
+            channel = inheritedChannel.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(ENV_ARBITER_PID + "=" + arbiterPid + " is set but the inherited channel "
+                    + "could not be read (" + e + "), so this worker has no socket to serve. Start it through the "
+                    + "forksafe arbiter, or unset " + ENV_ARBITER_PID, e);
+        }
+        if (!(channel instanceof ServerSocketChannel listening)) {
+            throw new IllegalStateException(ENV_ARBITER_PID + "=" + arbiterPid + " is set but System.inheritedChannel()"
+                    + " is " + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
+                    + "ServerSocketChannel, so this worker has no socket to serve. Start it through the forksafe "
+                    + "arbiter (it passes its socket as fd 0), or unset " + ENV_ARBITER_PID);
+        }
+        return listening;
+    }
+
+    /** {@code channel}'s local address for messages: {@code /127.0.0.1:8080}, or why it is not known. */
+    public static String describe(ServerSocketChannel channel) {
+        try {
+            java.net.SocketAddress a = channel.getLocalAddress();
+            return a == null ? "(unbound)" : a.toString();
+        } catch (IOException e) {
+            return "(unknown address: " + e + ")";
         }
     }
 }

@@ -31,6 +31,22 @@ public interface HostContext {
         return io.forksafe.internal.HostAccess.of(registry);
     }
 
+    /**
+     * {@code base}, or {@code base-2}, {@code base-3}, ... if {@code registry}'s status already has a section of that
+     * name: the key for one more server of the same host in {@link #statusDetail}.
+     */
+    static String freeDetailKey(ForkRegistry registry, String base) {
+        java.util.Map<String, Object> details = registry.status().details();
+        if (!details.containsKey(base)) {
+            return base;
+        }
+        for (int i = 2; ; i++) {
+            if (!details.containsKey(base + "-" + i)) {
+                return base + "-" + i;
+            }
+        }
+    }
+
     /** The registry this context publishes to: for subscribing, and for its status. */
     ForkRegistry registry();
 

@@ -87,7 +87,8 @@ public final class ForksafeTomcat {
 
     /**
      * For an embedded {@link Tomcat}, before {@code tomcat.start()}: {@code customize(tomcat.getConnector(), registry)}
-     * (which creates Tomcat's default connector if there is none), the status at {@value #STATUS_PATH} (a valve ahead of every web application; loopback
+     * (which creates Tomcat's default connector if there is none), the status at {@value #STATUS_PATH} (a valve ahead of every web
+     * application; loopback
      * clients only, unless {@code forksafe.status.allowRemote=true}), and, unless {@code forksafe.gracefulStop=false},
      * a stop of the server at JVM shutdown (SIGTERM from the arbiter or a container), which embedded Tomcat does not
      * register itself. Calling it twice does nothing more.
@@ -112,7 +113,8 @@ public final class ForksafeTomcat {
             hasStatus |= v instanceof StatusValve;
         }
         if (!hasStatus) {
-            tomcat.getHost().getPipeline().addValve(new StatusValve(StatusEndpoint.loopbackOnly(registry), STATUS_PATH));
+            StatusEndpoint endpoint = StatusEndpoint.loopbackOnly(registry);
+            tomcat.getHost().getPipeline().addValve(new StatusValve(endpoint, STATUS_PATH));
         }
         if (GracefulStop.enabled(registry)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(tomcat), "forksafe-tomcat-stop"));

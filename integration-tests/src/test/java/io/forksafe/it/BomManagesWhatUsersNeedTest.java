@@ -146,7 +146,7 @@ class BomManagesWhatUsersNeedTest {
         List<Path> modules = publishedModules();
         assertThat(modules).extracting(p -> p.getParent().getFileName().toString())
                 .contains("forksafe-core", "forksafe-servlet", "forksafe-hikari", "forksafe-jetty", "forksafe-undertow",
-                        "forksafe-native", "forksafe-crac", "forksafe-spring-boot")
+                        "forksafe-tomcat", "forksafe-native", "forksafe-crac", "forksafe-spring-boot")
                 .doesNotContain("integration-tests", "forksafe-benchmarks");
 
         List<String> unmanaged = new ArrayList<>();
@@ -176,7 +176,8 @@ class BomManagesWhatUsersNeedTest {
                         "org.eclipse.jetty.ee10:jetty-ee10-bom:" + bomProperty("jetty.version"));
         assertThat(managed).contains("org.eclipse.jetty:jetty-server", "org.eclipse.jetty.ee10:jetty-ee10-servlet",
                 "io.undertow:undertow-core", "io.undertow:undertow-servlet", "jakarta.servlet:jakarta.servlet-api",
-                "com.github.jnr:jnr-posix", "org.crac:crac", "com.zaxxer:HikariCP");
+                "com.github.jnr:jnr-posix", "org.crac:crac", "com.zaxxer:HikariCP",
+                "org.apache.tomcat.embed:tomcat-embed-core");
     }
 
     @Test
@@ -185,14 +186,15 @@ class BomManagesWhatUsersNeedTest {
         assertThat(text(child(parent, "parent"), "artifactId")).isEqualTo("forksafe-bom");
         Map<String, String> parentProperties = properties(parent);
         for (String hostVersion : List.of("jetty.version", "undertow.version", "jakarta.servlet.version",
-                "jnr-posix.version", "crac.version", "hikaricp.version")) {
+                "jnr-posix.version", "crac.version", "hikaricp.version", "tomcat.version")) {
             assertThat(bomProperty(hostVersion)).as(hostVersion).isNotBlank();
             assertThat(parentProperties).as("%s is written in forksafe-bom only", hostVersion)
                     .doesNotContainKey(hostVersion);
         }
         String pom = Files.readString(ROOT.resolve("pom.xml"));
         assertThat(pom).as("the parent manages no host artifact itself").doesNotContain("<artifactId>jetty-server<",
-                "<artifactId>undertow-core<", "<artifactId>jnr-posix<", "<artifactId>crac<");
+                "<artifactId>undertow-core<", "<artifactId>jnr-posix<", "<artifactId>crac<",
+                "<artifactId>tomcat-embed-core<");
     }
 
     private static String bomProperty(String name) throws Exception {

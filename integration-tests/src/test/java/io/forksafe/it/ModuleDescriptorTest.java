@@ -46,4 +46,18 @@ class ModuleDescriptorTest {
         assertThat(descriptor("io.forksafe.hikari").exports()).extracting(ModuleDescriptor.Exports::source)
                 .containsExactly("io.forksafe.hikari");
     }
+
+    @Test
+    void tomcatExportsOnlyItsApiProvidesTheAdapterAndKeepsTomcatStatic() throws Exception {
+        ModuleDescriptor tomcat = descriptor("io.forksafe.tomcat");
+        assertThat(tomcat.isAutomatic()).isFalse();
+        assertThat(tomcat.exports()).extracting(ModuleDescriptor.Exports::source).containsExactly("io.forksafe.tomcat");
+        assertThat(tomcat.packages()).contains("io.forksafe.tomcat.internal");
+        assertThat(tomcat.provides()).anySatisfy(p -> {
+            assertThat(p.service()).isEqualTo("io.forksafe.spi.ContainerAdapter");
+            assertThat(p.providers()).containsExactly("io.forksafe.tomcat.internal.TomcatContainerAdapter");
+        });
+        assertThat(tomcat.requires()).filteredOn(r -> r.name().startsWith("org.apache.tomcat")).isNotEmpty()
+                .allSatisfy(r -> assertThat(r.modifiers()).contains(ModuleDescriptor.Requires.Modifier.STATIC));
+    }
 }

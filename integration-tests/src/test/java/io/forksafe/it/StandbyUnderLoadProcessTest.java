@@ -44,15 +44,15 @@ class StandbyUnderLoadProcessTest {
         return new InProcessArbiter(b, registry).start();
     }
 
-    private static Arbiter.WorkerStatus slot(List<Arbiter.WorkerStatus> ws, int n) {
+    static Arbiter.WorkerStatus slot(List<Arbiter.WorkerStatus> ws, int n) {
         return ws.stream().filter(w -> w.slot() == n).findFirst().orElse(null);
     }
 
-    private static List<Arbiter.WorkerStatus> standbys(List<Arbiter.WorkerStatus> ws) {
+    static List<Arbiter.WorkerStatus> standbys(List<Arbiter.WorkerStatus> ws) {
         return ws.stream().filter(w -> w.state().equals("standby")).toList();
     }
 
-    private static boolean serving(List<Arbiter.WorkerStatus> ws) {
+    static boolean serving(List<Arbiter.WorkerStatus> ws) {
         return slot(ws, 1) != null && slot(ws, 1).state().equals("ready")
                 && slot(ws, 2) != null && slot(ws, 2).state().equals("ready");
     }

@@ -1,5 +1,8 @@
 package io.forksafe.it;
 
+import static io.forksafe.it.StandbyUnderLoadProcessTest.serving;
+import static io.forksafe.it.StandbyUnderLoadProcessTest.slot;
+import static io.forksafe.it.StandbyUnderLoadProcessTest.standbys;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,19 +40,6 @@ class TomcatWorkerAppProcessTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CLIENTS = 6;
-
-    private static Arbiter.WorkerStatus slot(List<Arbiter.WorkerStatus> ws, int n) {
-        return ws.stream().filter(w -> w.slot() == n && !w.state().equals("standby")).findFirst().orElse(null);
-    }
-
-    private static List<Arbiter.WorkerStatus> standbys(List<Arbiter.WorkerStatus> ws) {
-        return ws.stream().filter(w -> w.state().equals("standby")).toList();
-    }
-
-    private static boolean serving(List<Arbiter.WorkerStatus> ws) {
-        return slot(ws, 1) != null && slot(ws, 1).state().equals("ready")
-                && slot(ws, 2) != null && slot(ws, 2).state().equals("ready");
-    }
 
     @Test
     void tomcatWorkersServeSurviveKillNinePromoteTheStandbyAndRollWithoutAFailure() throws Exception {
@@ -110,7 +100,8 @@ class TomcatWorkerAppProcessTest {
             try (LoadLoop load = new LoadLoop(port, 4, LoadLoop.PID_SPACE)) {
                 load.awaitSuccesses(300, 30_000);
                 p.arbiter.reload();
-                p.await(w -> serving(w) && standbys(w).size() == 1 && w.stream().noneMatch(x -> before.contains(x.pid()))
+                p.await(w -> serving(w) && standbys(w).size() == 1
+                        && w.stream().noneMatch(x -> before.contains(x.pid()))
                         && before.stream().noneMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive)
                         .orElse(false)), "every worker and the standby replaced by SIGHUP, the old ones exited");
                 load.awaitSuccesses(load.success.get() + 300, 30_000);

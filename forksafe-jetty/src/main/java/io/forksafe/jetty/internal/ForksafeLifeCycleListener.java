@@ -19,7 +19,6 @@ import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.thread.ThreadPool;
 
 import java.io.IOException;
-import java.net.SocketAddress;
 import java.nio.channels.Channel;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
@@ -36,8 +35,6 @@ import java.util.function.Function;
  */
 public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Container.Listener,
         org.eclipse.jetty.util.component.Dumpable {
-
-    private static final String ARBITER_PID_ENV = ArbiterContract.ENV_ARBITER_PID;
 
     private static final String HOST = JettyEvents.HOST;
 
@@ -92,7 +89,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Cont
             }
         }
         ForksafeLifeCycleListener listener = new ForksafeLifeCycleListener(registry, server, environment,
-                inheritedChannel, detailKey(registry), connectorsStartLater);
+                inheritedChannel, HostContext.freeDetailKey(registry, "jetty"), connectorsStartLater);
         HostContext.of(registry).log("Jetty install on " + server + " (" + listener.container + ")");
         if (server.isStarted() || server.isStarting()) {
             HostContext.of(registry).reportError(HOST, "ForksafeJetty.install(server) was called after the server started ("
@@ -102,18 +99,6 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Cont
         listener.checkPool();
         HostContext.of(registry).statusDetail(listener.key, listener::statusDetails);
         server.addEventListener(listener);
-    }
-
-    private static String detailKey(ForkRegistry registry) {
-        Map<String, Object> details = registry.status().details();
-        if (!details.containsKey("jetty")) {
-            return "jetty";
-        }
-        for (int i = 2; ; i++) {
-            if (!details.containsKey("jetty-" + i)) {
-                return "jetty-" + i;
-            }
-        }
     }
 
     private void checkPool() {
@@ -285,21 +270,13 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Cont
         if (arbiterPid == null) {
             return;
         }
-        Channel channel;
+        ServerSocketChannel listening;
         try {
-            channel = inheritedChannel.call();
-        } catch (Exception e) {
-            throw bootError(ARBITER_PID_ENV + "=" + arbiterPid + " is set but the inherited channel could not be read ("
-                    + e + "), so this worker has no socket to serve. Start it through the forksafe arbiter, or unset "
-                    + ARBITER_PID_ENV);
+            listening = ArbiterContract.requireListeningSocket(arbiterPid, inheritedChannel);
+        } catch (IllegalStateException e) {
+            throw bootError(e.getMessage());
         }
-        if (!(channel instanceof ServerSocketChannel listening)) {
-            throw bootError(ARBITER_PID_ENV + "=" + arbiterPid + " is set but System.inheritedChannel() is "
-                    + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
-                    + "ServerSocketChannel, so this worker has no socket to serve. Start it through the forksafe "
-                    + "arbiter (it passes its socket as fd 0), or unset " + ARBITER_PID_ENV);
-        }
-        String address = localAddress(listening);
+        String address = ArbiterContract.describe(listening);
         if (target == null) {
             throw bootError("the forksafe arbiter (pid " + arbiterPid + ") passed its listening socket " + address
                     + " but the server has no ServerConnector to adopt it, so it would serve nothing. Add one before "
@@ -378,15 +355,6 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Cont
         if (!applied.isEmpty()) {
             host.log("Jetty graceful stop: " + stopDefaults + " (turn off with " + GracefulStop.SETTING
                     + "=false)");
-        }
-    }
-
-    private static String localAddress(ServerSocketChannel channel) {
-        try {
-            SocketAddress a = channel.getLocalAddress();
-            return a == null ? "(unbound)" : a.toString();
-        } catch (IOException e) {
-            return "(unknown address: " + e + ")";
         }
     }
 

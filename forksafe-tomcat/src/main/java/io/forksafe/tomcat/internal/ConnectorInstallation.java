@@ -109,7 +109,7 @@ public final class ConnectorInstallation implements LifecycleListener {
             primary = claim.owner == null;
         }
         ConnectorInstallation installation = new ConnectorInstallation(registry, connector, environment,
-                detailKey(registry), primary);
+                HostContext.freeDetailKey(registry, "tomcat"), primary);
         if (primary) {
             claim.owner = installation;
         }
@@ -130,18 +130,6 @@ public final class ConnectorInstallation implements LifecycleListener {
         hostContext.statusDetail(installation.key, installation::status);
         connector.addLifecycleListener(installation);
         return installation;
-    }
-
-    private static String detailKey(ForkRegistry registry) {
-        Map<String, Object> details = registry.status().details();
-        if (!details.containsKey("tomcat")) {
-            return "tomcat";
-        }
-        for (int i = 2; ; i++) {
-            if (!details.containsKey("tomcat-" + i)) {
-                return "tomcat-" + i;
-            }
-        }
     }
 
     // ------------------------------------------------------------------ executor
@@ -176,7 +164,8 @@ public final class ConnectorInstallation implements LifecycleListener {
         }
         boolean daemon = !"false".equals(String.valueOf(connector.getProperty("daemon")));
         int priority = intProperty("threadPriority", Thread.NORM_PRIORITY);
-        HookedExecutor hooked = new HookedExecutor(registry, () -> endpointName(connector), daemon, priority, minSpare, max);
+        HookedExecutor hooked = new HookedExecutor(registry, () -> endpointName(connector), daemon, priority, minSpare,
+                max);
         handler.setExecutor(hooked);
         executor = hooked;
     }
@@ -200,45 +189,38 @@ public final class ConnectorInstallation implements LifecycleListener {
         if (arbiterPid == null) {
             return;
         }
-        Channel channel;
+        ServerSocketChannel listening;
         try {
-            channel = inheritedChannel.call();
-        } catch (Exception e) {
-            throw bootError(ArbiterContract.ENV_ARBITER_PID + "=" + arbiterPid + " is set but the inherited channel "
-                    + "could not be read (" + e + "), so this worker has no socket to serve. Start it through the "
-                    + "forksafe arbiter, or unset " + ArbiterContract.ENV_ARBITER_PID);
+            listening = ArbiterContract.requireListeningSocket(arbiterPid, inheritedChannel);
+        } catch (IllegalStateException e) {
+            throw bootError(e.getMessage());
         }
-        if (!(channel instanceof ServerSocketChannel listening)) {
-            throw bootError(ArbiterContract.ENV_ARBITER_PID + "=" + arbiterPid + " is set but System.inheritedChannel()"
-                    + " is " + (channel == null ? "null" : channel.getClass().getName()) + ", not a listening "
-                    + "ServerSocketChannel, so this worker has no socket to serve. Start it through the forksafe "
-                    + "arbiter (it passes its socket as fd 0), or unset " + ArbiterContract.ENV_ARBITER_PID);
-        }
+        String address = ArbiterContract.describe(listening);
         String protocol = connector.getProtocolHandler().getClass().getName();
         if (!java.util.Arrays.asList(INHERITING_PROTOCOLS).contains(protocol)) {
             throw bootError("the forksafe arbiter (pid " + arbiterPid + ") passed its listening socket "
-                    + localAddress(listening) + " but connector " + describe(connector) + " uses " + protocol
+                    + address + " but connector " + describe(connector) + " uses " + protocol
                     + ", which cannot serve an inherited channel (only Tomcat's NIO endpoint can). Use the NIO "
                     + "protocol: new Connector(\"HTTP/1.1\") or org.apache.coyote.http11.Http11NioProtocol");
         }
         if (connector.getState() != LifecycleState.NEW) {
             throw bootError("connector " + describe(connector) + " was already initialized (" + connector.getState()
                     + ") and bound its own port, so it cannot serve the forksafe arbiter's socket "
-                    + localAddress(listening) + ". Call ForksafeTomcat.customize(connector) before tomcat.start() "
+                    + address + ". Call ForksafeTomcat.customize(connector) before tomcat.start() "
                     + "(or tomcat.init())");
         }
         if (!connector.setProperty("useInheritedChannel", "true")) {
             throw bootError("connector " + describe(connector) + " refused useInheritedChannel=true, so it cannot "
-                    + "serve the forksafe arbiter's socket " + localAddress(listening) + ". Use Tomcat 11's NIO "
+                    + "serve the forksafe arbiter's socket " + address + ". Use Tomcat 11's NIO "
                     + "protocol (\"HTTP/1.1\")");
         }
         try {
-            SocketAddress address = listening.getLocalAddress();
-            sharedAddress = address instanceof InetSocketAddress inet ? inet : null;
+            SocketAddress local = listening.getLocalAddress();
+            sharedAddress = local instanceof InetSocketAddress inet ? inet : null;
         } catch (IOException e) {
             sharedAddress = null;
         }
-        arbiterSocket = localAddress(listening);
+        arbiterSocket = address;
         String line = "Tomcat connector " + describe(connector) + " serves the forksafe arbiter's listening socket "
                 + arbiterSocket + " (arbiter pid " + arbiterPid + ", useInheritedChannel=true) instead of binding "
                 + "port " + connector.getPort();
@@ -378,7 +360,8 @@ public final class ConnectorInstallation implements LifecycleListener {
     public void serviceStopping() {
         if (sharedAddress != null && connector.getProtocolHandler() instanceof AbstractProtocol<?> protocol
                 && connector.getState().isAvailable() && !protocol.isPaused()) {
-            SharedSocketDrain.Result r = SharedSocketDrain.drain(protocol, endpointName(connector), executor, sharedAddress,
+            SharedSocketDrain.Result r = SharedSocketDrain.drain(protocol, endpointName(connector), executor,
+                    sharedAddress,
                     GracefulStop.enabled(registry) ? GracefulStop.defaultMillis(environment) : 0);
             host.log("Tomcat stopped accepting on the forksafe arbiter's shared socket " + arbiterSocket
                     + " before stopping (" + r.millis() + " ms, acceptor " + (r.acceptorParked() ? "parked" : "still "
@@ -461,15 +444,6 @@ public final class ConnectorInstallation implements LifecycleListener {
         String name = p.getName();
         return name.length() > 1 && name.startsWith("\"") && name.endsWith("\"")
                 ? name.substring(1, name.length() - 1) : name;
-    }
-
-    private static String localAddress(ServerSocketChannel channel) {
-        try {
-            SocketAddress a = channel.getLocalAddress();
-            return a == null ? "(unbound)" : a.toString();
-        } catch (IOException e) {
-            return "(unknown address: " + e + ")";
-        }
     }
 
     @Override
