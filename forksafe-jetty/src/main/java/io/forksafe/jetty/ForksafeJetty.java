@@ -106,6 +106,7 @@ public final class ForksafeJetty {
         private ForkRegistry registry;
         private Function<String, String> environment = System::getenv;
         private Callable<Channel> inheritedChannel = System::inheritedChannel;
+        private boolean connectorsStartLater;
 
         private Installer() {
         }
@@ -128,11 +129,41 @@ public final class ForksafeJetty {
             return this;
         }
 
+        /**
+         * For hosts that start the server without its connectors and add and start them afterwards, as Spring Boot's
+         * {@code JettyWebServer} does (so that no request arrives before the application is ready): the arbiter's
+         * socket is adopted by the first {@code ServerConnector} added after the start, and {@code PostWorkerInit}
+         * is published once that connector has started. Off by default: a server that starts with no connector
+         * under the arbiter is a boot error.
+         */
+        public Installer connectorsStartLater() {
+            this.connectorsStartLater = true;
+            return this;
+        }
+
         /** Attaches to {@code server}; see {@link ForksafeJetty#install(Server)}. */
         public void install(Server server) {
             Objects.requireNonNull(server, "server must not be null");
             ForksafeLifeCycleListener.install(server, registry != null ? registry : Forksafe.registry(), environment,
-                    inheritedChannel);
+                    inheritedChannel, connectorsStartLater);
+        }
+    }
+
+    /**
+     * Stops {@code server} taking new connections on the arbiter's shared socket and publishes {@code WorkerExit}, for
+     * a host that shuts its connectors down itself before {@code server.stop()} (Spring Boot's graceful shutdown
+     * interrupts the acceptors, which can drop a connection the kernel just handed over). Each part happens once;
+     * {@code server.stop()} does the same and then does nothing twice. Nothing happens for a server without
+     * {@link #install(Server)}.
+     *
+     * <pre>{@code
+     * ForksafeJetty.stopServing(server);   // then the host's own graceful shutdown
+     * }</pre>
+     */
+    public static void stopServing(Server server) {
+        ForksafeLifeCycleListener listener = ForksafeLifeCycleListener.of(Objects.requireNonNull(server, "server"));
+        if (listener != null) {
+            listener.stopServing("application stopping");
         }
     }
 

@@ -136,6 +136,25 @@ public final class ForksafeTomcat {
         install(tomcat, Forksafe.registry());
     }
 
+    /**
+     * For a host that pauses and closes its connectors itself before stopping the service (Spring Boot's graceful
+     * shutdown): stops {@code connector} taking new connections on the arbiter's shared socket, waiting until its
+     * acceptor has left {@code accept()} (a paused acceptor is woken by a connection of its own, which on a shared
+     * socket can reach another worker, and a connection accepted as the socket closes is reset), then publishes
+     * {@code WorkerExit}. Each part happens once; the service's stop does the same and then does nothing twice.
+     * Nothing happens for a connector that was not customized.
+     *
+     * <pre>{@code
+     * ForksafeTomcat.stopServing(connector);   // then the host's own graceful shutdown
+     * }</pre>
+     */
+    public static void stopServing(Connector connector) {
+        ConnectorInstallation installation = ConnectorInstallation.of(Objects.requireNonNull(connector, "connector"));
+        if (installation != null) {
+            installation.serviceStopping();
+        }
+    }
+
     private static void stop(Tomcat tomcat) {
         LifecycleState state = tomcat.getServer().getState();
         if (!state.isAvailable()) {

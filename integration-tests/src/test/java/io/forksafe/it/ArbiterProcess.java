@@ -37,9 +37,15 @@ final class ArbiterProcess implements AutoCloseable {
 
     /** Starts {@code ArbiterMain --workers 2 --bind 127.0.0.1:0 --status-port 0 <options> -- app}. */
     static ArbiterProcess start(List<String> options, String app, String... appArgs) throws Exception {
+        return startWithClasspath(ProcessSupport.demoClasspath(), options, app, appArgs);
+    }
+
+    /** As {@link #start}, with the arbiter and its workers on {@code classpath}. */
+    static ArbiterProcess startWithClasspath(String classpath, List<String> options, String app, String... appArgs)
+            throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessSupport.javaBinary()));
         cmd.addAll(List.of(FAST.split(" ")));
-        cmd.addAll(List.of("-cp", ProcessSupport.demoClasspath(), "io.forksafe.arbiter.ArbiterMain",
+        cmd.addAll(List.of("-cp", classpath, "io.forksafe.arbiter.ArbiterMain",
                 "--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0", "--jvm-opts", FAST));
         cmd.addAll(options);
         cmd.add("--");
@@ -63,7 +69,12 @@ final class ArbiterProcess implements AutoCloseable {
 
     /** The arbiter's {@code details.arbiter.workers} once they match {@code p} (bounded). */
     List<JsonNode> awaitWorkers(Predicate<List<JsonNode>> p) throws Exception {
-        long deadline = System.nanoTime() + RunningProcess.WAIT.toNanos();
+        return awaitWorkers(p, RunningProcess.WAIT);
+    }
+
+    /** As {@link #awaitWorkers(Predicate)}, waiting at most {@code wait} (slow-booting apps: Spring Boot). */
+    List<JsonNode> awaitWorkers(Predicate<List<JsonNode>> p, java.time.Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
         List<JsonNode> last = List.of();
         while (System.nanoTime() < deadline) {
             List<JsonNode> ws = new ArrayList<>();

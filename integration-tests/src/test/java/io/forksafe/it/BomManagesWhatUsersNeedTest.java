@@ -146,7 +146,7 @@ class BomManagesWhatUsersNeedTest {
         List<Path> modules = publishedModules();
         assertThat(modules).extracting(p -> p.getParent().getFileName().toString())
                 .contains("forksafe-core", "forksafe-servlet", "forksafe-hikari", "forksafe-jetty", "forksafe-undertow",
-                        "forksafe-tomcat", "forksafe-native", "forksafe-crac")
+                        "forksafe-tomcat", "forksafe-native", "forksafe-crac", "forksafe-spring-boot")
                 .doesNotContain("integration-tests", "forksafe-benchmarks");
 
         List<String> unmanaged = new ArrayList<>();
@@ -159,6 +159,9 @@ class BomManagesWhatUsersNeedTest {
             for (Element d : children(child(project, "dependencies"), "dependency")) {
                 if ("test".equals(text(d, "scope"))) {
                     continue;
+                }
+                if (text(d, "groupId").equals("org.springframework.boot")) {
+                    continue; // Spring Boot's own artifacts: Boot's BOM manages them, and every Boot app imports it
                 }
                 String ga = text(d, "groupId") + ":" + text(d, "artifactId");
                 if (!managed.contains(ga)) {

@@ -96,7 +96,9 @@ class DocSnippetsTest {
             "org.apache.catalina.startup.Tomcat",
             "org.apache.catalina.connector.Connector",
             "com.zaxxer.hikari.HikariConfig",
-            "com.zaxxer.hikari.HikariDataSource");
+            "com.zaxxer.hikari.HikariDataSource",
+            "io.forksafe.spring.*",
+            "org.springframework.context.annotation.Bean");
 
     private static final Pattern FENCE_OPEN = Pattern.compile("^```java\\s*$");
     private static final Pattern FENCE_CLOSE = Pattern.compile("^```\\s*$");

@@ -14,6 +14,7 @@ import org.eclipse.jetty.server.NetworkConnector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.VirtualThreads;
+import org.eclipse.jetty.util.component.Container;
 import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.thread.ThreadPool;
 
@@ -25,13 +26,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 /**
  * Attached to one {@link Server} by {@code ForksafeJetty.install}: turns the server's own lifecycle into process-level
  * events and status lines. All its state lives in this listener, which Jetty keeps as a bean of the server. Not API.
  */
-public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.eclipse.jetty.util.component.Dumpable {
+public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Container.Listener,
+        org.eclipse.jetty.util.component.Dumpable {
 
     private static final String HOST = JettyEvents.HOST;
 
@@ -43,14 +46,19 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
     private final Callable<Channel> inheritedChannel;
     private final ContainerInfo container = JettyEvents.container();
     private final String key;
+    private final boolean connectorsStartLater;
+    private final AtomicBoolean workerExitPublished = new AtomicBoolean();
+    private final AtomicBoolean drained = new AtomicBoolean();
+    private volatile boolean awaitingConnectors;
     private volatile String adoptedChannel;
     private volatile ServerConnector adoptedConnector;
     private volatile String virtualThreads = "not used";
     private volatile String stopDefaults = "not applied yet (the server has not started)";
 
     private ForksafeLifeCycleListener(ForkRegistry registry, Server server, Function<String, String> environment,
-                                      Callable<Channel> inheritedChannel, String key) {
+                                      Callable<Channel> inheritedChannel, String key, boolean connectorsStartLater) {
         this.registry = registry;
+        this.connectorsStartLater = connectorsStartLater;
         this.host = HostContext.of(this.registry);
         this.server = server;
         this.environment = environment;
@@ -61,6 +69,17 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
     /** Installs on {@code server}, reporting each misconfiguration as a status error that names the fix. */
     public static void install(Server server, ForkRegistry registry, Function<String, String> environment,
                                Callable<Channel> inheritedChannel) {
+        install(server, registry, environment, inheritedChannel, false);
+    }
+
+    /**
+     * {@link #install(Server, ForkRegistry, Function, Callable)}; with {@code connectorsStartLater} for hosts that start
+     * the server without connectors and add and start them afterwards (Spring Boot's {@code JettyWebServer}): then the
+     * arbiter's socket is adopted by the first {@link ServerConnector} added, and {@code PostWorkerInit} follows that
+     * connector's start instead of the server's.
+     */
+    public static void install(Server server, ForkRegistry registry, Function<String, String> environment,
+                               Callable<Channel> inheritedChannel, boolean connectorsStartLater) {
         for (Object existing : server.getEventListeners()) {
             if (existing.getClass().getName().equals(ForksafeLifeCycleListener.class.getName())) {
                 HostContext.of(registry).reportError(HOST, "ForksafeJetty.install(server) was called twice for " + server
@@ -70,7 +89,7 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
             }
         }
         ForksafeLifeCycleListener listener = new ForksafeLifeCycleListener(registry, server, environment,
-                inheritedChannel, HostContext.freeDetailKey(registry, "jetty"));
+                inheritedChannel, HostContext.freeDetailKey(registry, "jetty"), connectorsStartLater);
         HostContext.of(registry).log("Jetty install on " + server + " (" + listener.container + ")");
         if (server.isStarted() || server.isStarting()) {
             HostContext.of(registry).reportError(HOST, "ForksafeJetty.install(server) was called after the server started ("
@@ -117,7 +136,13 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
         host.log("Jetty available (" + container + "), server starting with pool " + describePool());
         host.putSettings(settings());
         applyStopDefaults();
-        adoptArbiterChannel();
+        awaitingConnectors = connectorsStartLater && firstServerConnector() == null;
+        if (awaitingConnectors) {
+            host.log("Jetty server starts without connectors; forksafe serves once the first ServerConnector is "
+                    + "added and started");
+        } else {
+            adoptArbiterChannel(firstServerConnector());
+        }
         checkVirtualThreads();
         checkConnectorExecutors();
         if (poolHooked()) {
@@ -129,6 +154,34 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
     public void lifeCycleStarted(LifeCycle event) {
         checkVirtualThreads();
         host.log("Jetty server started on " + endpoints());
+        if (!awaitingConnectors) {
+            startServing();
+        }
+    }
+
+    /** Connectors added after the start (connectorsStartLater): the first one adopts the socket and starts serving. */
+    @Override
+    public void beanAdded(Container parent, Object child) {
+        if (!awaitingConnectors || parent != server || !(child instanceof ServerConnector connector)) {
+            return;
+        }
+        awaitingConnectors = false;
+        adoptArbiterChannel(connector);
+        connector.addEventListener(new LifeCycle.Listener() {
+            @Override
+            public void lifeCycleStarted(LifeCycle event) {
+                host.log("Jetty connector " + connectorName(connector) + " started on " + endpoints());
+                startServing();
+            }
+        });
+    }
+
+    @Override
+    public void beanRemoved(Container parent, Object child) {
+        // connectors removed by the host are no concern: the server's own stop publishes WorkerExit
+    }
+
+    private void startServing() {
         ServingGate gate = ServingGate.of(registry);
         ServerConnector shared = adoptedConnector;
         boolean standby = shared != null && gate.held();
@@ -154,15 +207,36 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
 
     @Override
     public void lifeCycleStopping(LifeCycle event) {
+        stopServing("server stopping");
+    }
+
+    /**
+     * Stops accepting on the arbiter's shared socket (waiting until no acceptor is inside {@code accept()}) and
+     * publishes {@code WorkerExit}, each at most once: the server's stop calls it, and so may a host that shuts its
+     * connectors down itself before stopping the server (Spring Boot's graceful shutdown).
+     */
+    public void stopServing(String reason) {
         ServerConnector shared = adoptedConnector;
-        if (shared != null) {
+        if (shared != null && drained.compareAndSet(false, true)) {
             long millis = SharedSocketDrain.drain(shared);
             host.log("Jetty stopped accepting on the forksafe arbiter's shared socket " + adoptedChannel
                     + " before stopping (" + millis + " ms); connections still queued there go to other workers");
         }
-        host.log("Jetty server stopping");
-        WorkerThreads.publishQuietly(registry, HOST, "WorkerExit",
-                () -> host.workerExit(registry.processWorker(), container, "server stopping"));
+        if (workerExitPublished.compareAndSet(false, true)) {
+            host.log("Jetty server stopping (" + reason + ")");
+            WorkerThreads.publishQuietly(registry, HOST, "WorkerExit",
+                    () -> host.workerExit(registry.processWorker(), container, reason));
+        }
+    }
+
+    /** The listener {@code ForksafeJetty.install} attached to {@code server}, or null. */
+    public static ForksafeLifeCycleListener of(Server server) {
+        for (Object l : server.getEventListeners()) {
+            if (l instanceof ForksafeLifeCycleListener f) {
+                return f;
+            }
+        }
+        return null;
     }
 
     @Override
@@ -182,7 +256,16 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
      * report ready and serve nothing (or bind its own port, which the arbiter holds). So every failure here is a boot
      * error: the start fails with the fix, the worker exits with code 3, and the arbiter halts with the message.
      */
-    private void adoptArbiterChannel() {
+    private ServerConnector firstServerConnector() {
+        for (Connector c : server.getConnectors()) {
+            if (c instanceof ServerConnector sc) {
+                return sc;
+            }
+        }
+        return null;
+    }
+
+    private void adoptArbiterChannel(ServerConnector target) {
         String arbiterPid = ArbiterContract.arbiterPid(environment);
         if (arbiterPid == null) {
             return;
@@ -192,13 +275,6 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, org.
             listening = ArbiterContract.requireListeningSocket(arbiterPid, inheritedChannel);
         } catch (IllegalStateException e) {
             throw bootError(e.getMessage());
-        }
-        ServerConnector target = null;
-        for (Connector c : server.getConnectors()) {
-            if (c instanceof ServerConnector sc) {
-                target = sc;
-                break;
-            }
         }
         String address = ArbiterContract.describe(listening);
         if (target == null) {

@@ -352,7 +352,12 @@ public final class ConnectorInstallation implements LifecycleListener {
         });
     }
 
-    private void serviceStopping() {
+    /**
+     * Stops accepting on the arbiter's shared socket (see SharedSocketDrain) and publishes WorkerExit, each once: the
+     * service's stop does it, and so may a host that pauses and closes the connectors itself first (Spring Boot's
+     * graceful shutdown), through {@code ForksafeTomcat.stopServing(connector)}.
+     */
+    public void serviceStopping() {
         if (sharedAddress != null && connector.getProtocolHandler() instanceof AbstractProtocol<?> protocol
                 && connector.getState().isAvailable() && !protocol.isPaused()) {
             SharedSocketDrain.Result r = SharedSocketDrain.drain(protocol, endpointName(connector), executor,
