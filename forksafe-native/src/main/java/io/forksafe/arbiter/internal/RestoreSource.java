@@ -300,12 +300,15 @@ final class RestoreSource implements WorkerSource {
             long coldStart = (System.nanoTime() - t0) / 1_000_000;
             String out = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/fd/1")).toString();
             String err = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/fd/2")).toString();
+            say.accept("preload: template pid " + p.pid() + " warm after " + coldStart + " ms; asking it to quiesce "
+                    + "(PreFork, kind RESTORE) for image " + generation);
             c.write(ByteBuffer.wrap("checkpoint\n".getBytes(StandardCharsets.UTF_8)));
             String answer = await(t.quiesced, config.bootTimeout(), "the template to quiesce (PreFork hooks)");
             if (!answer.equals("quiesced")) {
                 throw new IllegalStateException("the template's PreFork hooks failed, so it was not checkpointed: "
                         + answer.replaceFirst("^prefork-failed ", ""));
             }
+            say.accept("preload: template pid " + p.pid() + " quiesced; criu dump into image " + generation);
             long dumpMillis = dump(p, images);
             long bytes;
             try (Stream<Path> files = Files.list(images)) {
