@@ -44,6 +44,8 @@ if [ "$BUILD" = 1 ]; then
 fi
 
 CP="forksafe-benchmarks/target/classes:$(cat forksafe-benchmarks/target/bench-classpath.txt)"
+# the demo apps' jar (not integration-tests' test-jar, which sorts first)
+demo_jar() { ls integration-tests/target/integration-tests-*.jar | grep -v -- '-tests\.jar$' | head -1; }
 JAVA=${JAVA:-java}
 
 if [ "$QUICK" = 1 ]; then
@@ -77,14 +79,14 @@ if [ "$HAS_ARBITER" = 1 ]; then
   else
     phase "arbiter (rows 5-7, AppCDS)"
     # Jars only: a JDK AppCDS archive holds classes from jar files, not from directories.
-    ACP="$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
+    ACP="$(demo_jar):$(cat integration-tests/target/demo-classpath.txt)"
     timeout 900 "$JAVA" -cp "$CP:$ACP" io.forksafe.bench.ArbiterBench "${ARB_OPTS[@]}" --app-classpath "$ACP" \
       --out "$OUT/arbiter.txt" > "$OUT/arbiter.log" 2>&1 || { tail -40 "$OUT/arbiter.log" >&2; exit 1; }
   fi
 
   phase "side-by-side anchors (rows A1-A4: gunicorn, plain JVM, spawn, standby, preload, kept image)"
   # Absolute paths: gunicorn runs in bench/, and the workers must find the jars from any directory.
-  AACP="$PWD/$(ls integration-tests/target/integration-tests-*.jar | head -1):$(cat integration-tests/target/demo-classpath.txt)"
+  AACP="$PWD/$(demo_jar):$(cat integration-tests/target/demo-classpath.txt)"
   command -v gunicorn > /dev/null || echo "== gunicorn not installed (bash .ci/bench-tools.sh): its row says n/a" >&2
   timeout 900 "$JAVA" -cp "$CP:$AACP" io.forksafe.bench.AnchorBench "${ANCHOR_OPTS[@]}" --app-classpath "$AACP" \
     --gunicorn-app bench/gunicorn_hello.py --out "$OUT/anchors.txt" > "$OUT/anchors.log" 2>&1 \
