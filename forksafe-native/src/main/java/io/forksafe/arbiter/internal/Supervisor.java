@@ -400,7 +400,7 @@ public final class Supervisor {
                 + (standbys.isEmpty() ? "" : "; the standbys are replaced by new ones"));
         long deadline = System.nanoTime() + config.gracefulTimeout().toNanos();
         for (WorkerProcess p : new ArrayList<>(standbys)) {
-            terminate(p, "replaced by the reload", deadline);
+            terminate(p, ExitCause.RELOAD, "replaced by the reload", deadline);
         }
     }
 
@@ -431,7 +431,7 @@ public final class Supervisor {
             Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
         }
         for (WorkerProcess p : new ArrayList<>(byPid.values())) {
-            terminate(p, "arbiter stopping", gracefulDeadlineNanos);
+            terminate(p, ExitCause.SHUTDOWN, "arbiter stopping", gracefulDeadlineNanos);
         }
     }
 
@@ -640,7 +640,7 @@ public final class Supervisor {
             s.ended = p;
         }
         say(p.label() + " exited with " + describeStatus(status)
-                + (p.stopReason != null ? " (" + p.stopReason + ")" : ""));
+                + (p.stopDetail != null ? " (" + p.stopDetail + ")" : ""));
         try {
             if (wasStandby) {
                 standbyExited(p, status, now);
@@ -686,7 +686,7 @@ public final class Supervisor {
             rollingSlot = null;
             return;
         }
-        if (p.slot > target || "scaled down".equals(p.stopReason)) {
+        if (p.slot > target || p.stopCause == ExitCause.SCALED_DOWN) {
             return;
         }
         if (haltedOnBootFailure(s, p, status, neverReady)) {
@@ -737,7 +737,7 @@ public final class Supervisor {
 
     /** A standby ended before its promotion: another boots, after a backoff if they keep ending before booting. */
     private void standbyExited(WorkerProcess p, int status, long now) {
-        if (phase != Phase.RUNNING || p.stopReason != null) {
+        if (phase != Phase.RUNNING || p.stopCause != null) {
             return; // stopped on purpose (a reload, the arbiter stopping)
         }
         boolean neverBooted = !p.standbyReported;
@@ -778,13 +778,13 @@ public final class Supervisor {
             switch (p.state) {
                 case BOOTING -> {
                     if (phase == Phase.RUNNING && now - p.spawnedAtNanos > config.bootTimeout().toNanos()) {
-                        abort(p, "not ready within the boot timeout of " + seconds(config.bootTimeout()), now);
+                        abort(p, ExitCause.BOOT_TIMEOUT, "not ready within the boot timeout of " + seconds(config.bootTimeout()), now);
                     }
                 }
                 case READY, STANDBY -> {
                     if (phase == Phase.RUNNING && now >= heartbeatChecksResumeNanos
                             && now - p.lastBeatNanos > config.timeout().toNanos()) {
-                        abort(p, "no heartbeat for " + (now - p.lastBeatNanos) / 1_000_000 + " ms (timeout "
+                        abort(p, ExitCause.HEARTBEAT_TIMEOUT, "no heartbeat for " + (now - p.lastBeatNanos) / 1_000_000 + " ms (timeout "
                                 + seconds(config.timeout()) + ")", now);
                     }
                 }
@@ -803,8 +803,9 @@ public final class Supervisor {
     }
 
     /** gunicorn's abort: here SIGQUIT (the JVM prints a thread dump, echoed above), then SIGKILL. */
-    private void abort(WorkerProcess p, String why, long now) {
-        p.stopReason = "timed out: " + why;
+    private void abort(WorkerProcess p, ExitCause cause, String why, long now) {
+        p.stopCause = cause;
+        p.stopDetail = "timed out: " + why;
         p.state = WorkerProcess.State.ABORTING;
         p.killAtNanos = now + config.abortGrace().toNanos();
         say(p.label() + " " + why + ": aborting it (SIGQUIT thread dump, SIGKILL in "
@@ -812,11 +813,12 @@ public final class Supervisor {
         signal(p, Signal.SIGQUIT);
     }
 
-    private void terminate(WorkerProcess p, String reason, long killAtNanos) {
+    private void terminate(WorkerProcess p, ExitCause cause, String detail, long killAtNanos) {
         if (!p.alive() || p.state == WorkerProcess.State.STOPPING || p.state == WorkerProcess.State.ABORTING) {
             return;
         }
-        p.stopReason = reason;
+        p.stopCause = cause;
+        p.stopDetail = detail;
         p.state = WorkerProcess.State.STOPPING;
         p.killAtNanos = killAtNanos;
         signal(p, Signal.SIGTERM);
@@ -861,10 +863,10 @@ public final class Supervisor {
         for (Slot s : new ArrayList<>(slots.tailMap(target, false).values())) {
             long deadline = now + config.gracefulTimeout().toNanos();
             if (s.incoming != null) {
-                terminate(s.incoming, "scaled down", deadline);
+                terminate(s.incoming, ExitCause.SCALED_DOWN, "scaled down", deadline);
             }
             if (s.current != null) {
-                terminate(s.current, "scaled down", deadline);
+                terminate(s.current, ExitCause.SCALED_DOWN, "scaled down", deadline);
             }
             if ((s.current == null || !s.current.alive()) && (s.incoming == null || !s.incoming.alive())) {
                 retiredGenerations.put(s.number, s.nextGeneration);
@@ -887,7 +889,7 @@ public final class Supervisor {
                     ControlProtocol.PROMOTE + " " + s.number + " " + generation);
             if (failure != null) {
                 say("cannot promote " + p.label() + " (" + failure + "); stopping it");
-                terminate(p, "promotion failed", System.nanoTime() + config.abortGrace().toNanos());
+                terminate(p, ExitCause.PROMOTION_FAILED, "promotion failed", System.nanoTime() + config.abortGrace().toNanos());
                 continue;
             }
             String was = p.label();
@@ -953,7 +955,7 @@ public final class Supervisor {
             s.current = s.incoming;
             s.incoming = null;
             retiring.add(old);
-            terminate(old, "replaced by generation " + s.current.generation,
+            terminate(old, ExitCause.RELOAD, "replaced by generation " + s.current.generation,
                     System.nanoTime() + config.gracefulTimeout().toNanos());
             rollingSlot = null;
             if (rollingQueue.isEmpty()) {

@@ -64,7 +64,16 @@ final class WorkerProcess {
     /** Its reaper thread saw it exit: its pid may already be reused, so it is never signalled again. */
     volatile boolean reaped;
     volatile long readyAtNanos;
-    volatile String stopReason;
+    /** Why the arbiter asked it to end (set with the request), or null: it was not asked. */
+    volatile ExitCause stopCause;
+    /** The log's words for that request ("replaced by generation 2", "timed out: no heartbeat for ..."). */
+    volatile String stopDetail;
+
+    /** Why it ended, or ends: the cause the arbiter asked for, otherwise {@link ExitCause#EXITED}. */
+    ExitCause exitCause() {
+        ExitCause c = stopCause;
+        return c != null ? c : ExitCause.EXITED;
+    }
     long killAtNanos;
     boolean killed;
     int exitStatus = Integer.MIN_VALUE;
