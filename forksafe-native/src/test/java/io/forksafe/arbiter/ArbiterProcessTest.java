@@ -151,6 +151,9 @@ class ArbiterProcessTest {
             }
             JsonNode status = run.status();
             assertThat(counts(status, "testapp.counter")).containsEntry("ChildExit", 1L).containsEntry("PreFork", 3L);
+            JsonNode arbiter = status.path("details").path("arbiter");
+            assertThat(arbiter.path("exitsByCause").toString()).isEqualTo("{\"EXITED\":1}");
+            assertThat(arbiter.path("workers").get(0).path("previous").path("exitCause").asText()).isEqualTo("EXITED");
         }
     }
 
@@ -223,6 +226,10 @@ class ArbiterProcessTest {
             assertThat(after.get(1).path("generation").asLong()).isEqualTo(1);
             assertThat(after.get(1).path("lastExitStatus").asInt()).isEqualTo(137);
             assertThat(run.output()).contains("no heartbeat for", "aborting it");
+            JsonNode arbiter = run.status().path("details").path("arbiter");
+            assertThat(arbiter.path("exitsByCause").path("HEARTBEAT_TIMEOUT").asLong()).isEqualTo(1);
+            assertThat(arbiter.path("workers").get(1).path("previous").path("exitCause").asText())
+                    .isEqualTo("HEARTBEAT_TIMEOUT");
             assertThat(ProcessHandle.of(pids.get(1)).map(ProcessHandle::isAlive).orElse(false)).isFalse();
         }
     }

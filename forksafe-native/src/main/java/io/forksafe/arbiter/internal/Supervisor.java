@@ -84,6 +84,8 @@ public final class Supervisor {
     /** The standbys' failure counters and backoff, as a slot has them. */
     private final Slot standbySlot = new Slot(0);
     private int standbysStarted;
+    /** How many workers and standbys ended, by cause, since the arbiter started (guarded by lock). */
+    private final java.util.EnumMap<ExitCause, Long> exitsByCause = new java.util.EnumMap<>(ExitCause.class);
     /** Spawn mode: where a promoted standby takes the listening socket (restored copies have their source's). */
     private SocketHandoff.Server standbyHandoff;
     /** Exits seen by the reaper threads: pid and decoded status (-1 when someone else reaped it). */
@@ -639,6 +641,7 @@ public final class Supervisor {
             s.lastExitStatus = status;
             s.ended = p;
         }
+        exitsByCause.merge(p.exitCause(), 1L, Long::sum);
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopDetail != null ? " (" + p.stopDetail + ")" : ""));
         try {
@@ -973,7 +976,7 @@ public final class Supervisor {
     public record Status(long pid, String bind, String workerSource, String phase, int targetWorkers, int standby,
                          long timeoutMillis, long bootTimeoutMillis, long gracefulTimeoutMillis,
                          long heartbeatIntervalMillis, boolean rollingRestart, String haltReason,
-                         List<WorkerRow> workers, RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
+                         Map<ExitCause, Long> exitsByCause, List<WorkerRow> workers, RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
     }
 
     /** A worker source's part of the status. */
@@ -991,7 +994,7 @@ public final class Supervisor {
     }
 
     /** A slot's last ended worker, with what it last reported. */
-    public record EndedWorker(Long pid, long generation, int exitStatus, List<String> errors,
+    public record EndedWorker(Long pid, long generation, int exitStatus, ExitCause exitCause, List<String> errors,
                               List<WorkerReport.HookFailure> hookFailures) {
     }
 
@@ -1015,7 +1018,8 @@ public final class Supervisor {
                     source instanceof RestoreSource ? "restore" : "spawn", phase.name().toLowerCase(java.util.Locale.ROOT),
                     target, config.standby(), config.timeout().toMillis(), config.bootTimeout().toMillis(),
                     config.gracefulTimeout().toMillis(), config.heartbeatInterval().toMillis(),
-                    rollingSlot != null || !rollingQueue.isEmpty(), haltReason, ws, fromSource.preload(),
+                    rollingSlot != null || !rollingQueue.isEmpty(), haltReason,
+                    java.util.Collections.unmodifiableMap(new java.util.EnumMap<>(exitsByCause)), ws, fromSource.preload(),
                     fromSource.cdsArchive());
         }
     }
@@ -1025,7 +1029,7 @@ public final class Supervisor {
         WorkerProcess ended = s == null ? null : s.ended;
         EndedWorker previous = role.equals("current") && ended != null && ended != p
                 ? new EndedWorker(ended.workerPid > 0 ? ended.workerPid : null, ended.generation, ended.exitStatus,
-                        ended.report.errors(), ended.report.hookFailures())
+                        ended.exitCause(), ended.report.errors(), ended.report.hookFailures())
                 : null;
         return new WorkerRow(p != null ? p.slot : s.number, role, p == null ? null : p.kind.name(),
                 p == null ? null : p.workerPid > 0 ? p.workerPid : null, p == null ? null : p.generation,
