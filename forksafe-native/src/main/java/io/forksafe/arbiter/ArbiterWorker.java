@@ -466,7 +466,7 @@ public final class ArbiterWorker {
      */
     private void onShutdown() {
         shuttingDown = true;
-        reporter.reportIfChanged(); // a worker dying at boot (exit code 3) reports what went wrong first
+        reporter.flush(); // a worker dying at boot (exit code 3) reports what went wrong first
         if (restoredCopy) {
             return; // PreloadWorker publishes a restored copy's WorkerExit
         }
@@ -480,7 +480,7 @@ public final class ArbiterWorker {
             } catch (RuntimeException e) {
                 System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
             }
-            reporter.reportIfChanged();
+            reporter.flush();
         }
     }
 
