@@ -34,11 +34,14 @@ final class StatusServer implements AutoCloseable {
     private final Selector selector;
     private final ExecutorService executor;
     private final StatusEndpoint endpoint;
+    private final java.util.function.Supplier<String> metrics;
     private final InetSocketAddress address;
     private volatile boolean closed;
 
-    private StatusServer(ServerSocketChannel server, Selector selector, StatusEndpoint endpoint) throws IOException {
+    private StatusServer(ServerSocketChannel server, Selector selector, StatusEndpoint endpoint,
+                         java.util.function.Supplier<String> metrics) throws IOException {
         this.server = server;
+        this.metrics = metrics;
         this.selector = selector;
         this.endpoint = endpoint;
         this.address = (InetSocketAddress) server.getLocalAddress();
@@ -52,7 +55,8 @@ final class StatusServer implements AutoCloseable {
         acceptor.start();
     }
 
-    static StatusServer start(ForkRegistry registry, int port) throws IOException {
+    static StatusServer start(ForkRegistry registry, int port, java.util.function.Supplier<String> metrics)
+            throws IOException {
         ServerSocketChannel server = Spawner.openSealed(ServerSocketChannel::open);
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -67,7 +71,7 @@ final class StatusServer implements AutoCloseable {
             server.configureBlocking(false);
             Selector selector = Spawner.openSealed(Selector::open);
             server.register(selector, SelectionKey.OP_ACCEPT);
-            return new StatusServer(server, selector, StatusEndpoint.loopbackOnly(registry));
+            return new StatusServer(server, selector, StatusEndpoint.loopbackOnly(registry), metrics);
         } catch (IOException | RuntimeException e) {
             server.close();
             throw e;
@@ -115,9 +119,11 @@ final class StatusServer implements AutoCloseable {
                     }
                 }
             }
-            StatusEndpoint.Response r = parts[0].equals("GET") || parts[0].equals("HEAD")
-                    ? endpoint.respond(((InetSocketAddress) c.getRemoteAddress()).getAddress(), format)
-                    : new StatusEndpoint.Response(405, "text/plain; charset=utf-8", "use GET\n");
+            String path = q >= 0 ? target.substring(0, q) : target;
+            StatusEndpoint.Response r = !(parts[0].equals("GET") || parts[0].equals("HEAD"))
+                    ? new StatusEndpoint.Response(405, "text/plain; charset=utf-8", "use GET\n")
+                    : path.equals("/metrics") ? new StatusEndpoint.Response(200, ArbiterMetrics.CONTENT_TYPE, metrics.get())
+                    : endpoint.respond(((InetSocketAddress) c.getRemoteAddress()).getAddress(), format);
             byte[] body = r.body().getBytes(StandardCharsets.UTF_8);
             OutputStream out = Channels.newOutputStream(c);
             out.write(("HTTP/1.1 " + r.status() + " " + reason(r.status()) + "\r\nContent-Type: " + r.contentType()

@@ -87,6 +87,7 @@ public final class Supervisor {
     /** How many workers and standbys ended, by cause, since the arbiter started (guarded by lock). */
     private final java.util.EnumMap<ExitCause, Long> exitsByCause = new java.util.EnumMap<>(ExitCause.class);
     private final RecentEvents recent = new RecentEvents();
+    private final ArbiterMetrics metrics = new ArbiterMetrics();
     private final long startedAtMillis = System.currentTimeMillis();
     /** Spawn mode: where a promoted standby takes the listening socket (restored copies have their source's). */
     private SocketHandoff.Server standbyHandoff;
@@ -167,7 +168,7 @@ public final class Supervisor {
                     }
                 }
                 if (config.statusPort() != null) {
-                    statusServer = StatusServer.start(registry, config.statusPort());
+                    statusServer = StatusServer.start(registry, config.statusPort(), this::metricsText);
                 }
                 writePidfile();
             } catch (IOException | RuntimeException e) {
@@ -705,6 +706,7 @@ public final class Supervisor {
             return;
         }
         s.restarts++;
+        metrics.restarted();
         boolean quick = neverReady || now - p.readyAtNanos < STABLE_NANOS;
         s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
         long delay = backoffNanos(s.consecutiveFailures);
@@ -776,12 +778,16 @@ public final class Supervisor {
                 p.state = WorkerProcess.State.STANDBY;
                 p.lastBeatNanos = now;
                 say(p.label() + " booted as a standby in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+                metrics.observeBoot(bootSource(p), now - p.spawnedAtNanos);
                 recent.add(RecentEvents.Kind.STANDBY_BOOTED, p, "in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
             } else if (p.state == WorkerProcess.State.BOOTING && p.standby == 0 && p.readyReported) {
                 p.state = WorkerProcess.State.READY;
                 p.readyAtNanos = now;
                 p.lastBeatNanos = now;
                 say(p.label() + " ready in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+                if (p.standbyName == null) { // a promoted standby's boot was counted when it booted
+                    metrics.observeBoot(bootSource(p), now - p.spawnedAtNanos);
+                }
                 recent.add(RecentEvents.Kind.READY, p, "in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
             }
         }
@@ -1070,6 +1076,15 @@ public final class Supervisor {
         return rss < 0 ? null : rss;
     }
 
+
+    private static ArbiterMetrics.BootSource bootSource(WorkerProcess p) {
+        return p.kind == WorkerKind.RESTORE ? ArbiterMetrics.BootSource.RESTORE : ArbiterMetrics.BootSource.SPAWN;
+    }
+
+    /** The arbiter's metrics in the Prometheus text format ({@code /metrics}). */
+    String metricsText() {
+        return metrics.render(statusDetail(), registry.status());
+    }
 
     /** A snapshot of the worker table for the API. */
     public List<Arbiter.WorkerStatus> workers() {
