@@ -20,6 +20,37 @@ class ArbiterMetricsProcessTest {
     private static final Duration BOOT = Duration.ofSeconds(30);
 
     @Test
+    void eachWorkersOwnMicrometerMetersAreInTheArbitersScrapeLabelledByWorker() throws Exception {
+        try (ArbiterRun run = ArbiterRun.start(List.of("--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0",
+                "--env", "TESTAPP_METRICS=true"))) {
+            run.awaitReady(2, BOOT);
+            PrometheusText m = null;
+            for (long end = System.nanoTime() + BOOT.toNanos(); System.nanoTime() < end; ) {
+                String text = ArbiterRun.http(run.statusPort, "/metrics")[1];
+                if (text.contains("testapp_slot{worker=\"worker-1\"") && text.contains("testapp_slot{worker=\"worker-2\"")) {
+                    m = PrometheusText.parse(text);
+                    break;
+                }
+                Thread.sleep(25);
+            }
+            assertThat(m).as("both workers' meters reach /metrics").isNotNull();
+            for (int slot = 1; slot <= 2; slot++) {
+                Map<String, String> w = Map.of("worker", "worker-" + slot, "generation", "0");
+                assertThat(m.value("testapp_slot", w)).isEqualTo(slot);
+                assertThat(m.value("testapp_events_total", w)).isGreaterThanOrEqualTo(1);
+                assertThat(m.value("testapp_boot_seconds_count", w)).isEqualTo(1);
+                assertThat(m.value("testapp_boot_seconds_sum", w)).isEqualTo(0.25);
+                assertThat(m.value("testapp_tagged_total", Map.of("worker", "worker-" + slot,
+                        "text", io.forksafe.arbiter.testapp.AppMeters.HOSTILE_TAG))).isEqualTo(3);
+            }
+            assertThat(m.type("testapp_events")).isEqualTo("counter");
+            assertThat(m.type("testapp_slot")).isEqualTo("gauge");
+            assertThat(m.type("testapp_boot_seconds")).isEqualTo("summary");
+            assertThat(m.type("testapp_boot_seconds_max")).isEqualTo("gauge");
+        }
+    }
+
+    @Test
     void metricsParseAndTheirCountersMoveWhenAWorkerIsKilled() throws Exception {
         try (ArbiterRun run = ArbiterRun.start(List.of("--workers", "2", "--bind", "127.0.0.1:0", "--status-port", "0",
                 "--env", "TESTAPP_FAIL_POSTWORKERINIT=true"))) {

@@ -58,8 +58,21 @@ final class ArbiterMetrics {
         restarts++;
     }
 
-    /** The exposition of {@code status} (the arbiter section) and {@code own} (the arbiter's registry). */
-    synchronized String render(Supervisor.Status status, ForksafeStatus own) {
+    /**
+     * One live worker's application metrics, with the labels the arbiter adds.
+     *
+     * @param worker     its name ("worker-1")
+     * @param generation its generation
+     * @param metrics    what it last sent
+     */
+    record WorkerAppMetrics(String worker, long generation, AppMetrics metrics) {
+    }
+
+    /**
+     * The exposition of {@code status} (the arbiter section), {@code own} (the arbiter's registry) and the live
+     * workers' application metrics ({@code ArbiterMetricsBinder}).
+     */
+    synchronized String render(Supervisor.Status status, ForksafeStatus own, List<WorkerAppMetrics> apps) {
         StringBuilder b = new StringBuilder(4096);
         Map<String, Long> byState = new LinkedHashMap<>();
         for (WorkerProcess.State s : WorkerProcess.State.values()) {
@@ -144,7 +157,40 @@ final class ArbiterMetrics {
                 sample(b, "forksafe_worker_hook_failures_total", worker(w, "event", h.event()), h.failures());
             }
         }
+        renderApps(b, apps);
         return b.toString();
+    }
+
+    /** The workers' own metrics, one family per name (the first sample's type wins), labelled by worker. */
+    private static void renderApps(StringBuilder b, List<WorkerAppMetrics> apps) {
+        Map<String, AppMetrics.Type> types = new LinkedHashMap<>();
+        Map<String, List<String>> lines = new LinkedHashMap<>();
+        for (WorkerAppMetrics app : apps) {
+            for (AppMetrics.Sample s : app.metrics().samples()) {
+                String family = s.type().family(s.name());
+                AppMetrics.Type type = types.putIfAbsent(family, s.type());
+                if (type != null && type != s.type()) {
+                    continue;
+                }
+                String[] kv = new String[4 + 2 * s.labels().size()];
+                kv[0] = "worker";
+                kv[1] = app.worker();
+                kv[2] = "generation";
+                kv[3] = String.valueOf(app.generation());
+                int i = 4;
+                for (Map.Entry<String, String> l : s.labels().entrySet()) {
+                    kv[i++] = l.getKey();
+                    kv[i++] = l.getValue();
+                }
+                lines.computeIfAbsent(family, n -> new java.util.ArrayList<>())
+                        .add(s.name() + labels(kv) + ' ' + number(s.value()));
+            }
+        }
+        lines.forEach((name, samples) -> {
+            family(b, name, types.get(name).name().toLowerCase(Locale.ROOT),
+                    "Application metric of each worker (ArbiterMetricsBinder).");
+            samples.forEach(line -> b.append(line).append('\n'));
+        });
     }
 
     /** The labels of one worker's series: its name (standby-N for a standby) and its generation. */

@@ -15,6 +15,7 @@ package io.forksafe.arbiter.internal;
  * hook-failures [&lt;s&gt;,&lt;e&gt;,&lt;n&gt;,&lt;err&gt; ...]  its hooks that failed, all of them (see {@link WorkerReport})
  * hooks [&lt;event&gt;,&lt;runs&gt;,&lt;failures&gt; ...]  its hook runs by event type (at most once a second)
  * notes [&lt;key&gt;,&lt;text&gt; ...]       its notes, all of them (at most once a second)
+ * app-metrics [&lt;name&gt;,&lt;type&gt;,&lt;value&gt;[,&lt;label&gt;,&lt;value&gt;]* ...]  the application's metrics (see {@link AppMetrics})
  * standby                           a standby is booted: its server waits for the promotion
  * boot-error &lt;text&gt;                it cannot serve (a restored copy's PostFork failed, a promotion failed)
  *

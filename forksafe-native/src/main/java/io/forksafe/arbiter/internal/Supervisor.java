@@ -1083,7 +1083,16 @@ public final class Supervisor {
 
     /** The arbiter's metrics in the Prometheus text format ({@code /metrics}). */
     String metricsText() {
-        return metrics.render(statusDetail(), registry.status());
+        List<ArbiterMetrics.WorkerAppMetrics> apps = new ArrayList<>();
+        for (WorkerProcess p : byPid.values()) {
+            AppMetrics m = p.appMetrics;
+            if (p.alive() && !m.samples().isEmpty()) {
+                apps.add(new ArbiterMetrics.WorkerAppMetrics(p.name(), p.generation, m));
+            }
+        }
+        apps.sort(java.util.Comparator.comparing(ArbiterMetrics.WorkerAppMetrics::worker)
+                .thenComparingLong(ArbiterMetrics.WorkerAppMetrics::generation));
+        return metrics.render(statusDetail(), registry.status(), apps);
     }
 
     /** A snapshot of the worker table for the API. */

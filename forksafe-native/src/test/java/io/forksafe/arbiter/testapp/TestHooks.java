@@ -14,7 +14,8 @@ import io.forksafe.spi.ForkHookProvider;
  * reports a configuration error and a note (while its providers load, before it connects to the arbiter; in a preload template,
  * before the checkpoint), and with {@code TESTAPP_FAIL_POSTWORKERINIT=true} a PostWorkerInit hook throws in a worker
  * (slot 1 or more: arbiter workers and preload copies, not the template); both texts are hostile (quotes, a newline,
- * {@code <script>}, {@code %}, commas), as {@link #HOSTILE}.
+ * {@code <script>}, {@code %}, commas), as {@link #HOSTILE}. With {@code TESTAPP_METRICS=true} a worker exports
+ * Micrometer meters to the arbiter ({@link AppMeters}).
  */
 public final class TestHooks implements ForkHookProvider {
 
@@ -32,6 +33,13 @@ public final class TestHooks implements ForkHookProvider {
         if ("true".equals(System.getenv("TESTAPP_REPORT_ERROR"))) {
             HostContext.of(registry).reportError("testapp", HOSTILE);
             HostContext.of(registry).note("testapp.note", "a note: " + HOSTILE);
+        }
+        if ("true".equals(System.getenv("TESTAPP_METRICS"))) {
+            registry.subscribe(PostWorkerInit.class, "testapp.metrics", 0, e -> {
+                if (e.worker().slot() > 0) {
+                    AppMeters.bind(registry, e.worker().slot());
+                }
+            });
         }
         if ("true".equals(System.getenv("TESTAPP_FAIL_POSTWORKERINIT"))) {
             registry.subscribe(PostWorkerInit.class, "testapp.failing-init", 0, e -> {
