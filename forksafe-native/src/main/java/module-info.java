@@ -11,6 +11,7 @@ module io.forksafe.nativeos {
     requires org.jnrproject.constants;
     requires jdk.unsupported;
     requires static java.management;
+    requires static micrometer.core; // ArbiterMetricsBinder, for applications that use Micrometer
 
     exports io.forksafe.arbiter;
     exports io.forksafe.uwsgi;

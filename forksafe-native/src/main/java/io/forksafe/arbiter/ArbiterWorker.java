@@ -99,6 +99,12 @@ public final class ArbiterWorker {
     private final AtomicBoolean standbySent = new AtomicBoolean();
     private volatile long promotedAtNanos;
     private volatile long promotionMillis = -1;
+    /** The application's metrics as an {@code app-metrics} line ({@link ArbiterMetricsBinder}), or null. */
+    private volatile java.util.function.Supplier<String> appMetrics;
+    private String sentAppMetrics;
+    private long appMetricsSentAtNanos;
+    /** How often the application's metrics go to the arbiter, at most. */
+    static final long APP_METRICS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
@@ -345,6 +351,7 @@ public final class ArbiterWorker {
                 nextBeat = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(heartbeatMillis);
             }
             reporter.reportIfChanged();
+            sendAppMetricsIfDue();
             synchronized (wakeup) {
                 try {
                     long left;
@@ -370,6 +377,36 @@ public final class ArbiterWorker {
             skippedBeats.incrementAndGet();
         } else if (send("beat")) {
             heartbeats.incrementAndGet();
+        }
+    }
+
+    /** Sends the application's metrics to the arbiter from now on (at once, then every 5 s when they changed). */
+    void exportAppMetrics(java.util.function.Supplier<String> line) {
+        appMetrics = Objects.requireNonNull(line);
+        synchronized (wakeup) {
+            appMetricsSentAtNanos = System.nanoTime() - APP_METRICS_INTERVAL_NANOS;
+        }
+        requestReport();
+    }
+
+    /** On the heartbeat thread: the application's metrics, if 5 s passed and they changed. Never throws. */
+    private void sendAppMetricsIfDue() {
+        java.util.function.Supplier<String> source = appMetrics;
+        long now = System.nanoTime();
+        synchronized (wakeup) {
+            if (source == null || now - appMetricsSentAtNanos < APP_METRICS_INTERVAL_NANOS) {
+                return;
+            }
+            appMetricsSentAtNanos = now;
+        }
+        String line;
+        try {
+            line = source.get();
+        } catch (RuntimeException e) {
+            return; // a meter that failed to measure: the next interval tries again
+        }
+        if (!line.equals(sentAppMetrics) && send(line)) {
+            sentAppMetrics = line;
         }
     }
 
@@ -466,7 +503,7 @@ public final class ArbiterWorker {
      */
     private void onShutdown() {
         shuttingDown = true;
-        reporter.reportIfChanged(); // a worker dying at boot (exit code 3) reports what went wrong first
+        reporter.flush(); // a worker dying at boot (exit code 3) reports what went wrong first
         if (restoredCopy) {
             return; // PreloadWorker publishes a restored copy's WorkerExit
         }
@@ -480,7 +517,7 @@ public final class ArbiterWorker {
             } catch (RuntimeException e) {
                 System.err.println("forksafe arbiter worker: a WorkerExit hook failed: " + e.getMessage());
             }
-            reporter.reportIfChanged();
+            reporter.flush();
         }
     }
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code --status-bind} on a non-loopback address of this machine, reached from a client in a network namespace
  * this test creates (a veth pair in 10.231.X.0/30; every 127.x address is loopback, so a remote client needs one):
- * the probes answer it; the dashboard and {@code /status} answer it 403 unless
+ * the probes and /metrics answer it; the dashboard and {@code /status} answer it 403 unless
  * {@code forksafe.status.allowRemote=true}. Needs root and {@code ip netns}; without them it says why and skips.
  */
 class ArbiterRemoteStatusTest {
@@ -121,8 +121,12 @@ class ArbiterRemoteStatusTest {
     @Test
     void aRemoteClientGetsTheProbesButNotTheStatusOrTheDashboard() throws Exception {
         try (ArbiterRun run = start(Map.of())) {
-            assertThat(fromNamespace(run.statusPort, "/healthz", "/readyz", "/", "html:/", "/status",
-                    "/status?format=text")).containsExactly(
+            List<String> answers = fromNamespace(run.statusPort, "/healthz", "/readyz", "/metrics", "/", "html:/",
+                    "/status", "/status?format=text");
+            assertThat(answers.get(2)).startsWith("200 text/plain; version=0.0.4");
+            answers = new ArrayList<>(answers);
+            answers.remove(2);
+            assertThat(answers).containsExactly(
                     "200 text/plain; charset=utf-8", "200 text/plain; charset=utf-8",
                     "403 text/plain; charset=utf-8", "403 text/plain; charset=utf-8",
                     "403 text/plain; charset=utf-8", "403 text/plain; charset=utf-8");
@@ -131,7 +135,7 @@ class ArbiterRemoteStatusTest {
             assertThat(refused.body()).contains("forksafe.status.allowRemote");
             assertThat(run.countLines(l -> l.contains("is not loopback-only"))).as("logged once at start").isEqualTo(1);
             assertThat(run.output()).contains("status port " + HOST_ADDRESS + ":" + run.statusPort
-                    + " is not loopback-only: /healthz and /readyz answer any client; the dashboard / and /status "
+                    + " is not loopback-only: /healthz, /readyz and /metrics answer any client; the dashboard / and /status "
                     + "answer loopback clients only");
         }
     }

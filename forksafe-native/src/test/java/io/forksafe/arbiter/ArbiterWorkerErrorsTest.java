@@ -50,6 +50,22 @@ class ArbiterWorkerErrorsTest {
                 assertThat(environ.lines()).contains(ArbiterWorker.ENV_GRACEFUL_MILLIS + "=7000");
             }
 
+            // the worker's summary: hook runs by event type and its notes (sent at most once a second)
+            ws = run.awaitWorkers(w -> w.size() == 2 && w.stream().allMatch(x -> hookRuns(x, "PostWorkerInit") != null
+                    && x.path("notes").size() == 1), BOOT);
+            for (JsonNode w : ws) {
+                JsonNode init = hookRuns(w, "PostWorkerInit");
+                assertThat(init.path("failures").asLong()).isEqualTo(1);
+                assertThat(init.path("runs").asLong()).as("testapp.counter, testapp.failing-init and the arbiter's own")
+                        .isGreaterThanOrEqualTo(3);
+                assertThat(hookRuns(w, "PostFork").path("failures").asLong()).isZero();
+                JsonNode note = w.path("notes").get(0);
+                assertThat(note.path("key").asText()).isEqualTo("testapp.note");
+                assertThat(note.path("text").asText()).isEqualTo("a note: " + WorkerReport.oneLine(TestHooks.HOSTILE));
+                assertThat(w.path("rssBytes").asLong()).as("VmRSS of a JVM").isGreaterThan(10L << 20);
+                assertThat(w.path("uptimeMillis").asLong()).isPositive();
+            }
+
             JsonNode status = run.status();
             assertThat(status.path("errors").toString()).isNotEqualTo("[]");
             List<String> errors = new ArrayList<>();
@@ -63,7 +79,33 @@ class ArbiterWorkerErrorsTest {
             String text = ArbiterRun.http(run.statusPort, "/?format=text")[1];
             assertThat(text.lines().filter(l -> l.contains("second line")))
                     .isNotEmpty().allMatch(l -> l.contains("bad \"setting\""));
+
+            // an ended worker keeps what it reported, and the arbiter's recent events say what happened
+            long victim = ws.get(0).path("pid").asLong();
+            ArbiterRun.signal(victim, jnr.constants.platform.Signal.SIGKILL);
+            List<JsonNode> after = run.awaitWorkers(w -> ArbiterRun.allReady(w, 2)
+                    && w.get(0).path("pid").asLong() != victim, BOOT);
+            JsonNode previous = after.get(0).path("previous");
+            assertThat(previous.path("pid").asLong()).isEqualTo(victim);
+            assertThat(previous.path("exitCause").asText()).isEqualTo("EXITED");
+            assertThat(hookRuns(previous, "PostWorkerInit").path("failures").asLong()).isEqualTo(1);
+            assertThat(previous.path("notes").get(0).path("key").asText()).isEqualTo("testapp.note");
+            List<String> events = new ArrayList<>();
+            run.status().path("details").path("arbiter").path("recentEvents").forEach(e -> events.add(
+                    e.path("kind").asText() + " " + e.path("worker").asText() + " " + e.path("pid").asLong()));
+            long newPid = after.get(0).path("pid").asLong();
+            assertThat(events).containsSubsequence("SPAWN worker-1 " + victim, "READY worker-1 " + victim,
+                    "EXIT worker-1 " + victim, "SPAWN worker-1 " + newPid, "READY worker-1 " + newPid);
         }
+    }
+
+    private static JsonNode hookRuns(JsonNode worker, String event) {
+        for (JsonNode h : worker.path("hooks")) {
+            if (h.path("event").asText().equals(event)) {
+                return h;
+            }
+        }
+        return null;
     }
 
     @Test

@@ -100,6 +100,21 @@ public class ForksafeAutoConfiguration {
         }
     }
 
+    /**
+     * Micrometer: under the forksafe arbiter, the worker's meters reach the arbiter's {@code /metrics}, labelled by
+     * worker (Boot binds every {@code MeterBinder} bean to its meter registry; outside the arbiter it does nothing).
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "io.micrometer.core.instrument.binder.MeterBinder")
+    static class Metrics {
+
+        @Bean
+        @ConditionalOnMissingBean
+        io.forksafe.arbiter.ArbiterMetricsBinder forksafeArbiterMetrics(ForkRegistry registry) {
+            return new io.forksafe.arbiter.ArbiterMetricsBinder(registry);
+        }
+    }
+
     /** Boot's embedded Jetty (spring-boot-starter-jetty). */
     @Configuration(proxyBeanMethods = false)
     @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)

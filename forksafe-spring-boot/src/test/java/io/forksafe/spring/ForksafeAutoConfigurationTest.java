@@ -135,4 +135,12 @@ class ForksafeAutoConfigurationTest {
         runner.withPropertyValues("forksafe.enabled=false")
                 .run(context -> assertThat(context).doesNotHaveBean(ForkRegistry.class));
     }
+
+    @Test
+    void aMeterBinderSendsTheWorkersMetersToTheArbiterWhenMicrometerIsPresent() {
+        runner.run(context -> assertThat(context).hasSingleBean(io.forksafe.arbiter.ArbiterMetricsBinder.class));
+        runner.withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(
+                        io.micrometer.core.instrument.binder.MeterBinder.class))
+                .run(context -> assertThat(context).doesNotHaveBean(io.forksafe.arbiter.ArbiterMetricsBinder.class));
+    }
 }

@@ -54,7 +54,7 @@ public enum ArbiterOption {
             Mode.BOTH, null, (b, flag, v) -> b.statusPort(OptionValues.integer(flag, v))),
     STATUS_BIND("--status-bind", List.of(), "ADDRESS", Kind.BIND, false, "none",
             "serve the status port on ADDRESS instead (e.g. 0.0.0.0:9090 or a pod's IP, for probes): /healthz, "
-                    + "/readyz answer any client, the dashboard / and /status loopback clients only unless "
+                    + "/readyz, /metrics answer any client, the dashboard / and /status loopback clients only unless "
                     + "-Dforksafe.status.allowRemote=true; not with --status-port",
             Mode.BOTH, null, (b, flag, v) -> b.statusBind(OptionValues.bind(flag, v))),
     MIN_READY("--min-ready", List.of(), "N", Kind.INT, false, "all workers",

@@ -13,6 +13,9 @@ package io.forksafe.arbiter.internal;
  * exiting &lt;reason&gt;                  WorkerExit is being published
  * errors [&lt;text&gt; ...]              the worker's configuration errors, all of them (see {@link WorkerReport})
  * hook-failures [&lt;s&gt;,&lt;e&gt;,&lt;n&gt;,&lt;err&gt; ...]  its hooks that failed, all of them (see {@link WorkerReport})
+ * hooks [&lt;event&gt;,&lt;runs&gt;,&lt;failures&gt; ...]  its hook runs by event type (at most once a second)
+ * notes [&lt;key&gt;,&lt;text&gt; ...]       its notes, all of them (at most once a second)
+ * app-metrics [&lt;name&gt;,&lt;type&gt;,&lt;value&gt;[,&lt;label&gt;,&lt;value&gt;]* ...]  the application's metrics (see {@link AppMetrics})
  * standby                           a standby is booted: its server waits for the promotion
  * boot-error &lt;text&gt;                it cannot serve (a restored copy's PostFork failed, a promotion failed)
  *
@@ -20,8 +23,8 @@ package io.forksafe.arbiter.internal;
  * promote &lt;slot&gt; &lt;generation&gt;      a standby becomes worker-SLOT of that generation and starts serving
  * </pre>
  *
- * The two report lines are sent when they change (checked at each heartbeat, after each event and at exit); each
- * replaces the previous one of its kind. Their fields are percent-encoded, so no message can break a line.
+ * The four report lines are sent when they change (checked at each heartbeat, after each event and at exit; the
+ * hooks and notes lines at most once a second); each replaces the previous one of its kind. Their fields are percent-encoded, so no message can break a line.
  */
 public final class ControlProtocol {
 

@@ -182,6 +182,12 @@ final class ControlServer implements AutoCloseable {
                     w.event("exiting");
                 } else if (line.startsWith("boot-error")) {
                     w.bootError = true; // a restored copy's PostFork failed: criu's exit status does not say so
+                } else if (AppMetrics.isLine(line)) {
+                    try {
+                        w.appMetrics = AppMetrics.parse(line);
+                    } catch (IllegalArgumentException malformed) {
+                        continue; // untrusted input: a malformed line changes nothing
+                    }
                 } else if (WorkerReport.isReportLine(line)) {
                     try {
                         w.report = w.report.apply(line);

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The arbiter's status port: a small route table (see {@link #routes}) over a small HTTP/1.1 responder of its own
@@ -39,16 +40,17 @@ import java.util.function.Function;
  *       {@link StatusEndpoint#loopbackOnly(ForkRegistry)};</li>
  *   <li>{@code /}: the dashboard page to a browser ({@code Accept: text/html}), the same JSON to every other
  *       client;</li>
- *   <li>{@code /healthz}, {@code /readyz}: the {@link Probes}.</li>
+ *   <li>{@code /healthz}, {@code /readyz}: the {@link Probes};</li>
+ *   <li>{@code /metrics}: the Prometheus text ({@link ArbiterMetrics}).</li>
  * </ul>
- * The probes answer any client; the status and the dashboard follow the status endpoint's one access policy
+ * The probes and the metrics answer any client; the status and the dashboard follow the status endpoint's one access policy
  * (loopback clients only unless {@code forksafe.status.allowRemote=true}).
  */
 final class StatusServer implements AutoCloseable {
 
     /** Who may read a route. */
     enum Access {
-        /** any client: the probes (a kubelet probes the pod's address, not loopback) */
+        /** any client: the probes and the metrics (a kubelet or Prometheus reaches the pod's address, not loopback) */
         ANY_CLIENT,
         /** the status endpoint's policy: loopback clients, others only with forksafe.status.allowRemote */
         STATUS_POLICY
@@ -84,12 +86,12 @@ final class StatusServer implements AutoCloseable {
     private final InetSocketAddress address;
     private volatile boolean closed;
 
-    private StatusServer(ServerSocketChannel server, Selector selector, StatusEndpoint endpoint, Probes probes)
-            throws IOException {
+    private StatusServer(ServerSocketChannel server, Selector selector, StatusEndpoint endpoint, Probes probes,
+                         Supplier<String> metrics) throws IOException {
         this.server = server;
         this.selector = selector;
         this.endpoint = endpoint;
-        this.routes = routes(endpoint, probes);
+        this.routes = routes(endpoint, probes, metrics);
         this.address = (InetSocketAddress) server.getLocalAddress();
         this.executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "forksafe-arbiter-status");
@@ -102,13 +104,14 @@ final class StatusServer implements AutoCloseable {
     }
 
     /** The route table: one line per path. */
-    private static Map<String, Route> routes(StatusEndpoint endpoint, Probes probes) {
+    private static Map<String, Route> routes(StatusEndpoint endpoint, Probes probes, Supplier<String> metrics) {
         Map<String, Route> r = new LinkedHashMap<>();
         r.put("/", new Route(Access.STATUS_POLICY,
                 q -> q.wantsHtml() ? DASHBOARD : endpoint.respond(q.remote(), q.query().get("format"))));
         r.put("/status", new Route(Access.STATUS_POLICY, q -> endpoint.respond(q.remote(), q.query().get("format"))));
         r.put("/healthz", new Route(Access.ANY_CLIENT, q -> probes.health()));
         r.put("/readyz", new Route(Access.ANY_CLIENT, q -> probes.readiness()));
+        r.put("/metrics", new Route(Access.ANY_CLIENT, q -> new Response(200, ArbiterMetrics.CONTENT_TYPE, metrics.get())));
         return r;
     }
 
@@ -117,7 +120,8 @@ final class StatusServer implements AutoCloseable {
      *
      * @throws BindException naming the address and the fix when it is in use
      */
-    static StatusServer start(ForkRegistry registry, InetSocketAddress bind, Probes probes) throws IOException {
+    static StatusServer start(ForkRegistry registry, InetSocketAddress bind, Probes probes, Supplier<String> metrics)
+            throws IOException {
         ServerSocketChannel server = Spawner.openSealed(ServerSocketChannel::open);
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -132,7 +136,7 @@ final class StatusServer implements AutoCloseable {
             server.configureBlocking(false);
             Selector selector = Spawner.openSealed(Selector::open);
             server.register(selector, SelectionKey.OP_ACCEPT);
-            return new StatusServer(server, selector, StatusEndpoint.loopbackOnly(registry), probes);
+            return new StatusServer(server, selector, StatusEndpoint.loopbackOnly(registry), probes, metrics);
         } catch (IOException | RuntimeException e) {
             server.close();
             throw e;
@@ -144,8 +148,8 @@ final class StatusServer implements AutoCloseable {
         if (address.getAddress().isLoopbackAddress()) {
             return null;
         }
-        return "status port " + ListenSocket.describe(address) + " is not loopback-only: /healthz and /readyz answer "
-                + "any client; the dashboard / and /status "
+        return "status port " + ListenSocket.describe(address) + " is not loopback-only: /healthz, /readyz and /metrics "
+                + "answer any client; the dashboard / and /status "
                 + (endpoint.allowsRemote() ? "too (" + StatusEndpoint.ALLOW_REMOTE_SETTING + "=true)"
                 : "answer loopback clients only (403 to others; " + StatusEndpoint.ALLOW_REMOTE_SETTING
                 + "=true opens them)");

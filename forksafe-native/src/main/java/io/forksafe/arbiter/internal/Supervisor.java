@@ -86,6 +86,9 @@ public final class Supervisor {
     private int standbysStarted;
     /** How many workers and standbys ended, by cause, since the arbiter started (guarded by lock). */
     private final java.util.EnumMap<ExitCause, Long> exitsByCause = new java.util.EnumMap<>(ExitCause.class);
+    private final RecentEvents recent = new RecentEvents();
+    private final ArbiterMetrics metrics = new ArbiterMetrics();
+    private final long startedAtMillis = System.currentTimeMillis();
     /** Spawn mode: where a promoted standby takes the listening socket (restored copies have their source's). */
     private SocketHandoff.Server standbyHandoff;
     /** Exits seen by the reaper threads: pid and decoded status (-1 when someone else reaped it). */
@@ -172,7 +175,8 @@ public final class Supervisor {
                     }
                 }
                 if (config.statusAddress() != null) {
-                    statusServer = StatusServer.start(registry, config.statusAddress(), new Probes(this::probeState));
+                    statusServer = StatusServer.start(registry, config.statusAddress(), new Probes(this::probeState),
+                            this::metricsText);
                     String exposure = statusServer.exposure();
                     if (exposure != null) {
                         say(exposure);
@@ -423,6 +427,7 @@ public final class Supervisor {
                 rollingQueue.add(n);
             }
         });
+        recent.add(RecentEvents.Kind.ROLL_START, rollingQueue.size() + " worker(s)");
         say("rolling restart of " + rollingQueue.size() + " worker(s): each new generation serves before the old one stops"
                 + (standbys.isEmpty() ? "" : "; the standbys are replaced by new ones"));
         long deadline = System.nanoTime() + config.gracefulTimeout().toNanos();
@@ -489,6 +494,7 @@ public final class Supervisor {
     private void halt(String reason, int code) {
         haltReason = reason;
         exitCode = code;
+        recent.add(RecentEvents.Kind.HALT, reason);
         say(reason);
         host.reportError("forksafe-arbiter", reason);
         beginStop();
@@ -554,8 +560,10 @@ public final class Supervisor {
         pumps.removeIf(t -> !t.isAlive());
         if (p.kind == WorkerKind.RESTORE) {
             say("restoring " + p.label() + " from image " + ((RestoreSource) source).imageGeneration());
+            recent.add(RecentEvents.Kind.RESTORE, p, "image " + ((RestoreSource) source).imageGeneration());
         } else {
             say("spawned " + p.label());
+            recent.add(RecentEvents.Kind.SPAWN, p, null);
             publishQuietly(() -> host.postForkParent(p.info(), CONTAINER)); // a copy's, once it has its pid
         }
         return p;
@@ -691,6 +699,8 @@ public final class Supervisor {
             s.ended = p;
         }
         exitsByCause.merge(p.exitCause(), 1L, Long::sum);
+        recent.add(RecentEvents.Kind.EXIT, p, describeStatus(status) + ", " + p.exitCause()
+                + (p.stopDetail != null ? ": " + p.stopDetail : ""));
         say(p.label() + " exited with " + describeStatus(status)
                 + (p.stopDetail != null ? " (" + p.stopDetail + ")" : ""));
         try {
@@ -721,6 +731,7 @@ public final class Supervisor {
                 String why = "rolling restart aborted: the new " + p.label() + " exited with " + describeStatus(status)
                         + " before it was ready; the old generation keeps serving. Fix the worker and send SIGHUP again";
                 say(why);
+                recent.add(RecentEvents.Kind.ROLL_ABORTED, why);
                 host.note("forksafe-arbiter.rollingRestart", why);
             }
             return;
@@ -745,6 +756,7 @@ public final class Supervisor {
             return;
         }
         s.restarts++;
+        metrics.restarted();
         boolean quick = neverReady || now - p.readyAtNanos < STABLE_NANOS;
         s.consecutiveFailures = quick ? s.consecutiveFailures + 1 : 0;
         long delay = backoffNanos(s.consecutiveFailures);
@@ -816,11 +828,17 @@ public final class Supervisor {
                 p.state = WorkerProcess.State.STANDBY;
                 p.lastBeatNanos = now;
                 say(p.label() + " booted as a standby in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+                metrics.observeBoot(bootSource(p), now - p.spawnedAtNanos);
+                recent.add(RecentEvents.Kind.STANDBY_BOOTED, p, "in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
             } else if (p.state == WorkerProcess.State.BOOTING && p.standby == 0 && p.readyReported) {
                 p.state = WorkerProcess.State.READY;
                 p.readyAtNanos = now;
                 p.lastBeatNanos = now;
                 say(p.label() + " ready in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
+                if (p.standbyName == null) { // a promoted standby's boot was counted when it booted
+                    metrics.observeBoot(bootSource(p), now - p.spawnedAtNanos);
+                }
+                recent.add(RecentEvents.Kind.READY, p, "in " + (now - p.spawnedAtNanos) / 1_000_000 + " ms");
             }
         }
     }
@@ -954,6 +972,7 @@ public final class Supervisor {
             p.lastBeatNanos = p.spawnedAtNanos;
             p.state = WorkerProcess.State.BOOTING;
             say("promoted " + was + " to " + p.label());
+            recent.add(RecentEvents.Kind.PROMOTION, p, "was " + was);
             return p;
         }
         return null;
@@ -1012,6 +1031,7 @@ public final class Supervisor {
             rollingSlot = null;
             if (rollingQueue.isEmpty()) {
                 say("rolling restart complete");
+                recent.add(RecentEvents.Kind.ROLL_COMPLETE, null);
             }
         }
     }
@@ -1022,10 +1042,12 @@ public final class Supervisor {
      * The {@code arbiter} status section, rendered as JSON, text and JMX. {@code preload} (restored copies) or
      * {@code cdsArchive} (spawned workers with an AppCDS archive) is null when it does not apply.
      */
-    public record Status(long pid, String bind, String workerSource, String phase, int targetWorkers, int standby,
-                         long timeoutMillis, long bootTimeoutMillis, long gracefulTimeoutMillis,
-                         long heartbeatIntervalMillis, boolean rollingRestart, String haltReason,
-                         Map<ExitCause, Long> exitsByCause, List<WorkerRow> workers, RestoreSource.Status preload, CdsArchive.Status cdsArchive) {
+    public record Status(long pid, long startedAtMillis, String bind, String workerSource, String phase,
+                         int targetWorkers, int standby, long timeoutMillis, long bootTimeoutMillis,
+                         long gracefulTimeoutMillis, long heartbeatIntervalMillis, boolean rollingRestart,
+                         String haltReason, Map<ExitCause, Long> exitsByCause, List<WorkerRow> workers,
+                         List<RecentEvents.Entry> recentEvents, RestoreSource.Status preload,
+                         CdsArchive.Status cdsArchive) {
     }
 
     /** A worker source's part of the status. */
@@ -1038,13 +1060,16 @@ public final class Supervisor {
      * last ended worker.
      */
     public record WorkerRow(int slot, String role, String kind, Long pid, Long generation, String state, int restarts,
-                            Long heartbeatAgeMillis, Integer lastExitStatus, Long bootMillis, List<String> events,
-                            List<String> errors, List<WorkerReport.HookFailure> hookFailures, EndedWorker previous) {
+                            Long uptimeMillis, Long heartbeatAgeMillis, Long rssBytes, Integer lastExitStatus,
+                            Long bootMillis, List<String> events, List<String> errors,
+                            List<WorkerReport.HookFailure> hookFailures, List<WorkerReport.HookRuns> hooks,
+                            List<WorkerReport.Note> notes, EndedWorker previous) {
     }
 
     /** A slot's last ended worker, with what it last reported. */
     public record EndedWorker(Long pid, long generation, int exitStatus, ExitCause exitCause, List<String> errors,
-                              List<WorkerReport.HookFailure> hookFailures) {
+                              List<WorkerReport.HookFailure> hookFailures, List<WorkerReport.HookRuns> hooks,
+                              List<WorkerReport.Note> notes) {
     }
 
     private Status statusDetail() {
@@ -1063,13 +1088,14 @@ public final class Supervisor {
                 ws.add(slotRow(null, p, "standby"));
             }
             SourceStatus fromSource = source.status();
-            return new Status(pid, address() == null ? null : ListenSocket.describe(address()),
+            return new Status(pid, startedAtMillis, address() == null ? null : ListenSocket.describe(address()),
                     source instanceof RestoreSource ? "restore" : "spawn",
                     draining && phase == Phase.RUNNING ? "draining" : phase.name().toLowerCase(java.util.Locale.ROOT),
                     target, config.standby(), config.timeout().toMillis(), config.bootTimeout().toMillis(),
                     config.gracefulTimeout().toMillis(), config.heartbeatInterval().toMillis(),
                     rollingSlot != null || !rollingQueue.isEmpty(), haltReason,
-                    java.util.Collections.unmodifiableMap(new java.util.EnumMap<>(exitsByCause)), ws, fromSource.preload(),
+                    java.util.Collections.unmodifiableMap(new java.util.EnumMap<>(exitsByCause)), ws, recent.entries(),
+                    fromSource.preload(),
                     fromSource.cdsArchive());
         }
     }
@@ -1079,16 +1105,46 @@ public final class Supervisor {
         WorkerProcess ended = s == null ? null : s.ended;
         EndedWorker previous = role.equals("current") && ended != null && ended != p
                 ? new EndedWorker(ended.workerPid > 0 ? ended.workerPid : null, ended.generation, ended.exitStatus,
-                        ended.exitCause(), ended.report.errors(), ended.report.hookFailures())
+                        ended.exitCause(), ended.report.errors(), ended.report.hookFailures(), ended.report.hooks(),
+                        ended.report.notes())
                 : null;
         return new WorkerRow(p != null ? p.slot : s.number, role, p == null ? null : p.kind.name(),
                 p == null ? null : p.workerPid > 0 ? p.workerPid : null, p == null ? null : p.generation,
                 p == null ? "respawning" : p.state.label(), s == null ? 0 : s.restarts,
-                p == null || !p.connected ? null : p.heartbeatAgeMillis(), s == null ? null : s.lastExitStatus,
+                p == null ? null : System.currentTimeMillis() - p.spawnedAtMillis,
+                p == null || !p.connected ? null : p.heartbeatAgeMillis(), rss(p), s == null ? null : s.lastExitStatus,
                 p == null || p.readyAtNanos == 0 ? null : (p.readyAtNanos - p.spawnedAtNanos) / 1_000_000,
-                p == null ? List.of() : p.events(), report.errors(), report.hookFailures(), previous);
+                p == null ? List.of() : p.events(), report.errors(), report.hookFailures(), report.hooks(),
+                report.notes(), previous);
     }
 
+    /** A live worker's resident memory in bytes, or null (gone, still restoring, unknown). */
+    private static Long rss(WorkerProcess p) {
+        if (p == null || p.reaped || p.workerPid <= 0) {
+            return null;
+        }
+        long rss = ProcessMemory.rssBytes(p.workerPid);
+        return rss < 0 ? null : rss;
+    }
+
+
+    private static ArbiterMetrics.BootSource bootSource(WorkerProcess p) {
+        return p.kind == WorkerKind.RESTORE ? ArbiterMetrics.BootSource.RESTORE : ArbiterMetrics.BootSource.SPAWN;
+    }
+
+    /** The arbiter's metrics in the Prometheus text format ({@code /metrics}). */
+    String metricsText() {
+        List<ArbiterMetrics.WorkerAppMetrics> apps = new ArrayList<>();
+        for (WorkerProcess p : byPid.values()) {
+            AppMetrics m = p.appMetrics;
+            if (p.alive() && !m.samples().isEmpty()) {
+                apps.add(new ArbiterMetrics.WorkerAppMetrics(p.name(), p.generation, m));
+            }
+        }
+        apps.sort(java.util.Comparator.comparing(ArbiterMetrics.WorkerAppMetrics::worker)
+                .thenComparingLong(ArbiterMetrics.WorkerAppMetrics::generation));
+        return metrics.render(statusDetail(), registry.status(), apps);
+    }
 
     /** A snapshot of the worker table for the API. */
     public List<Arbiter.WorkerStatus> workers() {

@@ -80,6 +80,8 @@ final class WorkerProcess {
     private final List<String> events = new ArrayList<>();
     /** The last errors and hook failures the worker reported (replaced by each report line). */
     volatile WorkerReport report = WorkerReport.NONE;
+    /** The application metrics the worker last sent ({@code ArbiterMetricsBinder}). */
+    volatile AppMetrics appMetrics = AppMetrics.NONE;
     /** Errors already copied into the arbiter's own status, so a repeated report adds nothing. */
     private final java.util.Set<String> forwarded = new java.util.HashSet<>();
     /** Counted down when the control connection has been read to its end. */

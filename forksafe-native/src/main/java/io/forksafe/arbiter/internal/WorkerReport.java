@@ -8,13 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What a worker tells the arbiter about its own health: its configuration errors and its failing hooks, as two
- * control-channel lines (see {@link ControlProtocol}). Each line carries the whole current list and replaces the
- * previous one, so a lost or repeated line is harmless.
+ * What a worker tells the arbiter about its own health: its configuration errors, its failing hooks, its hook
+ * runs by event type and its notes, as four control-channel lines (see {@link ControlProtocol}). Each line carries
+ * the whole current list and replaces the previous one, so a lost or repeated line is harmless.
  *
  * <pre>
  * errors [&lt;text&gt; ...]
  * hook-failures [&lt;subscriber&gt;,&lt;event&gt;,&lt;failures&gt;,&lt;lastError&gt; ...]
+ * hooks [&lt;event&gt;,&lt;runs&gt;,&lt;failures&gt; ...]
+ * notes [&lt;key&gt;,&lt;text&gt; ...]
  * </pre>
  *
  * Every field is percent-encoded UTF-8: only {@code A-Z a-z 0-9 - . _} stay as they are, everything else (space,
@@ -25,8 +27,11 @@ import java.util.List;
  *
  * @param errors       the worker's configuration errors ({@code status().errors()}), oldest first
  * @param hookFailures the worker's hooks that failed at least once ({@code status().executedHooks()})
+ * @param hooks        the worker's hook runs and failures summed by event type, in the order of the event types
+ * @param notes        the worker's notes ({@code status().notes()})
  */
-public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) {
+public record WorkerReport(List<String> errors, List<HookFailure> hookFailures, List<HookRuns> hooks,
+                           List<Note> notes) {
 
     /** The most errors, and the most hook failures, one report carries. */
     public static final int MAX_ITEMS = 16;
@@ -35,11 +40,13 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
 
     static final String ERRORS = "errors";
     static final String HOOK_FAILURES = "hook-failures";
+    static final String HOOKS = "hooks";
+    static final String NOTES = "notes";
     private static final String NULL = "~";
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     /** An empty report. */
-    public static final WorkerReport NONE = new WorkerReport(List.of(), List.of());
+    public static final WorkerReport NONE = new WorkerReport(List.of(), List.of(), List.of(), List.of());
 
     /**
      * One hook that failed in the worker.
@@ -52,12 +59,40 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
     public record HookFailure(String subscriber, String event, long failures, String lastError) {
     }
 
+    /**
+     * How often a worker's hooks ran for one event type, all subscribers together.
+     *
+     * @param event    the event type, for example "PostFork"
+     * @param runs     how many hook runs (each subscriber's run counts once)
+     * @param failures how many of them threw
+     */
+    public record HookRuns(String event, long runs, long failures) {
+    }
+
+    /**
+     * One of a worker's notes: a plain statement from an adapter or the application.
+     *
+     * @param key  what it is about ("forksafe-jetty.connector")
+     * @param text the statement
+     */
+    public record Note(String key, String text) {
+    }
+
+    /** A report of errors and failing hooks only. */
+    public WorkerReport(List<String> errors, List<HookFailure> hookFailures) {
+        this(errors, hookFailures, List.of(), List.of());
+    }
+
     public WorkerReport {
         errors = List.copyOf(errors.subList(0, Math.min(MAX_ITEMS, errors.size())).stream()
                 .map(WorkerReport::cut).toList());
         hookFailures = List.copyOf(hookFailures.subList(0, Math.min(MAX_ITEMS, hookFailures.size())).stream()
                 .map(h -> new HookFailure(cut(h.subscriber()), cut(h.event()), h.failures(), cut(h.lastError())))
                 .toList());
+        hooks = List.copyOf(hooks.subList(0, Math.min(MAX_ITEMS, hooks.size())).stream()
+                .map(h -> new HookRuns(cut(h.event()), h.runs(), h.failures())).toList());
+        notes = List.copyOf(notes.subList(0, Math.min(MAX_ITEMS, notes.size())).stream()
+                .map(n -> new Note(cut(n.key()), cut(n.text()))).toList());
     }
 
     /** The errors and failing hooks of a worker's status, bounded: the newest errors, the first failing hooks. */
@@ -69,13 +104,49 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
                 failures.add(new HookFailure(h.subscriber(), h.event(), h.failures(), h.lastError()));
             }
         }
-        return new WorkerReport(errors.subList(Math.max(0, errors.size() - MAX_ITEMS), errors.size()), failures);
+        java.util.Map<String, long[]> byEvent = new java.util.LinkedHashMap<>();
+        for (io.forksafe.EventType t : io.forksafe.EventType.values()) {
+            byEvent.put(t.displayName(), new long[2]);
+        }
+        for (ForksafeStatus.HookExecution h : status.executedHooks()) {
+            long[] sum = byEvent.computeIfAbsent(h.event(), e -> new long[2]);
+            sum[0] += h.count();
+            sum[1] += h.failures();
+        }
+        List<HookRuns> hooks = new ArrayList<>();
+        byEvent.forEach((event, sum) -> {
+            if (sum[0] > 0) {
+                hooks.add(new HookRuns(event, sum[0], sum[1]));
+            }
+        });
+        List<Note> notes = new ArrayList<>();
+        status.notes().forEach((key, text) -> notes.add(new Note(key, text)));
+        return new WorkerReport(errors.subList(Math.max(0, errors.size() - MAX_ITEMS), errors.size()), failures,
+                hooks, notes);
     }
 
 
     /** Whether there is nothing to report. */
     public boolean isEmpty() {
-        return errors.isEmpty() && hookFailures.isEmpty();
+        return errors.isEmpty() && hookFailures.isEmpty() && hooks.isEmpty() && notes.isEmpty();
+    }
+
+    /** The {@code hooks ...} line (without the newline). */
+    public String hooksLine() {
+        StringBuilder b = new StringBuilder(HOOKS);
+        for (HookRuns h : hooks) {
+            b.append(' ').append(encode(h.event())).append(',').append(h.runs()).append(',').append(h.failures());
+        }
+        return b.toString();
+    }
+
+    /** The {@code notes ...} line (without the newline). */
+    public String notesLine() {
+        StringBuilder b = new StringBuilder(NOTES);
+        for (Note n : notes) {
+            b.append(' ').append(encode(n.key())).append(',').append(encode(n.text()));
+        }
+        return b.toString();
     }
 
     /** The {@code errors ...} line (without the newline). */
@@ -97,9 +168,9 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
         return b.toString();
     }
 
-    /** Whether {@code line} is a report line ({@code errors ...} or {@code hook-failures ...}). */
+    /** Whether {@code line} is a report line ({@code errors}, {@code hook-failures}, {@code hooks}, {@code notes}). */
     static boolean isReportLine(String line) {
-        return isLine(line, ERRORS) || isLine(line, HOOK_FAILURES);
+        return isLine(line, ERRORS) || isLine(line, HOOK_FAILURES) || isLine(line, HOOKS) || isLine(line, NOTES);
     }
 
     private static boolean isLine(String line, String keyword) {
@@ -118,21 +189,51 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures) 
             for (String field : fields(line, ERRORS)) {
                 out.add(oneLine(decode(field)));
             }
-            return new WorkerReport(out, hookFailures);
+            return new WorkerReport(out, hookFailures, hooks, notes);
         }
         if (isLine(line, HOOK_FAILURES)) {
             List<HookFailure> out = new ArrayList<>();
             for (String item : fields(line, HOOK_FAILURES)) {
-                String[] f = item.split(",", -1);
-                if (f.length != 4) {
-                    throw new IllegalArgumentException("a hook failure has 4 fields, got " + f.length);
-                }
-                out.add(new HookFailure(oneLine(decode(f[0])), oneLine(decode(f[1])), Long.parseLong(f[2]),
+                String[] f = split(item, 4, "a hook failure");
+                out.add(new HookFailure(oneLine(decode(f[0])), oneLine(decode(f[1])), count(f[2]),
                         oneLine(decode(f[3]))));
             }
-            return new WorkerReport(errors, out);
+            return new WorkerReport(errors, out, hooks, notes);
+        }
+        if (isLine(line, HOOKS)) {
+            List<HookRuns> out = new ArrayList<>();
+            for (String item : fields(line, HOOKS)) {
+                String[] f = split(item, 3, "a hook count");
+                out.add(new HookRuns(oneLine(decode(f[0])), count(f[1]), count(f[2])));
+            }
+            return new WorkerReport(errors, hookFailures, out, notes);
+        }
+        if (isLine(line, NOTES)) {
+            List<Note> out = new ArrayList<>();
+            for (String item : fields(line, NOTES)) {
+                String[] f = split(item, 2, "a note");
+                out.add(new Note(oneLine(decode(f[0])), oneLine(decode(f[1]))));
+            }
+            return new WorkerReport(errors, hookFailures, hooks, out);
         }
         throw new IllegalArgumentException("not a report line");
+    }
+
+    private static String[] split(String item, int fields, String what) {
+        String[] f = item.split(",", -1);
+        if (f.length != fields) {
+            throw new IllegalArgumentException(what + " has " + fields + " fields, got " + f.length);
+        }
+        return f;
+    }
+
+    /** A count field: a decimal number, never negative. */
+    private static long count(String field) {
+        long n = Long.parseLong(field);
+        if (n < 0) {
+            throw new IllegalArgumentException("negative count " + n);
+        }
+        return n;
     }
 
     private static List<String> fields(String line, String keyword) {

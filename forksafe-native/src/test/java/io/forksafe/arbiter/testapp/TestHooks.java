@@ -11,10 +11,11 @@ import io.forksafe.spi.ForkHookProvider;
  * Zero-code hooks for the process tests, loaded in the arbiter and in every worker: "testapp.counter" counts every
  * event (visible per event type in the status JSON), and with {@code TESTAPP_FAIL_POSTFORK=true} a PostFork hook
  * throws, which must make the worker exit with the boot-error code. With {@code TESTAPP_REPORT_ERROR=true} the worker
- * reports a configuration error (while its providers load, before it connects to the arbiter; in a preload template,
+ * reports a configuration error and a note (while its providers load, before it connects to the arbiter; in a preload template,
  * before the checkpoint), and with {@code TESTAPP_FAIL_POSTWORKERINIT=true} a PostWorkerInit hook throws in a worker
- * (slot 1 or more: arbiter workers and preload copies, not the template; {@code =2}: in slot 2 only); both texts are hostile (quotes, a newline,
- * {@code <script>}, {@code %}, commas), as {@link #HOSTILE}.
+ * (slot 1 or more: arbiter workers and preload copies, not the template; {@code =2}: in slot 2 only); both texts are
+ * hostile (quotes, a newline, {@code <script>}, {@code %}, commas), as {@link #HOSTILE}. With
+ * {@code TESTAPP_METRICS=true} a worker exports Micrometer meters to the arbiter ({@link AppMeters}).
  */
 public final class TestHooks implements ForkHookProvider {
 
@@ -31,6 +32,14 @@ public final class TestHooks implements ForkHookProvider {
         }
         if ("true".equals(System.getenv("TESTAPP_REPORT_ERROR"))) {
             HostContext.of(registry).reportError("testapp", HOSTILE);
+            HostContext.of(registry).note("testapp.note", "a note: " + HOSTILE);
+        }
+        if ("true".equals(System.getenv("TESTAPP_METRICS"))) {
+            registry.subscribe(PostWorkerInit.class, "testapp.metrics", 0, e -> {
+                if (e.worker().slot() > 0) {
+                    AppMeters.bind(registry, e.worker().slot());
+                }
+            });
         }
         String failInit = System.getenv("TESTAPP_FAIL_POSTWORKERINIT");
         if ("true".equals(failInit) || (failInit != null && failInit.matches("\\d+"))) {
