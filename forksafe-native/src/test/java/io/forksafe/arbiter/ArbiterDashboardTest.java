@@ -60,6 +60,14 @@ class ArbiterDashboardTest {
                         .asInt()).isZero();
                 assertThat(browser.evaluate("document.querySelector('#totals').textContent").asText())
                         .contains("2 / 2", "running");
+                // the workers' own summaries (at most once a second): hook runs by event, the failing one marked
+                browser.awaitTrue("document.querySelectorAll('#hooks tbody tr.failing').length === 1",
+                        Duration.ofSeconds(20), "slot 2's failing PostWorkerInit among the hook runs by event");
+                assertThat(browser.evaluate("document.querySelector('#hooks tbody tr.failing').textContent").asText())
+                        .contains("worker-2", "PostWorkerInit");
+                String row1 = browser.evaluate("document.querySelector('#workers tr[data-slot=\"1\"]').innerText")
+                        .asText();
+                assertThat(row1).as("uptime and RSS are shown").contains("MiB").containsPattern("\\d+(\\.\\d)? (ms|s)");
                 browser.screenshot(Path.of("target", "dashboard.png"));
                 assertThat(Files.size(Path.of("target", "dashboard.png"))).isGreaterThan(1000);
 
@@ -79,6 +87,9 @@ class ArbiterDashboardTest {
                         Duration.ofSeconds(10), "the kill counted in the exits by cause");
                 assertThat(browser.evaluate("document.querySelector('#workers tr[data-slot=\"2\"]').className").asText())
                         .contains("failing");
+                browser.awaitTrue("Array.prototype.some.call(document.querySelectorAll('#events li[data-kind=\"EXIT\"]'),"
+                        + " function (li) { return li.textContent.indexOf('pid " + slot1Pid + "') >= 0; })",
+                        Duration.ofSeconds(10), "the kill among the recent events");
                 browser.screenshot(Path.of("target", "dashboard-after-kill.png"));
             }
         }
@@ -108,7 +119,7 @@ class ArbiterDashboardTest {
                     .contains("forksafe-arbiter");
             TestHttp.Reply missing = TestHttp.get(run.statusPort, "/nope", Map.of());
             assertThat(missing.status()).isEqualTo(404);
-            assertThat(missing.body()).contains("/nope", "/status", "/healthz", "/readyz");
+            assertThat(missing.body()).contains("/nope", "/status", "/healthz", "/readyz", "/metrics");
             assertThat(TestHttp.send("127.0.0.1", run.statusPort, "POST", "/status", Map.of(), 10_000).status()).isEqualTo(405);
         }
     }
