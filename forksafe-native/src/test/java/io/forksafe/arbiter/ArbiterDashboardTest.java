@@ -37,12 +37,18 @@ class ArbiterDashboardTest {
             assertThat(hostileInStatus).contains("<script>alert(1)</script>");
 
             try (HeadlessChromium browser = HeadlessChromium.open("http://127.0.0.1:" + run.statusPort + "/")) {
+                // the page runs under its Content-Security-Policy (its inline script and style by hash): it renders
                 browser.awaitTrue("document.querySelectorAll('#workers tbody tr').length === 2"
                         + " && document.querySelector('#workers tr[data-slot=\"2\"]') !== null"
                         + " && document.querySelector('#workers tr[data-slot=\"2\"]').classList.contains('failing')",
                         Duration.ofSeconds(20), "two worker rows, slot 2 failing");
                 assertThat(browser.evaluate("document.querySelector('#workers tr[data-slot=\"1\"]').className").asText())
                         .as("slot 1's hooks all ran").doesNotContain("failing");
+                // highlighted as rendered: the style sheet applied (the CSP lets the page's own style through)
+                assertThat(browser.evaluate("getComputedStyle(document.querySelector('#workers tr[data-slot=\"2\"] td'))"
+                        + ".backgroundColor").asText()).isEqualTo("rgb(254, 243, 242)");
+                assertThat(browser.evaluate("getComputedStyle(document.querySelector('#workers tr[data-slot=\"1\"] td'))"
+                        + ".backgroundColor").asText()).isEqualTo("rgba(0, 0, 0, 0)");
                 assertThat(browser.evaluate("document.querySelector('#workers tr[data-slot=\"1\"]').dataset.pid").asText())
                         .isEqualTo(String.valueOf(slot1Pid));
                 assertThat(browser.evaluate("document.querySelector('#workers tr[data-slot=\"2\"] td.pid').textContent")
@@ -105,6 +111,9 @@ class ArbiterDashboardTest {
             assertThat(page.status()).isEqualTo(200);
             assertThat(page.contentType()).startsWith("text/html");
             assertThat(page.body()).contains("<title>forksafe arbiter</title>").doesNotContain("http://", "https://", "src=", "href=");
+            assertThat(page.headers().get("content-security-policy")).startsWith("default-src 'none'; script-src 'sha256-")
+                    .contains("frame-ancestors 'none'").doesNotContain("unsafe");
+            assertThat(page.headers()).containsEntry("x-content-type-options", "nosniff");
             for (Map<String, String> headers : List.of(Map.<String, String>of(), Map.of("Accept", "*/*"),
                     Map.of("Accept", "application/json"), Map.of("Accept", "application/json, text/html;q=0.5"))) {
                 TestHttp.Reply json = TestHttp.get(run.statusPort, "/", headers);
@@ -121,6 +130,7 @@ class ArbiterDashboardTest {
             assertThat(missing.status()).isEqualTo(404);
             assertThat(missing.body()).contains("/nope", "/status", "/healthz", "/readyz", "/metrics");
             assertThat(TestHttp.send("127.0.0.1", run.statusPort, "POST", "/status", Map.of(), 10_000).status()).isEqualTo(405);
+            assertThat(TestHttp.get(run.statusPort, "/status?format=%zz", Map.of()).status()).isEqualTo(400);
         }
     }
 }

@@ -77,6 +77,13 @@ final class StatusServer implements AutoCloseable {
     }
 
     private static final Response DASHBOARD = new Response(200, "text/html; charset=utf-8", resource("dashboard.html"));
+    /**
+     * The dashboard's Content-Security-Policy: its own inline script and style (by their SHA-256), fetches to this
+     * port, nothing else (no other script, even if text ever reached the DOM as HTML; no framing, no forms).
+     */
+    static final String DASHBOARD_CSP = "default-src 'none'; script-src " + inlineHash(DASHBOARD.body(), "script")
+            + "; style-src " + inlineHash(DASHBOARD.body(), "style") + "; connect-src 'self'; img-src 'self'; "
+            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
     private final ServerSocketChannel server;
     private final Selector selector;
@@ -228,15 +235,23 @@ final class StatusServer implements AutoCloseable {
             String method = parts[0];
             String target = parts.length > 1 ? parts[1] : "/";
             int q = target.indexOf('?');
-            Request request = new Request(q >= 0 ? target.substring(0, q) : target,
-                    q >= 0 ? query(target.substring(q + 1)) : Map.of(), accept,
-                    ((InetSocketAddress) c.getRemoteAddress()).getAddress());
-            Response r = method.equals("GET") || method.equals("HEAD") ? dispatch(request)
-                    : new Response(405, "text/plain; charset=utf-8", "use GET\n");
+            Map<String, String> query;
+            try {
+                query = q >= 0 ? query(target.substring(q + 1)) : Map.of();
+            } catch (IllegalArgumentException e) {
+                query = null; // a malformed %-escape
+            }
+            Response r = !(method.equals("GET") || method.equals("HEAD"))
+                    ? new Response(405, "text/plain; charset=utf-8", "use GET\n")
+                    : query == null ? new Response(400, "text/plain; charset=utf-8", "malformed query string\n")
+                    : dispatch(new Request(q >= 0 ? target.substring(0, q) : target, query, accept,
+                            ((InetSocketAddress) c.getRemoteAddress()).getAddress()));
             byte[] body = r.body().getBytes(StandardCharsets.UTF_8);
             OutputStream out = Channels.newOutputStream(c);
             out.write(("HTTP/1.1 " + r.status() + " " + reason(r.status()) + "\r\nContent-Type: " + r.contentType()
                     + "\r\nContent-Length: " + body.length + "\r\nCache-Control: no-store\r\n"
+                    + "X-Content-Type-Options: nosniff\r\n"
+                    + (r == DASHBOARD ? "Content-Security-Policy: " + DASHBOARD_CSP + "\r\n" : "")
                     + (r.status() == 405 ? "Allow: GET, HEAD\r\n" : "") + "Connection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             if (!method.equals("HEAD")) {
@@ -283,6 +298,22 @@ final class StatusServer implements AutoCloseable {
             case 503 -> "Service Unavailable";
             default -> "Status";
         };
+    }
+
+    /** The CSP source of the page's one inline {@code <tag>} element: its content's SHA-256. */
+    private static String inlineHash(String html, String tag) {
+        int open = html.indexOf('>', html.indexOf("<" + tag)) + 1;
+        int close = html.indexOf("</" + tag + ">", open);
+        if (open <= 0 || close < 0 || html.indexOf("<" + tag, close) >= 0) {
+            throw new IllegalStateException("dashboard.html must have exactly one inline <" + tag + ">");
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(html.substring(open, close).getBytes(StandardCharsets.UTF_8));
+            return "'sha256-" + java.util.Base64.getEncoder().encodeToString(digest) + "'";
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JDK has SHA-256
+        }
     }
 
     private static String resource(String name) {
