@@ -90,8 +90,8 @@ class ArbiterProbesTest {
     @Test
     void readinessWaitsForTheWorkersAndLivenessAndReadinessStayUpThroughARollingRestart() throws Exception {
         try (ArbiterRun run = ArbiterRun.start(List.of(), Map.of(), List.of("--workers", "2", "--bind", "127.0.0.1:0",
-                "--status-port", "0", "--env", "TESTAPP_BOOT_DELAY_MS=2000"), ArbiterRun.APP)) {
-            // the listening line comes before the workers are spawned, and they take 2 s more to be ready
+                "--status-port", "0", "--env", "TESTAPP_BOOT_DELAY_MS=3000"), ArbiterRun.APP)) {
+            // the listening line comes before the workers are spawned, and they take 3 s more to be ready
             TestHttp.Reply early = probe(run, "/readyz");
             assertThat(early.status()).as("before the workers serve: %s", early.body()).isEqualTo(503);
             assertThat(early.body()).containsAnyOf("starting:", "not ready: 0 worker(s) serve, 2 needed");
