@@ -44,6 +44,25 @@ public final class StatusEndpoint {
     }
 
     /**
+     * The access policy alone, for a page that shows this status in another form (the arbiter's dashboard): a
+     * loopback client is always admitted, any other client only when remote access is allowed.
+     *
+     * <pre>{@code
+     * StatusEndpoint.Response r = endpoint.admits(client) ? dashboardPage : endpoint.refused();
+     * }</pre>
+     */
+    public boolean admits(InetAddress remote) {
+        return (remote != null && remote.isLoopbackAddress()) || allowsRemote();
+    }
+
+    /** The 403 answer to a client that {@link #admits(InetAddress)} refuses, naming the setting that opens it. */
+    public Response refused() {
+        return new Response(403, "text/plain; charset=utf-8",
+                "forksafe status is served to loopback clients only; set " + ALLOW_REMOTE_SETTING
+                        + "=true (or allowRemote) to expose it\n");
+    }
+
+    /**
      * An HTTP response in plain terms.
      *
      * @param status      HTTP status code
@@ -71,10 +90,8 @@ public final class StatusEndpoint {
      * otherwise the status as JSON (default) or as text ({@code format=text}).
      */
     public Response respond(InetAddress remote, String format) {
-        if (!allowsRemote() && (remote == null || !remote.isLoopbackAddress())) {
-            return new Response(403, "text/plain; charset=utf-8",
-                    "forksafe status is served to loopback clients only; set " + ALLOW_REMOTE_SETTING
-                            + "=true (or allowRemote) to expose it\n");
+        if (!admits(remote)) {
+            return refused();
         }
         String f = format == null || format.isBlank() ? "json" : format.strip().toLowerCase(Locale.ROOT);
         ForksafeStatus status = registry.status();

@@ -52,6 +52,19 @@ class StatusEndpointTest {
     }
 
     @Test
+    void thePolicyAloneIsTheSameRule() throws Exception {
+        StatusEndpoint endpoint = StatusEndpoint.loopbackOnly(registry);
+        InetAddress remote = InetAddress.getByName("10.1.2.3");
+        assertThat(endpoint.admits(InetAddress.getLoopbackAddress())).isTrue();
+        assertThat(endpoint.admits(InetAddress.getByName("::1"))).isTrue();
+        assertThat(endpoint.admits(remote)).isFalse();
+        assertThat(endpoint.admits(null)).isFalse();
+        assertThat(endpoint.allowRemote(true).admits(remote)).isTrue();
+        assertThat(endpoint.refused()).isEqualTo(endpoint.respond(remote, null));
+        assertThat(endpoint.refused().status()).isEqualTo(403);
+    }
+
+    @Test
     void unknownFormatIsA400NamingTheChoices() {
         StatusEndpoint.Response r = StatusEndpoint.loopbackOnly(registry).respond("127.0.0.1", "yaml");
         assertThat(r.status()).isEqualTo(400);

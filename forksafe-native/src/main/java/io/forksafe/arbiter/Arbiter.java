@@ -202,7 +202,11 @@ public final class Arbiter {
         return Signals.install(this::stop, this::reload, this::increment, this::decrement);
     }
 
-    /** Graceful stop: workers get SIGTERM, finish in-flight requests, and are killed after the graceful timeout. */
+    /**
+     * Graceful stop: workers get SIGTERM, finish in-flight requests, and are killed after the graceful timeout. With a
+     * drain delay ({@link ArbiterConfig.Builder#drainDelay}) readiness turns false first and the workers keep serving
+     * for that long; calling stop again ends the delay.
+     */
     public void stop() {
         engine.stop();
     }

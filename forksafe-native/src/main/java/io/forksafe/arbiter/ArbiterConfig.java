@@ -51,6 +51,9 @@ public final class ArbiterConfig {
     private final Duration abortGrace;
     private final Duration maxBackoff;
     private final Integer statusPort;
+    private final InetSocketAddress statusBind;
+    private final Integer minReady;
+    private final Duration drainDelay;
     private final Path statusFile;
     private final Path pidfile;
     private final Path logFile;
@@ -84,6 +87,9 @@ public final class ArbiterConfig {
         this.abortGrace = b.abortGrace;
         this.maxBackoff = b.maxBackoff;
         this.statusPort = b.statusPort;
+        this.statusBind = b.statusBind;
+        this.minReady = b.minReady;
+        this.drainDelay = b.drainDelay;
         this.statusFile = b.statusFile;
         this.pidfile = b.pidfile;
         this.logFile = b.logFile;
@@ -193,6 +199,32 @@ public final class ArbiterConfig {
     /** The loopback port of the status endpoint (0: ephemeral), or null for none. */
     public Integer statusPort() {
         return statusPort;
+    }
+
+    /** The address given by {@code --status-bind}, or null. */
+    public InetSocketAddress statusBind() {
+        return statusBind;
+    }
+
+    /**
+     * Where the status port listens: {@code --status-bind}, or {@code 127.0.0.1:}{@code --status-port}, or null
+     * when there is none.
+     */
+    public InetSocketAddress statusAddress() {
+        if (statusBind != null) {
+            return statusBind;
+        }
+        return statusPort == null ? null : new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), statusPort);
+    }
+
+    /** How many workers must serve for {@code /readyz} to answer 200: {@code --min-ready}, else every worker. */
+    public int minReady() {
+        return minReady != null ? minReady : workers;
+    }
+
+    /** How long readiness is false before the workers' graceful stop begins ({@code --drain-delay}; zero: none). */
+    public Duration drainDelay() {
+        return drainDelay;
     }
 
     /** A file the status JSON is written to every second, or null. */
@@ -309,6 +341,9 @@ public final class ArbiterConfig {
         private Duration abortGrace = Duration.ofMillis(500);
         private Duration maxBackoff = Duration.ofSeconds(10);
         private Integer statusPort;
+        private InetSocketAddress statusBind;
+        private Integer minReady;
+        private Duration drainDelay = Duration.ZERO;
         private Path statusFile;
         private Path pidfile;
         private Path logFile;
@@ -466,6 +501,34 @@ public final class ArbiterConfig {
             return this;
         }
 
+        /**
+         * Serve the status port on {@code address} instead of {@code 127.0.0.1:}{@link #statusPort(int)} (not with
+         * it), e.g. a pod's address for Kubernetes probes: {@code /healthz} and {@code /readyz} answer any client,
+         * the dashboard and {@code /status} loopback clients only unless {@code forksafe.status.allowRemote=true}.
+         */
+        public Builder statusBind(InetSocketAddress address) {
+            given.add(ArbiterOption.STATUS_BIND);
+            this.statusBind = Objects.requireNonNull(address, "status bind address must not be null");
+            return this;
+        }
+
+        /** {@code /readyz} answers 200 while at least {@code n} workers serve (default: all of them). */
+        public Builder minReady(int n) {
+            given.add(ArbiterOption.MIN_READY);
+            this.minReady = n;
+            return this;
+        }
+
+        /**
+         * On a stop, readiness turns false and the workers keep serving for {@code delay} before their graceful stop
+         * (default zero); a second stop request ends the delay.
+         */
+        public Builder drainDelay(Duration delay) {
+            given.add(ArbiterOption.DRAIN_DELAY);
+            this.drainDelay = Objects.requireNonNull(delay, "drain delay must not be null");
+            return this;
+        }
+
         /** Write the status JSON to this file every second. */
         public Builder statusFile(Path file) {
             given.add(ArbiterOption.STATUS_FILE);
@@ -617,6 +680,19 @@ public final class ArbiterConfig {
             if (statusPort != null && (statusPort < 0 || statusPort > 65535)) {
                 throw new IllegalArgumentException("--status-port must be 0..65535 (0: any free port), "
                         + "got " + statusPort);
+            }
+            if (statusPort != null && statusBind != null) {
+                throw new IllegalArgumentException("--status-port and --status-bind both place the status port "
+                        + "(--status-port " + statusPort + " is --status-bind 127.0.0.1:" + statusPort + "): use one "
+                        + "of them");
+            }
+            if (minReady != null && (minReady < 1 || minReady > workers)) {
+                throw new IllegalArgumentException("--min-ready must be 1.." + workers + " (at most --workers), got "
+                        + minReady + ": lower it or raise --workers");
+            }
+            if (drainDelay.isNegative()) {
+                throw new IllegalArgumentException("--drain-delay must not be negative, got " + drainDelay.toMillis()
+                        + "ms: e.g. --drain-delay 10s");
             }
             if (logMaxBytes < 1024 || logMaxFiles < 0) {
                 throw new IllegalArgumentException("log rotation needs --log-max-size >= 1k and --log-max-files >= 0, "

@@ -195,6 +195,35 @@ class ArbiterOptionsTest {
     }
 
     @Test
+    void theProbeOptionsParseAndAreChecked() {
+        ArbiterConfig c = parse(false, "--workers", "3", "--status-bind", "0.0.0.0:9090", "--min-ready", "2",
+                "--drain-delay", "5s");
+        assertThat(c.statusAddress()).isEqualTo(new InetSocketAddress("0.0.0.0", 9090));
+        assertThat(c.minReady()).isEqualTo(2);
+        assertThat(c.drainDelay()).isEqualTo(Duration.ofSeconds(5));
+        ArbiterConfig defaults = parse(false, "--workers", "3", "--status-port", "0");
+        assertThat(defaults.statusAddress()).isEqualTo(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+        assertThat(defaults.minReady()).as("default: every worker").isEqualTo(3);
+        assertThat(defaults.drainDelay()).isZero();
+
+        Result tooMany = run("--bind", "127.0.0.1:0", "--workers", "2", "--min-ready", "3", "--", "x.Main");
+        assertThat(tooMany.code()).isEqualTo(2);
+        assertThat(tooMany.err()).contains("--min-ready must be 1..2 (at most --workers), got 3")
+                .contains("lower it or raise --workers");
+        assertThat(run("--bind", "127.0.0.1:0", "--min-ready", "0", "--", "x.Main").err())
+                .contains("--min-ready must be 1..1");
+        Result both = run("--bind", "127.0.0.1:0", "--status-port", "9090", "--status-bind", "0.0.0.0:9091", "--",
+                "x.Main");
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("--status-port and --status-bind both place the status port")
+                .contains("use one of them");
+        assertThat(run("--bind", "127.0.0.1:0", "--status-bind", "nowhere", "--", "x.Main").err())
+                .contains("--status-bind").contains("add a port");
+        assertThat(run("--bind", "127.0.0.1:0", "--drain-delay", "-1s", "--", "x.Main").err())
+                .contains("--drain-delay needs a duration");
+    }
+
+    @Test
     void theWorkDirIsAPreloadOption() {
         assertThat(parse(true, "--work-dir", "/tmp/img").workDir()).isEqualTo(Path.of("/tmp/img"));
         Result r = run("--work-dir", "/tmp/img", "--bind", "127.0.0.1:0", "--", "x.Main");

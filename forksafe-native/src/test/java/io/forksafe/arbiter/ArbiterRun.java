@@ -34,13 +34,15 @@ final class ArbiterRun implements AutoCloseable {
     static final String APP = "io.forksafe.arbiter.testapp.TinyHttpWorker";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
-    private static final Pattern STATUS = Pattern.compile("status http://127\\.0\\.0\\.1:(\\d+)/");
+    private static final Pattern STATUS = Pattern.compile("status http://(\\S+):(\\d+)/");
 
     final Process process;
     private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
     private final List<Long> seenPids = Collections.synchronizedList(new ArrayList<>());
     int port;
     int statusPort;
+    /** The status port's address as the arbiter printed it (127.0.0.1 for --status-port). */
+    String statusHost;
 
     private final long startedNanos = System.nanoTime();
 
@@ -98,7 +100,8 @@ final class ArbiterRun implements AutoCloseable {
                 run.port = Integer.parseInt(m.group(1));
                 Matcher s = STATUS.matcher(listening);
                 if (s.find()) {
-                    run.statusPort = Integer.parseInt(s.group(1));
+                    run.statusHost = s.group(1);
+                    run.statusPort = Integer.parseInt(s.group(2));
                 }
             }
         }

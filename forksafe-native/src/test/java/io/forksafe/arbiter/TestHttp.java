@@ -28,11 +28,45 @@ public final class TestHttp {
 
     /** As {@link #get(int, String)}, with the given read timeout. */
     public static String[] get(int port, String path, int readTimeoutMillis) throws IOException {
+        Reply r = send("127.0.0.1", port, "GET", path, Map.of(), readTimeoutMillis);
+        return new String[] {r.statusLine(), r.body()};
+    }
+
+    /**
+     * One HTTP/1.1 exchange.
+     *
+     * @param statusLine the first line, e.g. {@code HTTP/1.1 200 OK}
+     * @param headers    the response headers, names in lower case
+     * @param body       the body, de-chunked
+     */
+    public record Reply(String statusLine, Map<String, String> headers, String body) {
+
+        /** The status code. */
+        public int status() {
+            return Integer.parseInt(statusLine.split(" ")[1]);
+        }
+
+        /** The Content-Type header, or "". */
+        public String contentType() {
+            return headers.getOrDefault("content-type", "");
+        }
+    }
+
+    /** A GET to 127.0.0.1 with extra request headers. */
+    public static Reply get(int port, String path, Map<String, String> headers) throws IOException {
+        return send("127.0.0.1", port, "GET", path, headers, 10_000);
+    }
+
+    /** One request over a fresh connection, bounded by connect and read timeouts. */
+    public static Reply send(String host, int port, String method, String path, Map<String, String> headers,
+                             int readTimeoutMillis) throws IOException {
         try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.connect(new InetSocketAddress(host, port), 2000);
             s.setSoTimeout(readTimeoutMillis);
-            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
+                    + "\r\nConnection: close\r\n");
+            headers.forEach((k, v) -> request.append(k).append(": ").append(v).append("\r\n"));
+            s.getOutputStream().write(request.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII));
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             s.getInputStream().transferTo(all);
             String r = all.toString(StandardCharsets.UTF_8);
@@ -40,8 +74,16 @@ public final class TestHttp {
             if (headerEnd < 0) {
                 throw new IOException("incomplete HTTP response from port " + port + ": " + r);
             }
-            return new String[] {r.substring(0, r.indexOf("\r\n")),
-                    dechunk(r.substring(0, headerEnd), r.substring(headerEnd + 4))};
+            Map<String, String> names = new LinkedHashMap<>();
+            String[] lines = r.substring(0, headerEnd).split("\r\n");
+            for (int i = 1; i < lines.length; i++) {
+                int colon = lines[i].indexOf(':');
+                if (colon > 0) {
+                    names.put(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                            lines[i].substring(colon + 1).strip());
+                }
+            }
+            return new Reply(lines[0], names, dechunk(r.substring(0, headerEnd), r.substring(headerEnd + 4)));
         }
     }
 

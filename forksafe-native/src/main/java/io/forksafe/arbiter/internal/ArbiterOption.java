@@ -52,6 +52,19 @@ public enum ArbiterOption {
     STATUS_PORT("--status-port", List.of(), "PORT", Kind.INT, false, "none",
             "serve the forksafe status JSON on 127.0.0.1:PORT (0: any free port, printed); ?format=text for text",
             Mode.BOTH, null, (b, flag, v) -> b.statusPort(OptionValues.integer(flag, v))),
+    STATUS_BIND("--status-bind", List.of(), "ADDRESS", Kind.BIND, false, "none",
+            "serve the status port on ADDRESS instead (e.g. 0.0.0.0:9090 or a pod's IP, for probes): /healthz, "
+                    + "/readyz, /metrics answer any client, the dashboard / and /status loopback clients only unless "
+                    + "-Dforksafe.status.allowRemote=true; not with --status-port",
+            Mode.BOTH, null, (b, flag, v) -> b.statusBind(OptionValues.bind(flag, v))),
+    MIN_READY("--min-ready", List.of(), "N", Kind.INT, false, "all workers",
+            "/readyz answers 200 while at least N workers serve (1..--workers) and the arbiter is not stopping",
+            Mode.BOTH, null, (b, flag, v) -> b.minReady(OptionValues.integer(flag, v))),
+    DRAIN_DELAY("--drain-delay", List.of(), "DURATION", Kind.DURATION, false, "0",
+            "on SIGTERM/SIGINT /readyz turns 503 at once and the workers keep serving this long before their "
+                    + "graceful stop begins (a load balancer's time to stop sending; Kubernetes' preStop); a second "
+                    + "signal ends the delay",
+            Mode.BOTH, null, (b, flag, v) -> b.drainDelay(OptionValues.duration(flag, v))),
     STATUS_FILE("--status-file", List.of(), "PATH", Kind.PATH, false, "none",
             "write the status JSON to PATH every second", Mode.BOTH, null,
             (b, flag, v) -> b.statusFile(OptionValues.path(flag, v))),

@@ -105,7 +105,13 @@ public final class Supervisor {
     private volatile String haltReason;
     private long gracefulDeadlineNanos;
     private long lastStatusFileNanos;
-    private long lastTickNanos;
+    private volatile long lastTickNanos;
+    /** A stop was requested and the drain delay runs until {@link #drainEndsNanos}: not ready, still serving. */
+    private volatile boolean draining;
+    private long drainEndsNanos;
+    /** Workers of a slot in state ready, and how many must be for readiness: counted each pass, for the probes. */
+    private volatile int serving;
+    private volatile int neededForReady;
     private long heartbeatChecksResumeNanos;
 
     private ListenSocket listen;
@@ -126,6 +132,7 @@ public final class Supervisor {
         this.registry = registry;
         this.host = HostContext.of(this.registry);
         this.target = config.workers();
+        this.neededForReady = config.minReady(); // before the first count: not ready with no worker serving
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -167,8 +174,13 @@ public final class Supervisor {
                         throw new io.forksafe.arbiter.WorkerBootException(e.getMessage(), e);
                     }
                 }
-                if (config.statusPort() != null) {
-                    statusServer = StatusServer.start(registry, config.statusPort(), this::metricsText);
+                if (config.statusAddress() != null) {
+                    statusServer = StatusServer.start(registry, config.statusAddress(), new Probes(this::probeState),
+                            this::metricsText);
+                    String exposure = statusServer.exposure();
+                    if (exposure != null) {
+                        say(exposure);
+                    }
                 }
                 writePidfile();
             } catch (IOException | RuntimeException e) {
@@ -288,6 +300,9 @@ public final class Supervisor {
                         handle(cmd);
                         cmd = commands.poll();
                     }
+                    if (draining && phase == Phase.RUNNING && System.nanoTime() - drainEndsNanos >= 0) {
+                        gracefulStop();
+                    }
                     long now = System.nanoTime();
                     noticeStall(now);
                     reap();
@@ -301,6 +316,7 @@ public final class Supervisor {
                     } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
                         break;
                     }
+                    countServing();
                 }
                 if (!configured) {
                     // after the first workers were spawned: this registers the status MBean, which takes a while
@@ -352,13 +368,23 @@ public final class Supervisor {
     private void handle(String cmd) {
         switch (cmd) {
             case "stop" -> {
-                if (phase == Phase.RUNNING) {
-                    say("graceful stop: workers finish in-flight requests within " + seconds(config.gracefulTimeout()));
-                    beginStop();
+                if (phase != Phase.RUNNING) {
+                    return;
+                }
+                if (draining) {
+                    say("second stop request: the drain delay ends now");
+                    drainEndsNanos = System.nanoTime();
+                } else if (config.drainDelay().isZero()) {
+                    gracefulStop();
+                } else {
+                    draining = true;
+                    drainEndsNanos = System.nanoTime() + config.drainDelay().toNanos();
+                    say("draining: /readyz answers 503 now; the workers keep serving for "
+                            + seconds(config.drainDelay()) + ", then stop gracefully (a second SIGTERM ends the delay)");
                 }
             }
             case "reload" -> {
-                if (phase == Phase.RUNNING) {
+                if (phase == Phase.RUNNING && !draining) {
                     if (source instanceof RestoreSource restore) {
                         // a new version: a new template from the current class path, warmed and checkpointed, first
                         say("reload: booting a new template and checkpointing it; the copies roll onto its image "
@@ -426,6 +452,30 @@ public final class Supervisor {
             host.note("forksafe-arbiter.reload", "reload failed; the copies keep serving image "
                     + restore.imageGeneration() + ": " + outcome);
         }
+    }
+
+    private void gracefulStop() {
+        say("graceful stop: workers finish in-flight requests within " + seconds(config.gracefulTimeout()));
+        beginStop();
+    }
+
+    /** For the probes (any thread, no lock): see {@link Probes.State}. */
+    private Probes.State probeState() {
+        Phase p = phase;
+        return new Probes.State(p != Phase.NEW, p == Phase.STOPPED, draining, p == Phase.STOPPING, lastTickNanos,
+                serving, neededForReady);
+    }
+
+    /** Counts the serving workers for the probes, at the end of each pass. */
+    private void countServing() {
+        int n = 0;
+        for (Slot s : slots.values()) {
+            if (s.number <= target && s.current != null && s.current.state == WorkerProcess.State.READY) {
+                n++;
+            }
+        }
+        serving = n;
+        neededForReady = Math.min(config.minReady(), target);
     }
 
     private void beginStop() {
@@ -1039,7 +1089,8 @@ public final class Supervisor {
             }
             SourceStatus fromSource = source.status();
             return new Status(pid, startedAtMillis, address() == null ? null : ListenSocket.describe(address()),
-                    source instanceof RestoreSource ? "restore" : "spawn", phase.name().toLowerCase(java.util.Locale.ROOT),
+                    source instanceof RestoreSource ? "restore" : "spawn",
+                    draining && phase == Phase.RUNNING ? "draining" : phase.name().toLowerCase(java.util.Locale.ROOT),
                     target, config.standby(), config.timeout().toMillis(), config.bootTimeout().toMillis(),
                     config.gracefulTimeout().toMillis(), config.heartbeatInterval().toMillis(),
                     rollingSlot != null || !rollingQueue.isEmpty(), haltReason,

@@ -13,9 +13,9 @@ import io.forksafe.spi.ForkHookProvider;
  * throws, which must make the worker exit with the boot-error code. With {@code TESTAPP_REPORT_ERROR=true} the worker
  * reports a configuration error and a note (while its providers load, before it connects to the arbiter; in a preload template,
  * before the checkpoint), and with {@code TESTAPP_FAIL_POSTWORKERINIT=true} a PostWorkerInit hook throws in a worker
- * (slot 1 or more: arbiter workers and preload copies, not the template); both texts are hostile (quotes, a newline,
- * {@code <script>}, {@code %}, commas), as {@link #HOSTILE}. With {@code TESTAPP_METRICS=true} a worker exports
- * Micrometer meters to the arbiter ({@link AppMeters}).
+ * (slot 1 or more: arbiter workers and preload copies, not the template; {@code =2}: in slot 2 only); both texts are
+ * hostile (quotes, a newline, {@code <script>}, {@code %}, commas), as {@link #HOSTILE}. With
+ * {@code TESTAPP_METRICS=true} a worker exports Micrometer meters to the arbiter ({@link AppMeters}).
  */
 public final class TestHooks implements ForkHookProvider {
 
@@ -41,9 +41,11 @@ public final class TestHooks implements ForkHookProvider {
                 }
             });
         }
-        if ("true".equals(System.getenv("TESTAPP_FAIL_POSTWORKERINIT"))) {
+        String failInit = System.getenv("TESTAPP_FAIL_POSTWORKERINIT");
+        if ("true".equals(failInit) || (failInit != null && failInit.matches("\\d+"))) {
             registry.subscribe(PostWorkerInit.class, "testapp.failing-init", 0, e -> {
-                if (e.worker().slot() > 0) { // not in a preload template (slot 0), which must get warm
+                // not in a preload template (slot 0), which must get warm; a number: only in that slot
+                if (e.worker().slot() > 0 && (failInit.equals("true") || failInit.equals(String.valueOf(e.worker().slot())))) {
                     throw new IllegalStateException("testapp: PostWorkerInit fails on purpose: " + HOSTILE);
                 }
             });
