@@ -56,7 +56,7 @@ public enum ArbiterOption {
             Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD, (b, flag, v) -> b.maxRequests(OptionValues.integer(flag, v))),
     MAX_REQUESTS_JITTER("--max-requests-jitter", List.of(), "J", Kind.INT, false, "0",
             "each worker adds a random 0..J to --max-requests, so that workers do not all recycle at once",
-            Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD,
+            Mode.BOTH, null,
             (b, flag, v) -> b.maxRequestsJitter(OptionValues.integer(flag, v))),
     MAX_RSS("--max-rss", List.of(), "SIZE", Kind.SIZE, false, "none",
             "recycle a worker whose resident memory (VmRSS, read about once a second) is above SIZE: a replacement "
@@ -129,8 +129,8 @@ public enum ArbiterOption {
             (b, flag, v) -> {
             });
 
-    private static final String RECYCLING_NOT_IN_PRELOAD = "restored copies do not count their requests yet (the "
-            + "template's adapters would have to be told before its checkpoint)";
+    private static final String RECYCLING_NOT_IN_PRELOAD = "restored copies do not count their requests yet: the "
+            + "template's adapters would have to be told before its checkpoint";
 
     /** What a value looks like. */
     public enum Kind {
