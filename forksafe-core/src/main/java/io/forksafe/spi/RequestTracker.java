@@ -40,7 +40,7 @@ import java.util.function.LongConsumer;
  */
 public final class RequestTracker {
 
-    /** A request being served: where it started, on which thread. */
+    /** A request being served: when it started, and on which thread (an I/O thread if the server dispatches later). */
     public static final class Request {
         private static final Request UNTRACKED = new Request(0, null);
         private final long startNanos;
@@ -52,7 +52,7 @@ public final class RequestTracker {
         }
     }
 
-    /** The oldest request in flight: its age and the thread it started on. */
+    /** The oldest request in flight: its age and the thread it started on (for the log; the dump shows where it is). */
     public record InFlight(long ageMillis, String thread) {
     }
 

@@ -127,7 +127,8 @@ class RecyclingProcessTest {
             assertThat(stuck.get(30, java.util.concurrent.TimeUnit.SECONDS))
                     .as("the stuck request fails with its worker").startsWith("failed");
             String out = run.output();
-            assertThat(out).contains("a request ran", "request timeout 1 s", "aborting it (SIGQUIT thread dump");
+            assertThat(out).contains("a request ran", "(started on thread \"tiny-handler\"; request timeout 1 s)",
+                    "aborting it (SIGQUIT thread dump");
             assertThat(out).as("the thread dump, with the stuck request's frame").contains("Full thread dump",
                     "\"tiny-handler\"", "at io.forksafe.arbiter.testapp.TinyHttpWorker.handle");
             assertThat(arbiter(run).path("exitsByCause").path("REQUEST_TIMEOUT").asLong()).isEqualTo(1);

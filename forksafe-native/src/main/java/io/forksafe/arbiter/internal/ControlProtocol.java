@@ -16,7 +16,7 @@ package io.forksafe.arbiter.internal;
  * standby                           a standby is booted: its server waits for the promotion
  * boot-error &lt;text&gt;                it cannot serve (a restored copy's PostFork failed, a promotion failed)
  * recycle max-requests &lt;count&gt;     it served its --max-requests (plus its jitter): replace it gracefully (once)
- * stuck &lt;ms&gt; &lt;thread&gt;             a request has run &lt;ms&gt;, longer than --request-timeout, on that thread
+ * stuck &lt;ms&gt; &lt;thread&gt;             a request has run &lt;ms&gt;, longer than --request-timeout (started on that thread)
  *
  * arbiter to worker:
  * promote &lt;slot&gt; &lt;generation&gt;      a standby becomes worker-SLOT of that generation and starts serving

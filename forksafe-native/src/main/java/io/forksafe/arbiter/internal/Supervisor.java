@@ -1004,8 +1004,8 @@ public final class Supervisor {
             String stuck = p.stuckRequest;
             if (stuck != null && config.requestTimeout() != null) {
                 String[] f = stuck.split(" ", 2);
-                abort(p, ExitCause.REQUEST_TIMEOUT, "a request ran " + f[0] + " ms on its thread \""
-                        + (f.length > 1 ? f[1] : "?") + "\" (request timeout " + seconds(config.requestTimeout())
+                abort(p, ExitCause.REQUEST_TIMEOUT, "a request ran " + f[0] + " ms (started on thread \""
+                        + (f.length > 1 ? f[1] : "?") + "\"; request timeout " + seconds(config.requestTimeout())
                         + ")", now);
                 continue;
             }
