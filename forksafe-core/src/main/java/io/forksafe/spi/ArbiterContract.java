@@ -32,6 +32,19 @@ public final class ArbiterContract {
     /** Set by the arbiter in each worker: its {@code --graceful-timeout} in milliseconds. */
     public static final String ENV_GRACEFUL_MILLIS = "FORKSAFE_ARBITER_GRACEFUL_MS";
     /**
+     * Set by the arbiter in each worker when it recycles workers after a number of requests ({@code --max-requests}):
+     * that number. The worker asks to be replaced once it served it plus its own draw of
+     * {@link #ENV_MAX_REQUESTS_JITTER} (see {@link RequestTracker}).
+     */
+    public static final String ENV_MAX_REQUESTS = "FORKSAFE_ARBITER_MAX_REQUESTS";
+    /** Set with {@link #ENV_MAX_REQUESTS}: each worker adds a random 0..this to it ({@code --max-requests-jitter}). */
+    public static final String ENV_MAX_REQUESTS_JITTER = "FORKSAFE_ARBITER_MAX_REQUESTS_JITTER";
+    /**
+     * Set by the arbiter in each worker when requests have a time limit ({@code --request-timeout}): milliseconds. The
+     * worker reports a request in flight for longer, and the arbiter aborts it (see {@link RequestTracker}).
+     */
+    public static final String ENV_REQUEST_TIMEOUT_MILLIS = "FORKSAFE_ARBITER_REQUEST_TIMEOUT_MS";
+    /**
      * Exit code of a worker that failed to boot (a PostFork hook threw, or main failed before the worker was ready);
      * the arbiter halts instead of respawning (gunicorn's {@code WORKER_BOOT_ERROR}).
      */
@@ -102,6 +115,28 @@ public final class ArbiterContract {
                     + "arbiter (it passes its socket as fd 0), or unset " + ENV_ARBITER_PID);
         }
         return listening;
+    }
+
+    /**
+     * A non-negative whole number from {@code environment}'s {@code name}, or 0 when it is not set.
+     *
+     * @throws IllegalStateException if it is set to something else (only the arbiter sets it)
+     */
+    public static long nonNegative(Function<String, String> environment, String name) {
+        String v = environment.apply(name);
+        if (v == null || v.isBlank()) {
+            return 0;
+        }
+        try {
+            long n = Long.parseLong(v.strip());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalStateException("malformed " + name + "=" + v + ": the arbiter sets it to a whole number >= 0; "
+                + "unset it or start the worker through the arbiter");
     }
 
     /** {@code channel}'s local address for messages: {@code /127.0.0.1:8080}, or why it is not known. */

@@ -85,6 +85,14 @@ public abstract class HostAdapterContract {
         return "";
     }
 
+    /**
+     * Whether the adapter counts requests for the arbiter's recycling ({@link io.forksafe.spi.RequestTracker}): every
+     * adapter whose server can run as an arbiter worker must.
+     */
+    protected boolean countsRequests() {
+        return true;
+    }
+
     /** Requests held in the handler at once, forcing the pool to run that many worker threads. */
     protected static final int CONCURRENT = 6;
 
@@ -213,6 +221,49 @@ public abstract class HostAdapterContract {
                 assertThat(handlerThreads).as("served by the host's hooked worker threads").hasSize(3);
                 assertThat(registry.status().isError()).as("%s", registry.status().errors()).isFalse();
             }
+        }
+    }
+
+    @Test
+    void requestsAreCountedOnlyWhenAHostAskedAndTheLimitIsReportedOnce() throws Exception {
+        Assumptions.assumeTrue(countsRequests(), "this host cannot run as an arbiter worker (" + whyNoInheritedSocket()
+                + "), so nothing recycles it");
+        ForkRegistry plain = new ForkRegistry("contract-no-tracking");
+        try (RunningHost host = start(plain, null)) {
+            assertThat(get(host.port())).isEqualTo("ok");
+            assertThat(io.forksafe.spi.RequestTracker.of(plain).installers()).as("nothing installed unasked").isEmpty();
+            assertThat(io.forksafe.spi.RequestTracker.of(plain).served()).isZero();
+        }
+        ForkRegistry registry = new ForkRegistry("contract-tracking");
+        io.forksafe.spi.RequestTracker tracker = io.forksafe.spi.RequestTracker.of(registry);
+        List<Long> reported = new CopyOnWriteArrayList<>();
+        tracker.enable(5, true, reported::add); // as the arbiter's worker does before the application's main
+        try (RunningHost host = start(registry, null)) {
+            for (int i = 0; i < 7; i++) {
+                assertThat(get(host.port())).isEqualTo("ok");
+            }
+            await("7 requests counted", () -> tracker.served() >= 7);
+            assertThat(tracker.installers()).as("the adapter installed its counter").hasSize(1);
+            assertThat(reported).as("the limit, reported once").containsExactly(5L);
+
+            arrived = new CountDownLatch(1);
+            release = new CountDownLatch(1);
+            ExecutorService client = Executors.newSingleThreadExecutor();
+            try {
+                Future<String> held = client.submit(() -> get(host.port()));
+                assertThat(arrived.await(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+                await("the held request is in flight", () -> tracker.oldestInFlight() != null);
+                // the thread it started on: the handler's, or an I/O thread that dispatched it (Undertow)
+                assertThat(tracker.oldestInFlight().thread()).isNotBlank();
+                release.countDown();
+                assertThat(held.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo("ok");
+                await("the held request ended", () -> tracker.oldestInFlight() == null);
+                await("and was counted", () -> tracker.served() >= 8);
+            } finally {
+                release.countDown();
+                client.shutdownNow();
+            }
+            assertThat(tracker.served()).isEqualTo(8);
         }
     }
 

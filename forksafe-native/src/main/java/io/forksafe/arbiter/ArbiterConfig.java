@@ -50,6 +50,10 @@ public final class ArbiterConfig {
     private final Duration gracefulTimeout;
     private final Duration abortGrace;
     private final Duration maxBackoff;
+    private final int maxRequests;
+    private final int maxRequestsJitter;
+    private final Long maxRss;
+    private final Duration requestTimeout;
     private final Integer statusPort;
     private final InetSocketAddress statusBind;
     private final Integer minReady;
@@ -86,6 +90,10 @@ public final class ArbiterConfig {
         this.gracefulTimeout = b.gracefulTimeout;
         this.abortGrace = b.abortGrace;
         this.maxBackoff = b.maxBackoff;
+        this.maxRequests = b.maxRequests;
+        this.maxRequestsJitter = b.maxRequestsJitter;
+        this.maxRss = b.maxRss;
+        this.requestTimeout = b.requestTimeout;
         this.statusPort = b.statusPort;
         this.statusBind = b.statusBind;
         this.minReady = b.minReady;
@@ -188,6 +196,26 @@ public final class ArbiterConfig {
     /** The longest delay before respawning a slot whose workers keep crashing. */
     public Duration maxBackoff() {
         return maxBackoff;
+    }
+
+    /** Requests after which a worker is recycled (plus its jitter draw), 0 for never; see {@link Builder#maxRequests}. */
+    public int maxRequests() {
+        return maxRequests;
+    }
+
+    /** The most each worker adds to {@link #maxRequests()} (a random 0..this, drawn per worker). */
+    public int maxRequestsJitter() {
+        return maxRequestsJitter;
+    }
+
+    /** Resident memory in bytes above which a worker is recycled, or null; see {@link Builder#maxRss}. */
+    public Long maxRss() {
+        return maxRss;
+    }
+
+    /** How long one request may run before its worker is aborted and replaced, or null; see {@link Builder#requestTimeout}. */
+    public Duration requestTimeout() {
+        return requestTimeout;
     }
 
     /** The heartbeat interval workers use: a fifth of the timeout, between 100 ms and 2 s. */
@@ -340,6 +368,10 @@ public final class ArbiterConfig {
         private Duration gracefulTimeout = Duration.ofSeconds(30);
         private Duration abortGrace = Duration.ofMillis(500);
         private Duration maxBackoff = Duration.ofSeconds(10);
+        private int maxRequests;
+        private int maxRequestsJitter;
+        private Long maxRss;
+        private Duration requestTimeout;
         private Integer statusPort;
         private InetSocketAddress statusBind;
         private Integer minReady;
@@ -491,6 +523,62 @@ public final class ArbiterConfig {
         public Builder maxBackoff(Duration d) {
             given.add(ArbiterOption.MAX_BACKOFF);
             this.maxBackoff = d;
+            return this;
+        }
+
+        /**
+         * Recycles a worker once it served {@code n} requests plus a random 0..{@link #maxRequestsJitter} of its own
+         * (gunicorn's {@code max_requests}; default 0: never): it asks the arbiter, which starts its replacement and
+         * stops it gracefully once the replacement is ready, as in a rolling restart (exit cause
+         * {@code MAX_REQUESTS}). The Jetty, Undertow and Tomcat adapters count requests; an application without one
+         * calls {@link ArbiterWorker#requestServed()}.
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().bind("127.0.0.1:8080").maxRequests(10_000).maxRequestsJitter(1_000)
+         *         .app("com.example.AppMain").build();
+         * }</pre>
+         */
+        public Builder maxRequests(int n) {
+            given.add(ArbiterOption.MAX_REQUESTS);
+            this.maxRequests = n;
+            return this;
+        }
+
+        /** Each worker adds a random 0..{@code j} to {@link #maxRequests} (default 0), so they do not all recycle at once. */
+        public Builder maxRequestsJitter(int j) {
+            given.add(ArbiterOption.MAX_REQUESTS_JITTER);
+            this.maxRequestsJitter = j;
+            return this;
+        }
+
+        /**
+         * Recycles a worker whose resident memory ({@code VmRSS}, read about once a second) is above {@code bytes}
+         * (uWSGI's {@code reload-on-rss}): its replacement serves before it stops (exit cause {@code MAX_RSS}). Keep
+         * it well below the container's or cgroup's memory limit, so the recycle comes before the kernel's kill.
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().bind("127.0.0.1:8080").maxRss(1L << 30).app("com.example.AppMain").build();
+         * }</pre>
+         */
+        public Builder maxRss(long bytes) {
+            given.add(ArbiterOption.MAX_RSS);
+            this.maxRss = bytes;
+            return this;
+        }
+
+        /**
+         * Aborts a worker whose request has run longer than {@code d} (uWSGI's {@code harakiri}): a thread dump
+         * (SIGQUIT), SIGKILL after {@link #abortGrace}, and a replacement (exit cause {@code REQUEST_TIMEOUT}). The
+         * other requests in flight on that worker fail with it. Needs the Jetty, Undertow or Tomcat adapter.
+         *
+         * <pre>{@code
+         * ArbiterConfig.builder().bind("127.0.0.1:8080").requestTimeout(Duration.ofSeconds(60))
+         *         .app("com.example.AppMain").build();
+         * }</pre>
+         */
+        public Builder requestTimeout(Duration d) {
+            given.add(ArbiterOption.REQUEST_TIMEOUT);
+            this.requestTimeout = d;
             return this;
         }
 
@@ -677,6 +765,23 @@ public final class ArbiterConfig {
             positive(ArbiterOption.GRACEFUL_TIMEOUT, gracefulTimeout);
             positive(ArbiterOption.ABORT_GRACE, abortGrace);
             positive(ArbiterOption.MAX_BACKOFF, maxBackoff);
+            if (maxRequests < 0) {
+                throw new IllegalArgumentException("--max-requests must be 0 (never recycle) or more, got " + maxRequests);
+            }
+            if (maxRequestsJitter < 0) {
+                throw new IllegalArgumentException("--max-requests-jitter must be 0 or more, got " + maxRequestsJitter);
+            }
+            if (maxRequestsJitter > 0 && maxRequests == 0) {
+                throw new IllegalArgumentException("--max-requests-jitter " + maxRequestsJitter + " adds to "
+                        + "--max-requests, which is not set: add --max-requests N or remove the jitter");
+            }
+            if (maxRss != null && maxRss < 1024L * 1024) {
+                throw new IllegalArgumentException("--max-rss must be at least 1m (a JVM's resident memory is tens of "
+                        + "megabytes at least), got " + maxRss + " bytes: e.g. --max-rss 512m");
+            }
+            if (requestTimeout != null) {
+                positive(ArbiterOption.REQUEST_TIMEOUT, requestTimeout);
+            }
             if (statusPort != null && (statusPort < 0 || statusPort > 65535)) {
                 throw new IllegalArgumentException("--status-port must be 0..65535 (0: any free port), "
                         + "got " + statusPort);

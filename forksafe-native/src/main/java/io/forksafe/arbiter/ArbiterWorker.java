@@ -105,6 +105,11 @@ public final class ArbiterWorker {
     private long appMetricsSentAtNanos;
     /** How often the application's metrics go to the arbiter, at most. */
     static final long APP_METRICS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** This worker's --max-requests (with its jitter draw) and --request-timeout, once connected. */
+    private volatile io.forksafe.arbiter.internal.RequestLimits limits =
+            io.forksafe.arbiter.internal.RequestLimits.NONE;
+    private final io.forksafe.spi.RequestTracker requests;
+    private final AtomicBoolean stuckSent = new AtomicBoolean();
 
     private ArbiterWorker(ForkRegistry registry, WorkerInfo worker, String controlPath, long heartbeatMillis) {
         this.registry = registry;
@@ -114,6 +119,7 @@ public final class ArbiterWorker {
         this.controlPath = controlPath;
         this.heartbeatMillis = heartbeatMillis;
         this.reporter = new WorkerReporter(registry, this::send);
+        this.requests = io.forksafe.spi.RequestTracker.of(registry);
     }
 
     /**
@@ -273,6 +279,10 @@ public final class ArbiterWorker {
     }
 
     private void connect() {
+        // before the application's main: its server adapter checks the tracker when it starts
+        limits = io.forksafe.arbiter.internal.RequestLimits.fromEnvironment(System::getenv,
+                System.nanoTime() ^ worker.pid() * 0x9E3779B97F4A7C15L);
+        limits.enable(requests, this::send);
         host.identifyProcess(worker);
         host.putSettings(Map.of("forksafe.arbiter.pid", String.valueOf(worker.parentPid()),
                 "forksafe.arbiter.slot", String.valueOf(worker.slot()),
@@ -348,6 +358,10 @@ public final class ArbiterWorker {
         while (control != null && control.isOpen()) {
             if (System.nanoTime() - nextBeat >= 0) {
                 beat();
+                String stuck = limits.stuckLine(requests);
+                if (stuck != null && stuckSent.compareAndSet(false, true)) {
+                    send(stuck); // the arbiter aborts this worker (thread dump) and replaces it
+                }
                 nextBeat = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(heartbeatMillis);
             }
             reporter.reportIfChanged();
@@ -552,6 +566,21 @@ public final class ArbiterWorker {
         return this;
     }
 
+    /**
+     * For servers without a forksafe adapter: one request was served. With {@code --max-requests} the worker asks
+     * the arbiter to recycle it once it served its limit (the Jetty, Undertow and Tomcat adapters count by themselves,
+     * so do not call this with them); without it, this only counts.
+     *
+     * <pre>{@code
+     * ArbiterWorker worker = ArbiterWorker.attach(Forksafe.registry());
+     * // in the request loop, after each response:
+     * worker.requestServed();
+     * }</pre>
+     */
+    public void requestServed() {
+        requests.end(requests.begin());
+    }
+
     /** Whether readiness was reported. */
     public boolean isReady() {
         return readySent.get();
@@ -593,7 +622,17 @@ public final class ArbiterWorker {
     /** The {@code arbiterWorker} status section of a worker JVM, rendered as JSON, text and JMX. */
     public record Status(int slot, long generation, long pid, long arbiterPid, String control, boolean connected,
                          String controlError, long heartbeatIntervalMillis, long heartbeatsSent,
-                         long heartbeatsSkippedByLivenessCheck, boolean ready, String role, Long promotionMillis) {
+                         long heartbeatsSkippedByLivenessCheck, boolean ready, String role, Long promotionMillis,
+                         Requests requests) {
+    }
+
+    /**
+     * The requests this worker served, as its adapters (or {@link #requestServed()}) counted them: {@code counted}
+     * the adapters that count, {@code maxRequests} this worker's recycle limit ({@code --max-requests} plus its
+     * jitter draw, null without one), {@code timeoutMillis} {@code --request-timeout} (null without one). Null when no
+     * limit is set.
+     */
+    public record Requests(long served, Long maxRequests, Long timeoutMillis, List<String> countedBy) {
     }
 
     private Status statusDetail() {
@@ -602,7 +641,9 @@ public final class ArbiterWorker {
         long promoted = promotionMillis;
         return new Status(w.slot(), w.generation(), w.pid(), w.parentPid(), controlPath,
                 c != null && c.isOpen(), controlError, heartbeatMillis, heartbeats.get(), skippedBeats.get(),
-                readySent.get(), gate.held() ? "standby" : "serving", promoted < 0 ? null : promoted);
+                readySent.get(), gate.held() ? "standby" : "serving", promoted < 0 ? null : promoted,
+                limits.any() ? new Requests(requests.served(), limits.maxRequests() > 0 ? limits.maxRequests() : null,
+                        limits.timeoutMillis() > 0 ? limits.timeoutMillis() : null, requests.installers()) : null);
     }
 
     @Override

@@ -136,6 +136,9 @@ public final class ForksafeLifeCycleListener implements LifeCycle.Listener, Cont
         host.log("Jetty available (" + container + "), server starting with pool " + describePool());
         host.putSettings(settings());
         applyStopDefaults();
+        if (RequestCounting.install(server, io.forksafe.spi.RequestTracker.of(registry))) {
+            host.log("Jetty counts the requests it serves for the forksafe arbiter (max requests, request timeout)");
+        }
         awaitingConnectors = connectorsStartLater && firstServerConnector() == null;
         if (awaitingConnectors) {
             host.log("Jetty server starts without connectors; forksafe serves once the first ServerConnector is "

@@ -49,6 +49,25 @@ public enum ArbiterOption {
     MAX_BACKOFF("--max-backoff", List.of(), "DURATION", Kind.DURATION, false, "10s",
             "longest respawn (or restore) delay for a slot whose workers keep crashing", Mode.BOTH, null,
             (b, flag, v) -> b.maxBackoff(OptionValues.duration(flag, v))),
+    MAX_REQUESTS("--max-requests", List.of(), "N", Kind.INT, false, "0 (off)",
+            "recycle a worker once it served N requests (plus its --max-requests-jitter draw): a replacement serves "
+                    + "before it stops, as in a rolling restart; counted by the Jetty, Undertow and Tomcat adapters, or "
+                    + "by the application's ArbiterWorker.requestServed()",
+            Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD, (b, flag, v) -> b.maxRequests(OptionValues.integer(flag, v))),
+    MAX_REQUESTS_JITTER("--max-requests-jitter", List.of(), "J", Kind.INT, false, "0",
+            "each worker adds a random 0..J to --max-requests, so that workers do not all recycle at once",
+            Mode.BOTH, null,
+            (b, flag, v) -> b.maxRequestsJitter(OptionValues.integer(flag, v))),
+    MAX_RSS("--max-rss", List.of(), "SIZE", Kind.SIZE, false, "none",
+            "recycle a worker whose resident memory (VmRSS, read about once a second) is above SIZE: a replacement "
+                    + "serves before it stops, as in a rolling restart",
+            Mode.BOTH, null, (b, flag, v) -> b.maxRss(OptionValues.size(flag, v))),
+    REQUEST_TIMEOUT("--request-timeout", List.of(), "DURATION", Kind.DURATION, false, "none",
+            "abort a worker (SIGQUIT thread dump, SIGKILL after --abort-grace) whose request has run this long, and "
+                    + "replace it; its other requests in flight fail with it (uWSGI's harakiri); needs the Jetty, "
+                    + "Undertow or Tomcat adapter",
+            Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD,
+            (b, flag, v) -> b.requestTimeout(OptionValues.duration(flag, v))),
     STATUS_PORT("--status-port", List.of(), "PORT", Kind.INT, false, "none",
             "serve the forksafe status JSON on 127.0.0.1:PORT (0: any free port, printed); ?format=text for text",
             Mode.BOTH, null, (b, flag, v) -> b.statusPort(OptionValues.integer(flag, v))),
@@ -122,6 +141,9 @@ public enum ArbiterOption {
     HELP("--help", List.of("-h"), null, Kind.FLAG, false, "", "show this help and exit", Mode.BOTH, null,
             (b, flag, v) -> {
             });
+
+    private static final String RECYCLING_NOT_IN_PRELOAD = "restored copies do not count their requests yet: the "
+            + "template's adapters would have to be told before its checkpoint";
 
     /** What a value looks like. */
     public enum Kind {

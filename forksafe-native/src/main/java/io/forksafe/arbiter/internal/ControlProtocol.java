@@ -18,6 +18,8 @@ package io.forksafe.arbiter.internal;
  * app-metrics [&lt;name&gt;,&lt;type&gt;,&lt;value&gt;[,&lt;label&gt;,&lt;value&gt;]* ...]  the application's metrics (see {@link AppMetrics})
  * standby                           a standby is booted: its server waits for the promotion
  * boot-error &lt;text&gt;                it cannot serve (a restored copy's PostFork failed, a promotion failed)
+ * recycle max-requests &lt;count&gt;     it served its --max-requests (plus its jitter): replace it gracefully (once)
+ * stuck &lt;ms&gt; &lt;thread&gt;             a request has run &lt;ms&gt;, longer than --request-timeout (started on that thread)
  *
  * arbiter to worker:
  * promote &lt;slot&gt; &lt;generation&gt;      a standby becomes worker-SLOT of that generation and starts serving
@@ -47,6 +49,17 @@ public final class ControlProtocol {
     public static final String STANDBY = "standby";
     /** Arbiter to worker: "promote SLOT GENERATION". */
     public static final String PROMOTE = "promote";
+
+    /** Worker to arbiter: "recycle max-requests COUNT", sent once. */
+    public static final String RECYCLE_MAX_REQUESTS = "recycle max-requests";
+    /** Worker to arbiter: "stuck MILLIS THREAD", its oldest request in flight is past the request timeout. */
+    public static final String STUCK = "stuck";
+    /** Environment variable: {@code --max-requests}, see {@link io.forksafe.spi.ArbiterContract#ENV_MAX_REQUESTS}. */
+    public static final String ENV_MAX_REQUESTS = io.forksafe.spi.ArbiterContract.ENV_MAX_REQUESTS;
+    /** Environment variable: {@code --max-requests-jitter}. */
+    public static final String ENV_MAX_REQUESTS_JITTER = io.forksafe.spi.ArbiterContract.ENV_MAX_REQUESTS_JITTER;
+    /** Environment variable: {@code --request-timeout} in milliseconds. */
+    public static final String ENV_REQUEST_TIMEOUT_MILLIS = io.forksafe.spi.ArbiterContract.ENV_REQUEST_TIMEOUT_MILLIS;
 
     /** Environment variable: the arbiter's graceful timeout in milliseconds, for a server's own stop timeout. */
     public static final String ENV_GRACEFUL_MILLIS = io.forksafe.spi.ArbiterContract.ENV_GRACEFUL_MILLIS;

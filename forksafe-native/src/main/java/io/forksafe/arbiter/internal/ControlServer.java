@@ -180,6 +180,17 @@ final class ControlServer implements AutoCloseable {
                     onEvent.accept(w, line.substring(6));
                 } else if (line.startsWith("exiting")) {
                     w.event("exiting");
+                } else if (line.startsWith(ControlProtocol.RECYCLE_MAX_REQUESTS + " ")) {
+                    try {
+                        w.servedAtRecycleRequest = Math.max(1, Long.parseLong(
+                                line.substring(ControlProtocol.RECYCLE_MAX_REQUESTS.length() + 1).strip()));
+                    } catch (NumberFormatException malformed) {
+                        continue;
+                    }
+                    wake.run();
+                } else if (line.startsWith(ControlProtocol.STUCK + " ")) {
+                    w.stuckRequest = line.substring(ControlProtocol.STUCK.length() + 1);
+                    wake.run();
                 } else if (line.startsWith("boot-error")) {
                     w.bootError = true; // a restored copy's PostFork failed: criu's exit status does not say so
                 } else if (AppMetrics.isLine(line)) {

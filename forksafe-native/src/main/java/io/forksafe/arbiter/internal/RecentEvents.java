@@ -24,6 +24,8 @@ public final class RecentEvents {
         STANDBY_BOOTED,
         /** A standby took a slot. */
         PROMOTION,
+        /** A worker is recycled (--max-requests, --max-rss): its replacement serves before it stops. */
+        RECYCLE,
         /** A worker or standby exited. */
         EXIT,
         /** A rolling restart began. */

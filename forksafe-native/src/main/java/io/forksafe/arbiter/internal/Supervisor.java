@@ -99,6 +99,12 @@ public final class Supervisor {
     private final List<Thread> pumps = new ArrayList<>();
     private final Deque<Integer> rollingQueue = new ArrayDeque<>();
     private Integer rollingSlot;
+    /** Slots queued for a roll of one because their worker is recycled (max requests, max RSS), by slot. */
+    private final Map<Integer, Recycle> recycles = new java.util.HashMap<>();
+
+    /** A recycle of {@code worker}: why, in the exit cause and in the log's words. */
+    private record Recycle(WorkerProcess worker, ExitCause cause, String detail) {
+    }
     private int target;
     private volatile Phase phase = Phase.NEW;
     private volatile int exitCode;
@@ -312,6 +318,7 @@ public final class Supervisor {
                         checkReload();
                         // now, not the tick's start: a worker reaped above is replaced in this pass, not the next
                         maintain(System.nanoTime());
+                        checkRecycling(now);
                         advanceRolling();
                     } else if (phase == Phase.STOPPING && byPid.isEmpty()) {
                         break;
@@ -422,6 +429,7 @@ public final class Supervisor {
     private void beginRoll() {
         rollingQueue.clear();
         rollingSlot = null;
+        recycles.clear(); // every worker is replaced anyway
         slots.forEach((n, s) -> {
             if (n <= target && s.current != null) {
                 rollingQueue.add(n);
@@ -482,6 +490,7 @@ public final class Supervisor {
         phase = Phase.STOPPING;
         rollingQueue.clear();
         rollingSlot = null;
+        recycles.clear();
         gracefulDeadlineNanos = System.nanoTime() + config.gracefulTimeout().toNanos();
         if (listen != null) {
             Closing.quietly(listen); // our copy only; the workers keep serving in-flight requests
@@ -609,6 +618,8 @@ public final class Supervisor {
         env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
         env.put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
         env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(address()));
+        env.putAll(RequestLimits.environment(config.maxRequests(), config.maxRequestsJitter(),
+                config.requestTimeout() == null ? 0 : config.requestTimeout().toMillis()));
         return env;
     }
 
@@ -747,6 +758,7 @@ public final class Supervisor {
             s.current = s.incoming; // the rolling replacement takes over the slot
             s.incoming = null;
             rollingSlot = null;
+            recycles.remove(s.number);
             return;
         }
         if (p.slot > target || p.stopCause == ExitCause.SCALED_DOWN) {
@@ -1009,7 +1021,10 @@ public final class Supervisor {
             }
         }
         Slot s = slots.get(rollingSlot);
-        if (s == null || rollingSlot > target || s.current == null) {
+        Recycle recycle = recycles.get(rollingSlot);
+        if (s == null || rollingSlot > target || s.current == null
+                || recycle != null && s.incoming == null && s.current != recycle.worker()) {
+            recycles.remove(rollingSlot);
             rollingSlot = null; // gone or being respawned anyway (which gives a new generation)
             return;
         }
@@ -1026,14 +1041,77 @@ public final class Supervisor {
             s.current = s.incoming;
             s.incoming = null;
             retiring.add(old);
-            terminate(old, ExitCause.RELOAD, "replaced by generation " + s.current.generation,
+            recycles.remove(rollingSlot);
+            boolean recycled = recycle != null && recycle.worker() == old;
+            String replaced = "replaced by generation " + s.current.generation;
+            terminate(old, recycled ? recycle.cause() : ExitCause.RELOAD,
+                    recycled ? recycle.detail() + ", " + replaced : replaced,
                     System.nanoTime() + config.gracefulTimeout().toNanos());
             rollingSlot = null;
-            if (rollingQueue.isEmpty()) {
+            if (recycled) {
+                say("recycled " + old.label() + ": " + s.current.label() + " serves; it stops gracefully");
+            } else if (rollingQueue.isEmpty()) {
                 say("rolling restart complete");
                 recent.add(RecentEvents.Kind.ROLL_COMPLETE, null);
             }
         }
+    }
+
+    // ------------------------------------------------------------------ recycling
+
+    /**
+     * {@code --max-requests}, {@code --max-rss} and {@code --request-timeout} for each slot's serving worker: a
+     * worker that asked to be recycled, or whose resident memory (read at most once a second per worker) is above the
+     * limit, is recycled; one that reported a request past the timeout is aborted.
+     */
+    private void checkRecycling(long now) {
+        for (Slot s : slots.values()) {
+            WorkerProcess p = s.current;
+            if (p == null || p.state != WorkerProcess.State.READY) {
+                continue;
+            }
+            String stuck = p.stuckRequest;
+            if (stuck != null && config.requestTimeout() != null) {
+                String[] f = stuck.split(" ", 2);
+                abort(p, ExitCause.REQUEST_TIMEOUT, "a request ran " + f[0] + " ms (started on thread \""
+                        + (f.length > 1 ? f[1] : "?") + "\"; request timeout " + seconds(config.requestTimeout())
+                        + ")", now);
+                continue;
+            }
+            long served = p.servedAtRecycleRequest;
+            if (served > 0) {
+                recycle(s, p, ExitCause.MAX_REQUESTS, "served " + served + " requests (max requests "
+                        + config.maxRequests() + (config.maxRequestsJitter() > 0 ? " + jitter up to "
+                        + config.maxRequestsJitter() : "") + ")");
+            }
+            if (config.maxRss() != null && now - p.nextRssCheckNanos >= 0) {
+                p.nextRssCheckNanos = now + TimeUnit.SECONDS.toNanos(1);
+                long rss = ProcessMemory.rssBytes(p.workerPid);
+                if (rss > config.maxRss()) {
+                    recycle(s, p, ExitCause.MAX_RSS, "resident memory " + rss / (1024 * 1024) + " MiB above max RSS "
+                            + config.maxRss() / (1024 * 1024) + " MiB");
+                }
+            }
+        }
+    }
+
+    /**
+     * Replaces slot {@code s}'s worker {@code p} gracefully, once: a roll of that one slot (queued behind a roll in
+     * progress), so its replacement serves before it is stopped with {@code cause}.
+     */
+    private void recycle(Slot s, WorkerProcess p, ExitCause cause, String detail) {
+        if (p.recycling) {
+            return;
+        }
+        p.recycling = true;
+        recycles.put(s.number, new Recycle(p, cause, detail));
+        boolean busy = rollingSlot != null || !rollingQueue.isEmpty();
+        if (!Integer.valueOf(s.number).equals(rollingSlot) && !rollingQueue.contains(s.number)) {
+            rollingQueue.add(s.number);
+        }
+        recent.add(RecentEvents.Kind.RECYCLE, p, cause + ": " + detail);
+        say(p.label() + " " + detail + ": recycling it (" + cause.label() + "); its replacement serves before it "
+                + "stops" + (busy ? ", after the roll in progress" : ""));
     }
 
     // ------------------------------------------------------------------ status

@@ -74,6 +74,14 @@ final class WorkerProcess {
         ExitCause c = stopCause;
         return c != null ? c : ExitCause.EXITED;
     }
+    /** It asked to be recycled after this many requests ({@code recycle max-requests}), or 0. */
+    volatile long servedAtRecycleRequest;
+    /** It reported a request in flight past {@code --request-timeout} ({@code stuck}): its age and thread, or null. */
+    volatile String stuckRequest;
+    /** A recycle was asked for it (max requests, max RSS): it is not asked again. Supervisor thread only. */
+    boolean recycling;
+    /** When its RSS is read next (--max-rss). Supervisor thread only. */
+    long nextRssCheckNanos;
     long killAtNanos;
     boolean killed;
     int exitStatus = Integer.MIN_VALUE;

@@ -33,7 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code GET /slow?ms=N} - the same after N ms</li>
  *   <li>{@code GET /status} - this worker's forksafe status JSON</li>
  *   <li>{@code GET /stick} - installs a liveness check that fails, so heartbeats stop</li>
+ *   <li>{@code GET /alloc?mb=N} - allocates N MiB more and keeps it (touched, so it is resident)</li>
  * </ul>
+ * Requests reach the arbiter's request limits as an adapter's do (through {@code RequestTracker}), or with
+ * {@code TESTAPP_READY_VIA=api} as an application without an adapter does ({@code ArbiterWorker.requestServed()}).
  * Environment: {@code TESTAPP_BOOT_DELAY_MS} delays readiness; {@code TESTAPP_READY_VIA=api} reports readiness with
  * {@code ArbiterWorker.ready()} (a server without an adapter) instead of publishing PostWorkerInit and WorkerExit
  * itself (as an adapter does).
@@ -44,6 +47,7 @@ public final class TinyHttpWorker {
     private static final ContainerInfo TINY = ContainerInfo.of("tiny-http", "1");
     private static final boolean READY_VIA_API = "api".equals(System.getenv("TESTAPP_READY_VIA"));
     private static volatile boolean running = true;
+    private static final java.util.List<byte[]> KEPT = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     private TinyHttpWorker() {
     }
@@ -119,6 +123,8 @@ public final class TinyHttpWorker {
     }
 
     private static void handle(SocketChannel c, ForkRegistry registry) {
+        io.forksafe.spi.RequestTracker tracker = io.forksafe.spi.RequestTracker.of(registry);
+        io.forksafe.spi.RequestTracker.Request tracked = !READY_VIA_API && tracker.enabled() ? tracker.begin() : null;
         try (c) {
             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.US_ASCII));
             String requestLine = in.readLine();
@@ -139,6 +145,17 @@ public final class TinyHttpWorker {
                 System.out.println("tiny worker: slow request started (" + ms + " ms)");
                 Thread.sleep(ms);
                 body = "pid=" + me.pid() + " slot=" + me.slot() + " generation=" + me.generation() + " slept=" + ms + "\n";
+            } else if (path.startsWith("/alloc")) {
+                int mb = Integer.parseInt(path.substring(path.indexOf("mb=") + 3));
+                for (int i = 0; i < mb; i++) {
+                    byte[] block = new byte[1024 * 1024];
+                    for (int j = 0; j < block.length; j += 4096) {
+                        block[j] = 1;
+                    }
+                    KEPT.add(block);
+                }
+                System.out.println("tiny worker: allocated and kept " + mb + " MiB (" + KEPT.size() + " MiB in all)");
+                body = "allocated=" + mb + " pid=" + me.pid() + "\n";
             } else if (path.startsWith("/stick")) {
                 // the application declares itself stuck: heartbeats stop while the JVM keeps running
                 ArbiterWorker.attach(registry).livenessCheck(() -> false);
@@ -158,9 +175,15 @@ public final class TinyHttpWorker {
                     + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(bytes);
             out.flush();
+            if (READY_VIA_API) {
+                ArbiterWorker.attach(registry).requestServed(); // an application without an adapter
+            }
         } catch (IOException | InterruptedException | RuntimeException e) {
             // client went away
         } finally {
+            if (tracked != null) {
+                tracker.end(tracked);
+            }
             IN_FLIGHT.decrementAndGet();
         }
     }

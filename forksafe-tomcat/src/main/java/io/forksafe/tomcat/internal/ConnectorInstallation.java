@@ -301,6 +301,10 @@ public final class ConnectorInstallation implements LifecycleListener {
                     executor.start();
                 }
                 listenToService();
+                if (primary && RequestValve.install(connector.getService(), io.forksafe.spi.RequestTracker.of(registry))) {
+                    host.log("Tomcat counts the requests it serves for the forksafe arbiter (max requests, request "
+                            + "timeout)");
+                }
             }
             case Lifecycle.AFTER_START_EVENT -> started();
             case Lifecycle.BEFORE_STOP_EVENT -> publishWorkerExit("connector stopping");

@@ -19,8 +19,18 @@ final class InFlightRequests {
     private final AtomicLong inFlight = new AtomicLong();
     private final AtomicLong served = new AtomicLong();
     private volatile boolean draining;
+    /** The process's tracker when a host enabled it (the arbiter's recycling), else null: nothing more per request. */
+    private final io.forksafe.spi.RequestTracker tracker;
+
+    InFlightRequests(io.forksafe.spi.RequestTracker tracker) {
+        this.tracker = tracker.enabled() ? tracker : null;
+        if (this.tracker != null) {
+            tracker.installedBy(Installation.HOST);
+        }
+    }
 
     HttpHandler wrap(HttpHandler next) {
+        io.forksafe.spi.RequestTracker t = tracker;
         return new HttpHandler() {
             @Override
             public void handleRequest(HttpServerExchange exchange) throws Exception {
@@ -28,9 +38,13 @@ final class InFlightRequests {
                     exchange.setPersistent(false);
                 }
                 inFlight.incrementAndGet();
+                io.forksafe.spi.RequestTracker.Request r = t == null ? null : t.begin();
                 exchange.addExchangeCompleteListener((ex, nextListener) -> {
                     inFlight.decrementAndGet();
                     served.incrementAndGet();
+                    if (t != null) {
+                        t.end(r);
+                    }
                     nextListener.proceed();
                 });
                 next.handleRequest(exchange);

@@ -55,7 +55,7 @@ public final class Installation {
     private final List<String> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile State state = State.INSTALLED;
     private volatile String problem;
-    private final InFlightRequests requests = new InFlightRequests();
+    private final InFlightRequests requests;
     private volatile String gracefulStop = "not started";
     private volatile String replacedListener;
     private Thread stopAtShutdown;
@@ -71,6 +71,7 @@ public final class Installation {
         this.worker = worker;
         this.ioThreads = ioThreads;
         this.explicitPoolSize = explicitPoolSize;
+        this.requests = new InFlightRequests(io.forksafe.spi.RequestTracker.of(registry));
     }
 
     public static ContainerInfo container() {
