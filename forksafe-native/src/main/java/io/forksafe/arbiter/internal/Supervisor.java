@@ -111,6 +111,9 @@ public final class Supervisor {
     private Thread thread;
     private Thread shutdownHook;
     private final WorkerSource source;
+    private final SystemdNotify systemd = SystemdNotify.fromEnvironment();
+    /** Whether every slot had a ready worker once: the pid file is written and systemd told READY=1. */
+    private boolean serving;
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         Libc.preload();
@@ -165,7 +168,6 @@ public final class Supervisor {
                 if (config.statusPort() != null) {
                     statusServer = StatusServer.start(registry, config.statusPort());
                 }
-                writePidfile();
             } catch (IOException | RuntimeException e) {
                 closeResources();
                 phase = Phase.STOPPED;
@@ -287,6 +289,7 @@ public final class Supervisor {
                     noticeStall(now);
                     reap();
                     promoteReady(now);
+                    announceServingOnce();
                     checkTimeouts(now);
                     if (phase == Phase.RUNNING) {
                         checkReload();
@@ -424,6 +427,7 @@ public final class Supervisor {
 
     private void beginStop() {
         phase = Phase.STOPPING;
+        notifySystemd("STOPPING=1", systemd.stopping());
         rollingQueue.clear();
         rollingSlot = null;
         gracefulDeadlineNanos = System.nanoTime() + config.gracefulTimeout().toNanos();
@@ -542,6 +546,7 @@ public final class Supervisor {
 
     private Map<String, String> environment(int slot, long generation) {
         Map<String, String> env = new TreeMap<>(System.getenv());
+        env.remove(SystemdNotify.ENV); // the service's main process is the arbiter, not its workers
         env.putAll(config.environment());
         env.put(ControlProtocol.ENV_ARBITER_PID, String.valueOf(pid));
         env.put(ControlProtocol.ENV_SLOT, String.valueOf(slot));
@@ -1104,6 +1109,42 @@ public final class Supervisor {
         }
     }
 
+    /**
+     * Once, when every slot first has a ready worker: writes the pid file (so a start script, and {@code --daemon}'s
+     * caller, can wait for it) and tells systemd READY=1. A pid file that cannot be written stops the arbiter: a
+     * start script would wait for it in vain.
+     */
+    private void announceServingOnce() {
+        if (serving || phase != Phase.RUNNING || slots.size() < target) {
+            return;
+        }
+        for (Slot s : slots.values()) {
+            if (s.current == null || s.current.state != WorkerProcess.State.READY) {
+                return;
+            }
+        }
+        serving = true;
+        try {
+            writePidfile();
+        } catch (IOException e) {
+            exitCode = 1;
+            haltReason = "cannot write the pid file " + config.pidfile() + " (" + e + "): fix its directory's "
+                    + "permissions or choose another --pidfile";
+            say(haltReason + "; stopping");
+            beginStop();
+            return;
+        }
+        notifySystemd("READY=1", systemd.ready(target + " worker(s) serving on " + ListenSocket.describe(address())));
+    }
+
+    private void notifySystemd(String state, String problem) {
+        if (problem != null) {
+            say(problem);
+        } else if (systemd.active()) {
+            say("told systemd " + state);
+        }
+    }
+
     private void writePidfile() throws IOException {
         Path f = config.pidfile();
         if (f != null) {
@@ -1111,7 +1152,10 @@ public final class Supervisor {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(f, pid + "\n");
+            // atomically: a start script polling for the file never reads it half written
+            Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+            Files.writeString(tmp, pid + "\n");
+            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
