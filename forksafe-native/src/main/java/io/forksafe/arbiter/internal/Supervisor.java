@@ -113,7 +113,9 @@ public final class Supervisor {
     private final WorkerSource source;
     private final SystemdNotify systemd = SystemdNotify.fromEnvironment();
     /** Whether every slot had a ready worker once: the pid file is written and systemd told READY=1. */
-    private boolean serving;
+    private volatile boolean serving;
+    /** Opens when {@link #serving} turns true, or when the arbiter stops without ever serving. */
+    private final CountDownLatch servingOrDone = new CountDownLatch(1);
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         Libc.preload();
@@ -174,6 +176,7 @@ public final class Supervisor {
                 exitCode = e instanceof io.forksafe.arbiter.WorkerBootException ? ControlProtocol.BOOT_ERROR_EXIT
                         : e instanceof io.forksafe.arbiter.PreloadUnavailableException ? 2 : 1;
                 haltReason = e.getMessage();
+                servingOrDone.countDown();
                 done.countDown(); // join() returns: nothing runs
                 throw e;
             }
@@ -239,6 +242,14 @@ public final class Supervisor {
     /** Waits at most {@code timeout}; returns whether it stopped. */
     public boolean join(Duration timeout) throws InterruptedException {
         return done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Waits at most {@code timeout} until every worker is ready for the first time (when the pid file is written);
+     * returns whether it served, false if it stopped first.
+     */
+    public boolean awaitServing(Duration timeout) throws InterruptedException {
+        return servingOrDone.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && serving;
     }
 
     /** Whether the arbiter has stopped. */
@@ -328,6 +339,7 @@ public final class Supervisor {
             } catch (IllegalStateException ignored) {
                 // the JVM is already shutting down
             }
+            servingOrDone.countDown();
             done.countDown();
         }
     }
@@ -1124,6 +1136,7 @@ public final class Supervisor {
             }
         }
         serving = true;
+        servingOrDone.countDown();
         try {
             writePidfile();
         } catch (IOException e) {
