@@ -37,6 +37,14 @@ class SystemdNotifyProcessTest {
                 print(s.recv(4096).decode().replace('\\n', '|'), flush=True)
             """;
 
+    /** docs/arbiter.md shows the example unit verbatim, so the two cannot drift. */
+    @org.junit.jupiter.api.Test
+    void docsShowTheExampleUnitVerbatim() throws IOException {
+        String unit = java.nio.file.Files.readString(Path.of("..", "docs", "examples", "forksafe-arbiter.service"));
+        assertThat(unit).contains("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "KillMode=mixed");
+        assertThat(java.nio.file.Files.readString(Path.of("..", "docs", "arbiter.md"))).contains("```ini\n" + unit + "```\n");
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void readyOnceServingAndStoppingOnSigterm(boolean abstractName) throws Exception {
