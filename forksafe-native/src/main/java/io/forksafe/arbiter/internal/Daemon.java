@@ -22,8 +22,9 @@ import java.util.TreeMap;
  * it logged. Not API.
  *
  * <pre>{@code
- * if (Daemon.requested(args) && !Daemon.isDetached()) {
- *     return Daemon.launch(args, config, System.out, System.err);
+ * Daemon.check(config);                 // --log-file and --pidfile given, or a usage error
+ * if (!Daemon.isDetached()) {
+ *     return Daemon.launch(args, config, System.out, System.err);   // 0 once it serves
  * }
  * }</pre>
  */
