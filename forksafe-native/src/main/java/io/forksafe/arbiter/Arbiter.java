@@ -71,6 +71,8 @@ public final class Arbiter {
 
         boolean join(Duration timeout) throws InterruptedException;
 
+        boolean awaitServing(Duration timeout) throws InterruptedException;
+
         boolean stopped();
 
         String haltReason();
@@ -129,6 +131,11 @@ public final class Arbiter {
             @Override
             public boolean join(Duration timeout) throws InterruptedException {
                 return supervisor.join(timeout);
+            }
+
+            @Override
+            public boolean awaitServing(Duration timeout) throws InterruptedException {
+                return supervisor.awaitServing(timeout);
             }
 
             @Override
@@ -234,6 +241,21 @@ public final class Arbiter {
     /** Waits at most {@code timeout}; returns whether the arbiter stopped. */
     public boolean join(Duration timeout) throws InterruptedException {
         return engine.join(timeout);
+    }
+
+    /**
+     * Waits at most {@code timeout} until it serves: every worker ready for the first time (then the pid file is
+     * written, and systemd told READY=1). {@link #start()} returns before that.
+     *
+     * <pre>{@code
+     * arbiter.start();
+     * if (!arbiter.awaitServing(Duration.ofSeconds(60))) throw new IllegalStateException(arbiter.haltReason());
+     * }</pre>
+     *
+     * @return true once it serves; false if it stopped first (see {@link #haltReason()}) or the time ran out
+     */
+    public boolean awaitServing(Duration timeout) throws InterruptedException {
+        return engine.awaitServing(timeout);
     }
 
     /** Whether it has stopped. */

@@ -339,6 +339,9 @@ public final class ArbiterConfig {
             if (o.startsWith("-agentlib:jdwp") || o.startsWith("-Xrunjdwp") || o.equals("-Xdebug")) {
                 continue;
             }
+            if (o.startsWith("-D" + io.forksafe.arbiter.internal.Daemon.DETACHED_PROPERTY + "=")) {
+                continue; // the detached arbiter's marker (--daemon), not the workers'
+            }
             kept.add(o);
         }
         return kept;

@@ -1,8 +1,10 @@
 package io.forksafe.arbiter;
 
 import io.forksafe.arbiter.internal.ArbiterOption;
+import io.forksafe.arbiter.internal.Daemon;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.util.ArrayList;
@@ -17,6 +19,8 @@ import java.util.Map;
  * <pre>{@code
  * java -cp app.jar io.forksafe.arbiter.ArbiterMain --workers 2 --bind 127.0.0.1:8080 --status-port 9090 \
  *      -- com.example.AppMain args...
+ * java -cp app.jar io.forksafe.arbiter.ArbiterMain --daemon --log-file app.log --pidfile app.pid \
+ *      --bind 8080 -- com.example.AppMain     # returns 0 once it serves
  * }</pre>
  *
  * Exit codes: 0 after a stop, 2 for a usage error, an address in use or a machine that cannot run {@code --preload},
@@ -41,8 +45,13 @@ public final class ArbiterMain {
     /** Runs the command line until the arbiter stops; returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         ArbiterConfig config;
+        boolean daemon;
         try {
             config = parse(args);
+            daemon = given(args, ArbiterOption.DAEMON);
+            if (daemon) {
+                Daemon.check(config);
+            }
         } catch (HelpRequested h) {
             out.print(USAGE);
             return 0;
@@ -50,6 +59,9 @@ public final class ArbiterMain {
             err.println("forksafe arbiter: " + e.getMessage());
             err.println("Run with --help for usage.");
             return EXIT_USAGE;
+        }
+        if (daemon && !Daemon.isDetached()) {
+            return Daemon.launch(args, config, out, err);
         }
         Arbiter arbiter = Arbiter.create(config);
         try {
@@ -79,6 +91,17 @@ public final class ArbiterMain {
         }
     }
 
+    /** Whether {@code option} is among the options (before {@code --}). */
+    private static boolean given(String[] args, ArbiterOption option) {
+        int end = Arrays.asList(args).indexOf("--");
+        for (int k = 0; k < (end < 0 ? args.length : end); k++) {
+            if (ArbiterOption.byName(args[k]).filter(o -> o == option).isPresent()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static final class HelpRequested extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
@@ -94,13 +117,15 @@ public final class ArbiterMain {
      * @throws IllegalArgumentException naming the bad flag or value and the fix
      */
     static ArbiterConfig parse(String[] args) {
-        int end = Arrays.asList(args).indexOf("--");
-        for (int k = 0; k < (end < 0 ? args.length : end); k++) {
-            if (ArbiterOption.byName(args[k]).filter(o -> o == ArbiterOption.HELP).isPresent()) {
-                throw new HelpRequested();
-            }
+        if (given(args, ArbiterOption.HELP)) {
+            throw new HelpRequested();
         }
         ArbiterConfig.Builder b = ArbiterConfig.builder();
+        if (Daemon.isDetached()) {
+            // stdout and stderr are the log file already: the arbiter's lines go there once, through its log sink
+            PrintStream none = new PrintStream(OutputStream.nullOutputStream());
+            b.console(none, none);
+        }
         int i = 0;
         while (i < args.length) {
             String a = args[i];

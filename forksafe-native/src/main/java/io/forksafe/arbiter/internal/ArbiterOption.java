@@ -87,7 +87,8 @@ public enum ArbiterOption {
     STATUS_FILE("--status-file", List.of(), "PATH", Kind.PATH, false, "none",
             "write the status JSON to PATH every second", Mode.BOTH, null,
             (b, flag, v) -> b.statusFile(OptionValues.path(flag, v))),
-    PIDFILE("--pidfile", List.of(), "PATH", Kind.PATH, false, "none", "write the arbiter's pid to PATH while it runs",
+    PIDFILE("--pidfile", List.of(), "PATH", Kind.PATH, false, "none", "write the arbiter's pid to PATH once it serves (every worker ready; a start script can wait for it), removed "
+                    + "when it stops",
             Mode.BOTH, null, (b, flag, v) -> b.pidfile(OptionValues.path(flag, v))),
     LOG_FILE("--log-file", List.of(), "PATH", Kind.PATH, false, "none",
             "also write all output to PATH, rotated by size", Mode.BOTH, null,
@@ -98,6 +99,13 @@ public enum ArbiterOption {
     LOG_MAX_FILES("--log-max-files", List.of(), "N", Kind.INT, false, "5", "rotated log files to keep",
             Mode.BOTH, null,
             (b, flag, v) -> b.logMaxFiles(OptionValues.integer(flag, v))),
+    DAEMON("--daemon", List.of(), null, Kind.FLAG, false, "off",
+            "detach from the calling shell: run in a new session without a terminal, stdin from /dev/null, all "
+                    + "output to --log-file (required, as is --pidfile); the command returns 0 once the arbiter "
+                    + "serves, or the arbiter's exit code and the reason if it failed to start",
+            Mode.BOTH, null, (b, flag, v) -> {
+                // ArbiterMain detaches (internal.Daemon) before the configuration runs
+            }),
     JAVA("--java", List.of(), "PATH", Kind.STRING, false, "this JVM's", "java binary of the workers",
             Mode.BOTH, null, (b, flag, v) -> b.javaCommand(nonEmpty(flag, v))),
     JVM_OPTS("--jvm-opts", List.of(), "\"OPTS\"", Kind.STRING, false, "this JVM's",

@@ -48,6 +48,8 @@ public final class Libc {
 
         long sendmsg(int fd, Pointer msg, int flags);
 
+        long sendto(int fd, byte[] buf, long len, int flags, byte[] addr, int addrlen);
+
         long recvmsg(int fd, Pointer msg, int flags);
 
         int posix_spawnp(@Out int[] pid, String file, Pointer fileActions, Pointer attributes, String[] argv,

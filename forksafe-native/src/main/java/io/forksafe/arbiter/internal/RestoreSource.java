@@ -372,6 +372,7 @@ final class RestoreSource implements WorkerSource {
         cmd.add(config.mainClass());
         cmd.addAll(config.args());
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove(SystemdNotify.ENV); // the service's main process is the arbiter (copies inherit this)
         pb.environment().putAll(config.environment());
         String arbiterPid = String.valueOf(ProcessHandle.current().pid());
         pb.environment().put(PreloadProtocol.ENV_CONTROL, controlPath.toString());

@@ -40,9 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class SocketHandoff {
 
-    private static final int AF_UNIX = 1;
+    static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
-    private static final int SOCK_CLOEXEC = 02000000;
+    static final int SOCK_CLOEXEC = 02000000;
     private static final int O_RDWR = 2;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
@@ -62,12 +62,25 @@ public final class SocketHandoff {
     }
 
     private static byte[] sockaddrUn(String path) {
+        return sockaddrUn(path, "use a shorter --work-dir");
+    }
+
+    /**
+     * A {@code struct sockaddr_un} for {@code path}; a path starting with {@code @} names an abstract socket (Linux:
+     * the {@code @} becomes a NUL byte, and the address has no terminating NUL).
+     *
+     * @throws IllegalArgumentException if it does not fit in {@code sun_path}, with {@code fix}
+     */
+    static byte[] sockaddrUn(String path, String fix) {
+        boolean abstractName = path.startsWith("@");
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
         if (p.length > 107) {
-            throw new IllegalArgumentException("Unix socket path longer than 107 bytes: " + path
-                    + "; use a shorter --work-dir");
+            throw new IllegalArgumentException("Unix socket path longer than 107 bytes: " + path + "; " + fix);
         }
-        byte[] a = new byte[2 + p.length + 1];
+        if (abstractName) {
+            p[0] = 0;
+        }
+        byte[] a = new byte[2 + p.length + (abstractName ? 0 : 1)];
         ByteBuffer.wrap(a).order(ByteOrder.nativeOrder()).putShort((short) AF_UNIX);
         System.arraycopy(p, 0, a, 2, p.length);
         return a;

@@ -28,6 +28,8 @@ public final class Spawner {
     private static final int F_SETFD = 2;
     /** glibc's POSIX_SPAWN_SETPGROUP (Linux). */
     private static final short POSIX_SPAWN_SETPGROUP = 0x02;
+    /** glibc's POSIX_SPAWN_SETSID (Linux, glibc 2.26 and later). */
+    private static final short POSIX_SPAWN_SETSID = 0x80;
     /** Room for glibc's posix_spawn_file_actions_t (80 bytes on LP64) and posix_spawnattr_t (336), with margin. */
     private static final int SPAWN_STRUCT_BYTES = 1024;
     private static final Object LOCK = new Object();
@@ -57,44 +59,74 @@ public final class Spawner {
                 c.close(out[1]);
                 throw e;
             }
-            List<Integer> temporary = new ArrayList<>();
-            Pointer actions = Libc.allocate(SPAWN_STRUCT_BYTES);
-            Pointer attributes = Libc.allocate(SPAWN_STRUCT_BYTES);
             try {
-                markAllCloseOnExec(c);
-                int src0 = above2(c, listenFd, temporary);
-                int src1 = above2(c, out[1], temporary);
-                int src2 = above2(c, err[1], temporary);
-                c.posix_spawn_file_actions_init(actions);
-                c.posix_spawn_file_actions_adddup2(actions, src0, 0);
-                c.posix_spawn_file_actions_adddup2(actions, src1, 1);
-                c.posix_spawn_file_actions_adddup2(actions, src2, 2);
                 // Each worker gets its own process group, so a terminal's Ctrl-C or a group-wide signal reaches
                 // only the arbiter, which then stops the workers gracefully and in order.
-                c.posix_spawnattr_init(attributes);
-                c.posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETPGROUP);
-                c.posix_spawnattr_setpgroup(attributes, 0);
-                String[] envp = new String[env.size()];
-                int i = 0;
-                for (Map.Entry<String, String> e : env.entrySet()) {
-                    envp[i++] = e.getKey() + "=" + e.getValue();
-                }
-                int[] pid = new int[1];
-                int rc = c.posix_spawnp(pid, argv.get(0), actions, attributes, argv.toArray(new String[0]), envp);
-                if (rc != 0 || pid[0] <= 0) {
-                    c.close(out[0]);
-                    c.close(err[0]);
-                    throw new IOException("posix_spawnp failed for " + argv.get(0) + ": " + c.strerror(rc)
-                            + "; check that the java binary exists and is executable (set it with --java)");
-                }
-                return new Child(pid[0], out[0], err[0]);
+                long pid = spawnLocked(c, argv, env, new int[] {listenFd, out[1], err[1]}, POSIX_SPAWN_SETPGROUP);
+                return new Child(pid, out[0], err[0]);
+            } catch (IOException e) {
+                c.close(out[0]);
+                c.close(err[0]);
+                throw e;
             } finally {
-                c.posix_spawn_file_actions_destroy(actions);
-                c.posix_spawnattr_destroy(attributes);
                 c.close(out[1]);
                 c.close(err[1]);
-                temporary.forEach(c::close);
             }
+        }
+    }
+
+    /**
+     * Spawns {@code argv} with {@code env} in a new session ({@code POSIX_SPAWN_SETSID}: no controlling terminal, its
+     * own process group), with {@code stdio[0..2]} as its fd 0, 1 and 2. This is how {@code --daemon} detaches: the
+     * JVM cannot fork, so it starts a second arbiter JVM detached from the caller's terminal.
+     *
+     * @return the child's pid
+     * @throws IOException if {@code posix_spawnp} fails
+     */
+    public static long spawnDetached(List<String> argv, Map<String, String> env, int[] stdio) throws IOException {
+        Libc.C c = Libc.get();
+        synchronized (LOCK) {
+            return spawnLocked(c, argv, env, stdio, POSIX_SPAWN_SETSID);
+        }
+    }
+
+    /** posix_spawnp with {@code stdio} as fd 0..2, every other descriptor closed on exec; holds {@link #LOCK}. */
+    private static long spawnLocked(Libc.C c, List<String> argv, Map<String, String> env, int[] stdio, short flags)
+            throws IOException {
+        List<Integer> temporary = new ArrayList<>();
+        Pointer actions = Libc.allocate(SPAWN_STRUCT_BYTES);
+        Pointer attributes = Libc.allocate(SPAWN_STRUCT_BYTES);
+        try {
+            markAllCloseOnExec(c);
+            int[] sources = new int[stdio.length];
+            for (int fd = 0; fd < stdio.length; fd++) {
+                sources[fd] = above2(c, stdio[fd], temporary);
+            }
+            c.posix_spawn_file_actions_init(actions);
+            for (int fd = 0; fd < stdio.length; fd++) {
+                c.posix_spawn_file_actions_adddup2(actions, sources[fd], fd);
+            }
+            c.posix_spawnattr_init(attributes);
+            c.posix_spawnattr_setflags(attributes, flags);
+            if ((flags & POSIX_SPAWN_SETPGROUP) != 0) {
+                c.posix_spawnattr_setpgroup(attributes, 0);
+            }
+            String[] envp = new String[env.size()];
+            int i = 0;
+            for (Map.Entry<String, String> e : env.entrySet()) {
+                envp[i++] = e.getKey() + "=" + e.getValue();
+            }
+            int[] pid = new int[1];
+            int rc = c.posix_spawnp(pid, argv.get(0), actions, attributes, argv.toArray(new String[0]), envp);
+            if (rc != 0 || pid[0] <= 0) {
+                throw new IOException("posix_spawnp failed for " + argv.get(0) + ": " + c.strerror(rc)
+                        + "; check that the java binary exists and is executable (set it with --java)");
+            }
+            return pid[0];
+        } finally {
+            c.posix_spawn_file_actions_destroy(actions);
+            c.posix_spawnattr_destroy(attributes);
+            temporary.forEach(c::close);
         }
     }
 

@@ -116,7 +116,7 @@ public final class Supervisor {
     private volatile boolean draining;
     private long drainEndsNanos;
     /** Workers of a slot in state ready, and how many must be for readiness: counted each pass, for the probes. */
-    private volatile int serving;
+    private volatile int servingWorkers;
     private volatile int neededForReady;
     private long heartbeatChecksResumeNanos;
 
@@ -128,6 +128,11 @@ public final class Supervisor {
     private Thread thread;
     private Thread shutdownHook;
     private final WorkerSource source;
+    private final SystemdNotify systemd = SystemdNotify.fromEnvironment();
+    /** Whether every slot had a ready worker once: the pid file is written and systemd told READY=1. */
+    private volatile boolean serving;
+    /** Opens when {@link #serving} turns true, or when the arbiter stops without ever serving. */
+    private final CountDownLatch servingOrDone = new CountDownLatch(1);
 
     public Supervisor(ArbiterConfig config, ForkRegistry registry) {
         Libc.preload();
@@ -188,13 +193,13 @@ public final class Supervisor {
                         say(exposure);
                     }
                 }
-                writePidfile();
             } catch (IOException | RuntimeException e) {
                 closeResources();
                 phase = Phase.STOPPED;
                 exitCode = e instanceof io.forksafe.arbiter.WorkerBootException ? ControlProtocol.BOOT_ERROR_EXIT
                         : e instanceof io.forksafe.arbiter.PreloadUnavailableException ? 2 : 1;
                 haltReason = e.getMessage();
+                servingOrDone.countDown();
                 done.countDown(); // join() returns: nothing runs
                 throw e;
             }
@@ -262,6 +267,14 @@ public final class Supervisor {
         return done.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Waits at most {@code timeout} until every worker is ready for the first time (when the pid file is written);
+     * returns whether it served, false if it stopped first.
+     */
+    public boolean awaitServing(Duration timeout) throws InterruptedException {
+        return servingOrDone.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && serving;
+    }
+
     /** Whether the arbiter has stopped. */
     public boolean stopped() {
         return done.getCount() == 0;
@@ -313,6 +326,7 @@ public final class Supervisor {
                     noticeStall(now);
                     reap();
                     promoteReady(now);
+                    announceServingOnce();
                     checkTimeouts(now);
                     if (phase == Phase.RUNNING) {
                         checkReload();
@@ -353,6 +367,7 @@ public final class Supervisor {
             } catch (IllegalStateException ignored) {
                 // the JVM is already shutting down
             }
+            servingOrDone.countDown();
             done.countDown();
         }
     }
@@ -471,7 +486,7 @@ public final class Supervisor {
     private Probes.State probeState() {
         Phase p = phase;
         return new Probes.State(p != Phase.NEW, p == Phase.STOPPED, draining, p == Phase.STOPPING, lastTickNanos,
-                serving, neededForReady);
+                servingWorkers, neededForReady);
     }
 
     /** Counts the serving workers for the probes, at the end of each pass. */
@@ -482,12 +497,13 @@ public final class Supervisor {
                 n++;
             }
         }
-        serving = n;
+        servingWorkers = n;
         neededForReady = Math.min(config.minReady(), target);
     }
 
     private void beginStop() {
         phase = Phase.STOPPING;
+        notifySystemd("STOPPING=1", systemd.stopping());
         rollingQueue.clear();
         rollingSlot = null;
         recycles.clear();
@@ -610,6 +626,7 @@ public final class Supervisor {
 
     private Map<String, String> environment(int slot, long generation) {
         Map<String, String> env = new TreeMap<>(System.getenv());
+        env.remove(SystemdNotify.ENV); // the service's main process is the arbiter, not its workers
         env.putAll(config.environment());
         env.put(ControlProtocol.ENV_ARBITER_PID, String.valueOf(pid));
         env.put(ControlProtocol.ENV_SLOT, String.valueOf(slot));
@@ -1294,6 +1311,43 @@ public final class Supervisor {
         }
     }
 
+    /**
+     * Once, when every slot first has a ready worker: writes the pid file (so a start script, and {@code --daemon}'s
+     * caller, can wait for it) and tells systemd READY=1. A pid file that cannot be written stops the arbiter: a
+     * start script would wait for it in vain.
+     */
+    private void announceServingOnce() {
+        if (serving || phase != Phase.RUNNING || slots.size() < target) {
+            return;
+        }
+        for (Slot s : slots.values()) {
+            if (s.current == null || s.current.state != WorkerProcess.State.READY) {
+                return;
+            }
+        }
+        serving = true;
+        servingOrDone.countDown();
+        try {
+            writePidfile();
+        } catch (IOException e) {
+            exitCode = 1;
+            haltReason = "cannot write the pid file " + config.pidfile() + " (" + e + "): fix its directory's "
+                    + "permissions or choose another --pidfile";
+            say(haltReason + "; stopping");
+            beginStop();
+            return;
+        }
+        notifySystemd("READY=1", systemd.ready(target + " worker(s) serving on " + ListenSocket.describe(address())));
+    }
+
+    private void notifySystemd(String state, String problem) {
+        if (problem != null) {
+            say(problem);
+        } else if (systemd.active()) {
+            say("told systemd " + state);
+        }
+    }
+
     private void writePidfile() throws IOException {
         Path f = config.pidfile();
         if (f != null) {
@@ -1301,7 +1355,10 @@ public final class Supervisor {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(f, pid + "\n");
+            // atomically: a start script polling for the file never reads it half written
+            Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+            Files.writeString(tmp, pid + "\n");
+            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
