@@ -23,7 +23,9 @@ class ArbiterOptionMutationTest {
 
     /** The --help lines of each option, in table order, each block starting with the option's own line. */
     private static List<List<String>> blocks() {
-        String usage = ArbiterMain.USAGE;
+        // rendered anew (ArbiterMain.USAGE is rendered once, when the class loads)
+        String usage = ArbiterOption.usage();
+        assertThat(usage).isEqualTo(ArbiterMain.USAGE);
         String section = usage.substring(usage.indexOf("Options:\n") + "Options:\n".length(),
                 usage.indexOf("\n\nDurations:"));
         List<List<String>> blocks = new ArrayList<>();
@@ -114,6 +116,8 @@ class ArbiterOptionMutationTest {
         assertThat(ArbiterOption.unknown("--bindxyz")).as("3 edits in 9 characters")
                 .isEqualTo("unknown option --bindxyz: did you mean --bind?");
         assertThat(ArbiterOption.unknown("--pidfilexy")).isEqualTo("unknown option --pidfilexy: did you mean --pidfile?");
+        assertThat(ArbiterOption.unknown("--jvm-optx")).as("a tie goes to the option listed first")
+                .isEqualTo("unknown option --jvm-optx: did you mean --jvm-opts?");
         assertThat(ArbiterOption.unknown("--hlep")).isEqualTo("unknown option --hlep: did you mean --help?");
         assertThat(ArbiterOption.unknown("--statusport")).isEqualTo("unknown option --statusport: did you mean "
                 + "--status-port?");
