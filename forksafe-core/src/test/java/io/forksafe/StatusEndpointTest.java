@@ -70,4 +70,13 @@ class StatusEndpointTest {
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.body()).contains("format=json").contains("format=text");
     }
+
+    @Test
+    void aHostNameIsNeverResolvedSoItIsNotLoopback() {
+        ForkRegistry registry = new ForkRegistry();
+        assertThat(StatusEndpoint.loopbackOnly(registry).respond("localhost", "json").status()).isEqualTo(403);
+        assertThat(StatusEndpoint.loopbackOnly(registry).respond("", "json").status()).isEqualTo(403);
+        assertThat(StatusEndpoint.loopbackOnly(registry).respond("127.0.0.9", "json").status()).isEqualTo(200);
+        assertThat(StatusEndpoint.loopbackOnly(registry).respond("[::1]", "text").status()).isEqualTo(200);
+    }
 }

@@ -33,8 +33,4 @@ public final class BoundedLog {
         out.addAll(lines);
         return out;
     }
-
-    public synchronized boolean contains(String line) {
-        return lines.contains(line);
-    }
 }
