@@ -232,11 +232,17 @@ final class ArbiterMetrics {
         return b.append('}').toString();
     }
 
-    /** A sample value: integers without a fraction, others as Java prints a double. */
+    /** A sample value as Prometheus writes it: integers without a fraction, no exponent, {@code +Inf}, {@code NaN}. */
     static String number(double v) {
-        if (v == Math.rint(v) && !Double.isInfinite(v) && Math.abs(v) < 1e15) {
+        if (Double.isNaN(v)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(v)) {
+            return v > 0 ? "+Inf" : "-Inf";
+        }
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return Long.toString((long) v);
         }
-        return Double.toString(v);
+        return java.math.BigDecimal.valueOf(v).toPlainString();
     }
 }
