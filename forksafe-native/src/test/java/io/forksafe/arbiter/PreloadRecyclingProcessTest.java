@@ -1,5 +1,7 @@
 package io.forksafe.arbiter;
 
+import static io.forksafe.arbiter.RecyclingProcessTest.arbiter;
+import static io.forksafe.arbiter.RecyclingProcessTest.replacedFor;
 import static io.forksafe.arbiter.TestHttp.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,8 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,8 +32,6 @@ import org.junit.jupiter.api.Timeout;
 class PreloadRecyclingProcessTest {
 
     private static final Duration BOOT = Duration.ofSeconds(60);
-    private static final Pattern SERVED = Pattern.compile("worker-\\d \\(pid (\\d+), generation \\d+\\) served (\\d+) "
-            + "requests \\(max requests");
 
     @BeforeAll
     static void criuUsable() {
@@ -42,24 +40,9 @@ class PreloadRecyclingProcessTest {
         Assumptions.assumeTrue(reason.isEmpty(), () -> reason.orElse(""));
     }
 
-    /** The current, ready worker whose previous worker ended with {@code cause}, or null. */
-    private static JsonNode replacedFor(List<JsonNode> workers, String cause) {
-        for (JsonNode w : workers) {
-            if (w.path("role").asText().equals("current") && w.path("state").asText().equals("ready")
-                    && w.path("previous").path("exitCause").asText().equals(cause)) {
-                return w;
-            }
-        }
-        return null;
-    }
-
     private static long currentCount(List<JsonNode> workers) {
         return workers.stream().filter(w -> w.path("role").asText().equals("current")
                 && w.path("state").asText().equals("ready")).count();
-    }
-
-    private static JsonNode arbiter(ArbiterRun run) throws Exception {
-        return run.status().path("details").path("arbiter");
     }
 
     /**
@@ -101,22 +84,13 @@ class PreloadRecyclingProcessTest {
             assertThat(draws.get(0)).as("each copy draws its own limit after its restore (the same draw: a 1 in %s "
                     + "chance, or the template's random state)", jitter + 1).isNotEqualTo(draws.get(1));
 
-            List<JsonNode> after;
-            try (LoadLoop load = new LoadLoop(port, 4)) {
-                after = run.awaitWorkers(ws -> currentCount(ws) == 2 && replacedFor(ws, "MAX_REQUESTS") != null,
-                        Duration.ofSeconds(120));
-                load.awaitSuccesses(100, 30_000); // the replacement serves too
-                load.close();
-                System.out.println("--preload --max-requests: " + load);
-                assertThat(load.refused.get() + load.failed.get()).as("no request fails: %s", load).isZero();
-            }
-            Matcher m = SERVED.matcher(run.awaitLine(l -> SERVED.matcher(l).find(), Duration.ofSeconds(10)));
-            assertThat(m.find()).isTrue();
-            long oldPid = Long.parseLong(m.group(1));
-            long counted = Long.parseLong(m.group(2));
+            RecyclingProcessTest.Recycled r = RecyclingProcessTest.loadUntilRecycledForMaxRequests(run, 2,
+                    Duration.ofSeconds(120));
+            long oldPid = r.oldPid();
             assertThat(pids).contains(oldPid);
-            assertThat(counted).as("the copy asked at exactly its own limit, drawn after its restore")
+            assertThat(r.counted()).as("the copy asked at exactly its own limit, drawn after its restore")
                     .isEqualTo(requests.get(oldPid).path("maxRequests").asLong());
+            List<JsonNode> after = r.after();
             JsonNode replacement = replacedFor(after, "MAX_REQUESTS");
             assertThat(replacement.path("kind").asText()).as("a new restored copy takes the slot").isEqualTo("RESTORE");
             assertThat(replacement.path("pid").asLong()).isNotIn(pids);
