@@ -146,6 +146,8 @@ class PreloadRecyclingProcessTest {
                     .as("the stuck request fails with its copy").startsWith("failed");
             String out = run.output();
             assertThat(out).contains("a request ran", "request timeout 1 s)", "aborting it (SIGQUIT thread dump");
+            assertThat(out).as("the copy's thread dump, with the stuck request's frame").contains("Full thread dump",
+                    "at io.forksafe.arbiter.testapp.PreloadApp.respond");
             assertThat(arbiter(run).path("exitsByCause").path("REQUEST_TIMEOUT").asLong()).isEqualTo(1);
             assertThat(run.get("/")).contains("pid=" + replacement.path("pid").asLong());
         }
