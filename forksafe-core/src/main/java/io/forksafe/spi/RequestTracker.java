@@ -128,12 +128,45 @@ public final class RequestTracker {
         this.enabled = true;
     }
 
-    /** The requests completed so far. */
+    /**
+     * Host: counts from 0 again, toward a new limit, as in a new process. For the copies of a checkpointed process
+     * (the arbiter's preload mode): the template {@linkplain #enable enabled} tracking with no limit before its server
+     * started, so the adapters' wrappers are in the image and it never asks to be recycled; each restored copy
+     * restarts the count with its own limit before it serves. In-flight tracking stays as {@link #enable} set it.
+     *
+     * <pre>{@code
+     * // in the template, before the server starts: count, never ask
+     * tracker.enable(0, false, n -> { });
+     * // in each restored copy, before it serves: its own limit, from 0
+     * tracker.restart(10_000 + jitterDraw, n -> askToBeRecycled(n));
+     * }</pre>
+     *
+     * @param limit   the number of requests served from now on at which {@code onLimit} runs, once (0: never)
+     * @param onLimit runs once, on the thread that completed the request that reached the limit, with the count
+     * @throws IllegalStateException if tracking was never enabled (the adapters installed nothing to count with)
+     */
+    public void restart(long limit, LongConsumer onLimit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit must be 0 (none) or positive, got " + limit);
+        }
+        Objects.requireNonNull(onLimit, "onLimit must not be null");
+        if (!enabled) {
+            throw new IllegalStateException("request tracking was never enabled in this process: call enable() "
+                    + "before the server starts, then restart() in each copy");
+        }
+        this.limit = 0; // no report with the old limit while the new one is set
+        this.onLimit = onLimit;
+        served.set(0);
+        limitReported.set(false);
+        this.limit = limit;
+    }
+
+    /** The requests completed so far (since {@link #restart}, if it was called). */
     public long served() {
         return served.get();
     }
 
-    /** The limit given to {@link #enable} (0: none). */
+    /** The limit given to {@link #enable} or {@link #restart} (0: none). */
     public long limit() {
         return limit;
     }

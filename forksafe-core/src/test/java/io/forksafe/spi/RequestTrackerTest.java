@@ -86,6 +86,38 @@ class RequestTrackerTest {
     }
 
     @Test
+    void aCopyOfACheckpointedTemplateRestartsFromZeroWithItsOwnLimitAndReportsOnce() {
+        RequestTracker tracker = RequestTracker.of(new ForkRegistry("template"));
+        assertThatThrownBy(() -> tracker.restart(5, n -> {
+        })).isInstanceOf(IllegalStateException.class).hasMessageContaining("call enable() before the server starts");
+        tracker.enable(0, true, n -> {
+            throw new AssertionError("the template never asks");
+        });
+        for (int i = 0; i < 7; i++) {
+            tracker.end(tracker.begin()); // the template's warm-up requests
+        }
+        assertThat(tracker.served()).isEqualTo(7);
+        List<Long> reported = new CopyOnWriteArrayList<>();
+        tracker.restart(3, reported::add);
+        assertThat(tracker.served()).as("the copy counts its own requests").isZero();
+        assertThat(tracker.limit()).isEqualTo(3);
+        for (int i = 0; i < 5; i++) {
+            tracker.end(tracker.begin());
+        }
+        assertThat(reported).containsExactly(3L);
+        tracker.restart(2, reported::add); // a limit reported before does not stop the next one
+        tracker.end(tracker.begin());
+        tracker.end(tracker.begin());
+        assertThat(reported).containsExactly(3L, 2L);
+        assertThat(tracker.oldestInFlight()).as("in-flight tracking kept from enable()").isNull();
+        RequestTracker.Request open = tracker.begin();
+        assertThat(tracker.oldestInFlight()).isNotNull();
+        tracker.end(open);
+        assertThatThrownBy(() -> tracker.restart(-1, n -> {
+        })).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void theArbiterContractReadsItsNumbersAndRefusesMalformedOnes() {
         assertThat(ArbiterContract.nonNegative(name -> null, ArbiterContract.ENV_MAX_REQUESTS)).isZero();
         assertThat(ArbiterContract.nonNegative(name -> " 42 ", ArbiterContract.ENV_MAX_REQUESTS)).isEqualTo(42);

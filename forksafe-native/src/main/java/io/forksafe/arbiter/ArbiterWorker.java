@@ -279,7 +279,9 @@ public final class ArbiterWorker {
     }
 
     private void connect() {
-        // before the application's main: its server adapter checks the tracker when it starts
+        // before the application's main: its server adapter checks the tracker when it starts. A restored copy draws
+        // its jitter here, after its restore, with a seed of its own (the copies share the template's random state),
+        // and restarts the count its template's adapters keep from 0
         limits = io.forksafe.arbiter.internal.RequestLimits.fromEnvironment(System::getenv,
                 System.nanoTime() ^ worker.pid() * 0x9E3779B97F4A7C15L);
         limits.enable(requests, this::send);

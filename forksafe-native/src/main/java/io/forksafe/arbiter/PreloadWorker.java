@@ -161,6 +161,11 @@ public final class PreloadWorker {
             }
         }
         host.identifyProcess(worker);
+        // --max-requests, --request-timeout: the adapters install their counting wrapper when their server starts,
+        // before the checkpoint, so tracking is on now, with no limit; each copy restarts the count from 0 with its
+        // own jitter draw, made after its restore (ArbiterWorker.superviseRestoredCopy). The template draws nothing.
+        io.forksafe.arbiter.internal.RequestLimits.fromEnvironment(System::getenv, 0)
+                .enableInTemplate(io.forksafe.spi.RequestTracker.of(registry));
         host.statusDetail("preload", this::statusDetail);
         registry.subscribe(PostWorkerInit.class, "forksafe.preload.readiness", Integer.MAX_VALUE, e -> {
             if (e.worker().equals(worker) && !e.container().equals(container)) {

@@ -234,9 +234,7 @@ class ArbiterOptionsTest {
 
     static Stream<Arguments> spawnOnly() {
         return Stream.of(
-                Arguments.of(ArbiterOption.CDS_ARCHIVE, "/tmp/a.jsa"),
-                Arguments.of(ArbiterOption.MAX_REQUESTS, "1000"),
-                Arguments.of(ArbiterOption.REQUEST_TIMEOUT, "30s"));
+                Arguments.of(ArbiterOption.CDS_ARCHIVE, "/tmp/a.jsa"));
     }
 
     @Test

@@ -60,15 +60,49 @@ class RecyclingOptionsTest {
     }
 
     @Test
-    void jitterWithoutMaxRequestsAndRequestCountingWithPreloadAreRefusedWithTheFix() {
+    void jitterWithoutMaxRequestsIsRefusedWithTheFix() {
         ArbiterOptionsTest.Result jitter = ArbiterOptionsTest.run("--bind", "127.0.0.1:0", "--max-requests-jitter",
                 "10", "--", "com.example.Main");
         assertThat(jitter.code()).isEqualTo(2);
         assertThat(jitter.err()).contains("adds to --max-requests, which is not set: add --max-requests N");
-        ArbiterOptionsTest.Result preload = ArbiterOptionsTest.run("--preload", "--bind", "127.0.0.1:0",
-                "--max-requests", "10", "--", "com.example.Main");
-        assertThat(preload.code()).isEqualTo(2);
-        assertThat(preload.err()).contains("--max-requests does not apply with --preload", "remove it");
+    }
+
+    @Test
+    void everyRecyclingOptionAppliesWithPreload() {
+        ArbiterConfig c = ArbiterOptionsTest.parse(true, "--max-requests", "1000", "--max-requests-jitter", "50",
+                "--max-rss", "512m", "--request-timeout", "90s");
+        assertThat(c.preload()).isTrue();
+        assertThat(c.maxRequests()).isEqualTo(1000);
+        assertThat(c.maxRequestsJitter()).isEqualTo(50);
+        assertThat(c.requestTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(RequestLimits.environment(c)).as("the template's environment, which its copies inherit")
+                .containsEntry(ArbiterContract.ENV_MAX_REQUESTS, "1000")
+                .containsEntry(ArbiterContract.ENV_MAX_REQUESTS_JITTER, "50")
+                .containsEntry(ArbiterContract.ENV_REQUEST_TIMEOUT_MILLIS, "90000");
+    }
+
+    @Test
+    void aTemplateCountsWithoutALimitAndEachCopyRestartsWithItsOwnDraw() {
+        Map<String, String> env = RequestLimits.environment(100, 1000, 0);
+        RequestTracker tracker = RequestTracker.of(new ForkRegistry("template"));
+        RequestLimits.fromEnvironment(env::get, 0).enableInTemplate(tracker);
+        assertThat(tracker.enabled()).as("the adapters install their wrapper before the checkpoint").isTrue();
+        assertThat(tracker.limit()).as("the template never asks to be recycled").isZero();
+        for (int i = 0; i < 1500; i++) {
+            tracker.end(tracker.begin()); // warm-up: past any limit, and nothing is sent
+        }
+        List<String> sent = new ArrayList<>();
+        RequestLimits copy = RequestLimits.fromEnvironment(env::get, 42);
+        copy.enable(tracker, sent::add);
+        assertThat(tracker.served()).as("counted from the copy's restore").isZero();
+        assertThat(tracker.limit()).isEqualTo(copy.maxRequests()).isBetween(100L, 1100L);
+        for (long i = 0; i < copy.maxRequests(); i++) {
+            tracker.end(tracker.begin());
+        }
+        assertThat(sent).containsExactly("recycle max-requests " + copy.maxRequests());
+        RequestTracker none = RequestTracker.of(new ForkRegistry("no limits"));
+        RequestLimits.NONE.enableInTemplate(none);
+        assertThat(none.enabled()).as("no limit: adapters install nothing").isFalse();
     }
 
     @Test

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 class RecyclingProcessTest {
 
     private static final Duration BOOT = Duration.ofSeconds(30);
-    private static final Pattern SERVED = Pattern.compile("worker-\\d \\(pid (\\d+), generation 0\\) served (\\d+) "
+    private static final Pattern SERVED = Pattern.compile("worker-\\d \\(pid (\\d+), generation \\d+\\) served (\\d+) "
             + "requests \\(max requests");
 
     private static List<String> options(int workers, String... extra) {
@@ -35,12 +35,35 @@ class RecyclingProcessTest {
         return o;
     }
 
-    private static JsonNode arbiter(ArbiterRun run) throws Exception {
+    static JsonNode arbiter(ArbiterRun run) throws Exception {
         return run.status().path("details").path("arbiter");
     }
 
-    /** The current worker whose previous worker ended with {@code cause}, or null. */
-    private static JsonNode replacedFor(List<JsonNode> workers, String cause) {
+    /** The current, ready worker whose previous worker ended with {@code cause}, or null. */
+    /**
+     * A recycle for {@code --max-requests} under load: the worker table once {@code workers} current workers serve
+     * and one replaced a worker that asked; the load that ran (no request failed); the recycled worker's pid and the
+     * count at which it asked (the arbiter's "served N requests" line).
+     */
+    record Recycled(List<JsonNode> after, LoadLoop load, long oldPid, long counted) {
+    }
+
+    /** Loads {@code run}'s port with 4 clients until a worker is recycled for MAX_REQUESTS and its replacement serves. */
+    static Recycled loadUntilRecycledForMaxRequests(ArbiterRun run, int workers, Duration within) throws Exception {
+        try (LoadLoop load = new LoadLoop(run.port, 4)) {
+            List<JsonNode> after = run.awaitWorkers(ws -> ws.stream().filter(w -> w.path("role").asText()
+                    .equals("current")).count() == workers && replacedFor(ws, "MAX_REQUESTS") != null, within);
+            load.awaitSuccesses(100, 30_000); // the replacement serves too
+            load.close();
+            System.out.println("--max-requests, under load: " + load);
+            assertThat(load.refused.get() + load.failed.get()).as("no request fails: %s", load).isZero();
+            Matcher m = SERVED.matcher(run.awaitLine(l -> SERVED.matcher(l).find(), Duration.ofSeconds(10)));
+            assertThat(m.find()).isTrue();
+            return new Recycled(after, load, Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+        }
+    }
+
+    static JsonNode replacedFor(List<JsonNode> workers, String cause) {
         for (JsonNode w : workers) {
             if (w.path("role").asText().equals("current") && w.path("state").asText().equals("ready")
                     && w.path("previous").path("exitCause").asText().equals(cause)) {
@@ -58,26 +81,15 @@ class RecyclingProcessTest {
                 options(2, "--max-requests", String.valueOf(max), "--max-requests-jitter", String.valueOf(jitter)),
                 ArbiterRun.APP)) {
             List<Long> pids = run.awaitReady(2, BOOT);
-            List<JsonNode> after;
-            try (LoadLoop load = new LoadLoop(run.port, 4)) {
-                after = run.awaitWorkers(ws -> ws.stream().filter(w -> w.path("role").asText().equals("current"))
-                        .count() == 2 && replacedFor(ws, "MAX_REQUESTS") != null, Duration.ofSeconds(60));
-                load.awaitSuccesses(100, 30_000); // the replacement serves too
-                load.close();
-                System.out.println("--max-requests " + max + " --max-requests-jitter " + jitter + ": " + load);
-                assertThat(load.refused.get() + load.failed.get()).as("no request fails: %s", load).isZero();
-                Matcher m = SERVED.matcher(run.awaitLine(l -> SERVED.matcher(l).find(), Duration.ofSeconds(10)));
-                assertThat(m.find()).isTrue();
-                long oldPid = Long.parseLong(m.group(1));
-                long counted = Long.parseLong(m.group(2));
-                assertThat(pids).contains(oldPid);
-                assertThat(counted).as("the worker's own limit: N + its draw of 0..J").isBetween((long) max,
-                        (long) max + jitter);
-                assertThat(load.byPid.get(String.valueOf(oldPid)).get())
-                        .as("the load loop saw at least the requests the worker counted").isGreaterThanOrEqualTo(counted);
-                run.awaitLine(l -> l.contains("(pid " + oldPid + ", generation 0) exited"), Duration.ofSeconds(30));
-            }
-            JsonNode replacement = replacedFor(after, "MAX_REQUESTS");
+            Recycled r = loadUntilRecycledForMaxRequests(run, 2, Duration.ofSeconds(60));
+            long oldPid = r.oldPid();
+            assertThat(pids).contains(oldPid);
+            assertThat(r.counted()).as("the worker's own limit: N + its draw of 0..J").isBetween((long) max,
+                    (long) max + jitter);
+            assertThat(r.load().byPid.get(String.valueOf(oldPid)).get())
+                    .as("the load loop saw at least the requests the worker counted").isGreaterThanOrEqualTo(r.counted());
+            run.awaitLine(l -> l.contains("(pid " + oldPid + ", generation 0) exited"), Duration.ofSeconds(30));
+            JsonNode replacement = replacedFor(r.after(), "MAX_REQUESTS");
             assertThat(replacement.path("generation").asLong()).isEqualTo(1);
             assertThat(arbiter(run).path("exitsByCause").path("MAX_REQUESTS").asLong()).isGreaterThanOrEqualTo(1);
             assertThat(arbiter(run).path("exitsByCause").has("EXITED")).as("no worker died on its own").isFalse();

@@ -77,6 +77,49 @@ class JettyPreloadProcessTest {
         }
     }
 
+    /**
+     * {@code --max-requests} on Jetty copies: the template's adapter installed its counter before the checkpoint (the
+     * arbiter asked), each copy counts from its restore toward a limit it drew after it, and under load a copy is
+     * recycled onto a new restored copy with no failed request.
+     */
+    @Test
+    void jettyCopiesCountFromTheirRestoreAndOneIsRecycledAtItsOwnLimitUnderLoad() throws Exception {
+        int port = freePort();
+        String classpath = ProcessSupport.demoClasspath();
+        try (InProcessArbiter p = new InProcessArbiter(InProcessArbiter.preload(port, JettyPreloadApp.class.getName(),
+                List.of("--port", String.valueOf(port), "--fix"), b -> b.classpath(classpath).jvmOptions(JVM)
+                        .maxRequests(100).maxRequestsJitter(1000)), new ForkRegistry("jetty-preload-recycle")).start()) {
+            List<Long> pids = p.awaitReady(2).stream().map(Arbiter.WorkerStatus::pid).toList();
+            JsonNode requests = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body(port,
+                    "/forksafe/status")).path("details").path("arbiterWorker").path("requests");
+            assertThat(requests.path("countedBy").toString()).as("%s", requests).contains("Jetty");
+            assertThat(requests.path("maxRequests").asLong()).isBetween(100L, 1100L);
+            assertThat(requests.path("served").asLong()).as("counted from the restore: %s", requests).isLessThan(5);
+            try (io.forksafe.arbiter.LoadLoop load = new io.forksafe.arbiter.LoadLoop(port, 4)) {
+                waitFor(() -> {
+                    try {
+                        for (JsonNode w : p.arbiterStatus().path("workers")) {
+                            if (w.path("role").asText().equals("current") && w.path("state").asText().equals("ready")
+                                    && w.path("previous").path("exitCause").asText().equals("MAX_REQUESTS")) {
+                                return true;
+                            }
+                        }
+                        return false;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                }, Duration.ofSeconds(120), "a copy recycled for MAX_REQUESTS");
+                load.awaitSuccesses(200, 30_000); // the new copy serves too
+                load.close();
+                System.out.println("FIGURE Jetty --preload --max-requests 100 --max-requests-jitter 1000: " + load);
+                assertThat(load.refused.get() + load.failed.get()).as("%s", load).isZero();
+                assertThat(load.byPid.keySet()).as("a new restored copy served").anyMatch(pid ->
+                        !pids.contains(Long.parseLong(pid)));
+            }
+            assertThat(p.arbiterStatus().path("exitsByCause").has("EXITED")).as("no copy died on its own").isFalse();
+        }
+    }
+
     @Test
     void killNineUnderLoadAndFiguresAgainstAColdStart() throws Exception {
         // Cold start: the same app in a new JVM (what spawn mode does for every worker and every replacement).

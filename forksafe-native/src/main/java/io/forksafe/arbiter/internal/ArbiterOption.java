@@ -52,10 +52,12 @@ public enum ArbiterOption {
     MAX_REQUESTS("--max-requests", List.of(), "N", Kind.INT, false, "0 (off)",
             "recycle a worker once it served N requests (plus its --max-requests-jitter draw): a replacement serves "
                     + "before it stops, as in a rolling restart; counted by the Jetty, Undertow and Tomcat adapters, or "
-                    + "by the application's ArbiterWorker.requestServed()",
-            Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD, (b, flag, v) -> b.maxRequests(OptionValues.integer(flag, v))),
+                    + "by the application's ArbiterWorker.requestServed(); with --preload each restored copy counts "
+                    + "from its restore",
+            Mode.BOTH, null, (b, flag, v) -> b.maxRequests(OptionValues.integer(flag, v))),
     MAX_REQUESTS_JITTER("--max-requests-jitter", List.of(), "J", Kind.INT, false, "0",
-            "each worker adds a random 0..J to --max-requests, so that workers do not all recycle at once",
+            "each worker adds a random 0..J to --max-requests, so that workers do not all recycle at once (with "
+                    + "--preload each restored copy draws its own after its restore)",
             Mode.BOTH, null,
             (b, flag, v) -> b.maxRequestsJitter(OptionValues.integer(flag, v))),
     MAX_RSS("--max-rss", List.of(), "SIZE", Kind.SIZE, false, "none",
@@ -66,7 +68,7 @@ public enum ArbiterOption {
             "abort a worker (SIGQUIT thread dump, SIGKILL after --abort-grace) whose request has run this long, and "
                     + "replace it; its other requests in flight fail with it (uWSGI's harakiri); needs the Jetty, "
                     + "Undertow or Tomcat adapter",
-            Mode.SPAWN_ONLY, ArbiterOption.RECYCLING_NOT_IN_PRELOAD,
+            Mode.BOTH, null,
             (b, flag, v) -> b.requestTimeout(OptionValues.duration(flag, v))),
     STATUS_PORT("--status-port", List.of(), "PORT", Kind.INT, false, "none",
             "serve the forksafe status JSON on 127.0.0.1:PORT (0: any free port, printed); ?format=text for text",
@@ -149,9 +151,6 @@ public enum ArbiterOption {
     HELP("--help", List.of("-h"), null, Kind.FLAG, false, "", "show this help and exit", Mode.BOTH, null,
             (b, flag, v) -> {
             });
-
-    private static final String RECYCLING_NOT_IN_PRELOAD = "restored copies do not count their requests yet: the "
-            + "template's adapters would have to be told before its checkpoint";
 
     /** What a value looks like. */
     public enum Kind {

@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * main class and its arguments; the working directory; each environment variable set with {@code --env} or named
  * with {@code --image-key-env} (SHA-256 of its value, or {@code unset}: values may be secrets, so neither the log nor
  * the image's metadata holds them); the arbiter settings baked into the template's environment (heartbeat interval,
- * graceful timeout); the arbiter's own code (forksafe-native), the CRIU version and the kernel release.
+ * graceful timeout, and the request limits {@code --max-requests}, its jitter and {@code --request-timeout} when set);
+ * the arbiter's own code (forksafe-native), the CRIU version and the kernel release.
  */
 public final class ImageKey {
 
@@ -94,8 +95,11 @@ public final class ImageKey {
             k.put("environment variable " + name, value == null ? UNSET
                     : SHA + digest(value.getBytes(StandardCharsets.UTF_8)));
         }
+        // the request limits are in the template's environment, and decide whether its adapters count (only when set,
+        // so that an image kept without them keeps its key)
+        Map<String, String> limits = RequestLimits.environment(config);
         k.put("arbiter settings", "heartbeat " + config.heartbeatInterval().toMillis() + " ms, graceful timeout "
-                + config.gracefulTimeout().toMillis() + " ms");
+                + config.gracefulTimeout().toMillis() + " ms" + (limits.isEmpty() ? "" : ", request limits " + limits));
         k.put("forksafe arbiter", forksafeCode(stamps));
         k.put("criu", criuVersion);
         k.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));

@@ -42,13 +42,31 @@ public record RequestLimits(long maxRequests, long timeoutMillis) {
 
     /**
      * Turns {@code tracker} on if a limit is set; {@code send} gets the control line asking for the recycle, once.
+     * In a restored copy (preload mode), whose template already turned it on ({@link #enableInTemplate}), the count
+     * restarts from 0 toward this copy's own limit instead.
      */
     public void enable(RequestTracker tracker, java.util.function.Consumer<String> send) {
         if (!any()) {
             return;
         }
         LongConsumer onLimit = n -> send.accept(ControlProtocol.RECYCLE_MAX_REQUESTS + " " + n);
-        tracker.enable(maxRequests, timeoutMillis > 0, onLimit);
+        if (tracker.enabled()) {
+            tracker.restart(maxRequests, onLimit);
+        } else {
+            tracker.enable(maxRequests, timeoutMillis > 0, onLimit);
+        }
+    }
+
+    /**
+     * In a preload template, before the application's main: turns {@code tracker} on if a limit is set, so that the
+     * server adapters install their counting wrapper before the checkpoint, but with no limit: the template never
+     * asks to be recycled, and each restored copy draws its own limit ({@link #enable}).
+     */
+    public void enableInTemplate(RequestTracker tracker) {
+        if (any()) {
+            tracker.enable(0, timeoutMillis > 0, n -> {
+            });
+        }
     }
 
     /** The {@code stuck} line when {@code tracker}'s oldest request in flight is past the timeout, else null. */
@@ -61,6 +79,15 @@ public record RequestLimits(long maxRequests, long timeoutMillis) {
             return null;
         }
         return ControlProtocol.STUCK + " " + oldest.ageMillis() + " " + oldest.thread();
+    }
+
+    /**
+     * The environment for {@code config}'s workers: a spawned worker's, and a preload template's (its restored copies
+     * inherit it).
+     */
+    public static java.util.Map<String, String> environment(io.forksafe.arbiter.ArbiterConfig config) {
+        return environment(config.maxRequests(), config.maxRequestsJitter(),
+                config.requestTimeout() == null ? 0 : config.requestTimeout().toMillis());
     }
 
     /** The environment for workers of {@code maxRequests}, {@code jitter} and {@code timeoutMillis} (0: unset). */

@@ -385,6 +385,8 @@ final class RestoreSource implements WorkerSource {
         pb.environment().put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
         pb.environment().put(ControlProtocol.ENV_HEARTBEAT_MILLIS,
                 String.valueOf(config.heartbeatInterval().toMillis()));
+        // --max-requests (the template counts without a limit; each copy draws its own) and --request-timeout
+        pb.environment().putAll(RequestLimits.environment(config));
         // The JDK closes every descriptor above 2 in the child; CRIU refuses external files it cannot restore.
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         return pb.start();

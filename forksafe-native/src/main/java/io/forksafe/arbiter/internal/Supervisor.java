@@ -635,8 +635,7 @@ public final class Supervisor {
         env.put(ControlProtocol.ENV_HEARTBEAT_MILLIS, String.valueOf(config.heartbeatInterval().toMillis()));
         env.put(ControlProtocol.ENV_GRACEFUL_MILLIS, String.valueOf(config.gracefulTimeout().toMillis()));
         env.put(ControlProtocol.ENV_BIND, ListenSocket.describe(address()));
-        env.putAll(RequestLimits.environment(config.maxRequests(), config.maxRequestsJitter(),
-                config.requestTimeout() == null ? 0 : config.requestTimeout().toMillis()));
+        env.putAll(RequestLimits.environment(config));
         return env;
     }
 

@@ -109,6 +109,13 @@ class ImageKeyTest {
                 .isEqualTo("main class changed (com.example.App -> com.example.Other)");
         assertThat(key(jar, classes, b -> b.app("com.example.App", List.of("b"))).describe(now))
                 .isEqualTo("arguments changed (a -> b)");
+        // the request limits are in the template's environment and decide whether its adapters count
+        ImageKey limited = key(jar, classes, b -> b.maxRequests(1000).maxRequestsJitter(50));
+        assertThat(limited.describe(now)).startsWith("arbiter settings changed (")
+                .contains("FORKSAFE_ARBITER_MAX_REQUESTS=1000");
+        assertThat(key(jar, classes, b -> b.maxRequests(1000).maxRequestsJitter(50)).differences(limited)).isEmpty();
+        assertThat(key(jar, classes, b -> b.maxRss(1L << 30)).differences(now))
+                .as("--max-rss is the arbiter's alone: the image is the same").isEmpty();
 
         // named variables: by digest, never by value (they may be secrets); --env ones are always in the key
         env.put("APP_PROFILE", "prod-secret");

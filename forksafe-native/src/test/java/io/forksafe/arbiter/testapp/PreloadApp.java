@@ -31,11 +31,17 @@ import java.util.function.Supplier;
  * {@code fail-prefork} and {@code fail-postfork}: a hook that throws in the template's PreFork, or in a copy's PostFork.
  * {@code PreloadApp <port> <mode> pool <jdbc url>} also opens a HikariCP pool at start-up (with
  * {@code HikariPoolRecipe} in hooks mode) and serves the H2 session id of a connection borrowed from it.
+ *
+ * <p>Also {@code GET /slow?ms=N} (answers after N ms), {@code GET /alloc?mb=N} (keeps N MiB more, resident) and
+ * {@code GET /status} (this process's forksafe status JSON). Requests are counted as a server adapter counts them,
+ * through {@code RequestTracker}, when the host enabled it before the server started (the arbiter's request limits).
  */
 public final class PreloadApp {
 
     /** PostForks seen by a hook subscribed in main, per worker identity. */
     private static final java.util.Map<String, Integer> LATE_POST_FORKS = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The request tracker, when a host enabled it before the server started (as the adapters decide), else null. */
+    private static volatile io.forksafe.spi.RequestTracker counting;
 
     public static void main(String[] args) throws Exception {
         // args[0]: the port, unused (the arbiter binds --bind and passes the socket); kept for the tests' command lines
@@ -116,8 +122,16 @@ public final class PreloadApp {
             throw new IllegalStateException("fd 0 is not a listening socket: start PreloadApp through the arbiter");
         }
         ExecutorService pool = Executors.newFixedThreadPool(8);
+        // as a server adapter: count requests (--max-requests, --request-timeout) only if the host asked before the
+        // server started, which in the template is before the checkpoint
+        io.forksafe.spi.RequestTracker tracker = io.forksafe.spi.RequestTracker.of(registry);
+        if (tracker.enabled()) {
+            tracker.installedBy("preload-test-app");
+            counting = tracker;
+        }
         Supplier<String> dbf = db;
         boolean noPause = args[1].equals("no-pause");
+        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
         Thread acceptor = new Thread(() -> {
             while (true) {
                 try {
@@ -127,13 +141,34 @@ public final class PreloadApp {
                         preload.awaitServing(Duration.ofDays(1));
                     }
                     SocketChannel c = server.accept();
-                    pool.execute(() -> handle(c, preload, startup, random, dbf));
+                    inFlight.incrementAndGet();
+                    pool.execute(() -> {
+                        try {
+                            handle(c, preload, startup, random, dbf);
+                        } finally {
+                            inFlight.decrementAndGet();
+                        }
+                    });
                 } catch (IOException | InterruptedException e) {
                     return;
                 }
             }
         }, "acceptor");
         acceptor.start();
+        // a graceful stop (SIGTERM: a recycle, a roll, the arbiter's stop): no more accepts, the accepted requests
+        // finish (connections still queued stay in the arbiter's accept queue, for the other workers)
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+                acceptor.join(2_000);
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (inFlight.get() > 0 && System.nanoTime() - deadline < 0) {
+                    Thread.sleep(5);
+                }
+            } catch (IOException | InterruptedException e) {
+                // stopping anyway
+            }
+        }, "preload-app-graceful"));
         HostContext.of(registry).postWorkerInit(registry.processWorker(), container);
         if (warmUp > 0) {
             java.net.InetSocketAddress own = (java.net.InetSocketAddress) server.getLocalAddress();
@@ -154,8 +189,10 @@ public final class PreloadApp {
         try (c) {
             ByteBuffer in = ByteBuffer.allocate(8192);
             boolean complete = false;
+            String request = "";
             while (!complete && c.read(in) > 0) {
-                complete = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1).contains("\r\n\r\n");
+                request = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
+                complete = request.contains("\r\n\r\n");
             }
             if (!complete) {
                 return false; // closed without a request (e.g. the connection that wakes the acceptor)
@@ -163,22 +200,59 @@ public final class PreloadApp {
             if (!preload.awaitServing(Duration.ofSeconds(30))) {
                 return false;
             }
-            WorkerInfo w = preload.worker();
-            String body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
-                    + w.kind() + " startup=" + startup.get().replace(' ', ',') + " next=" + random.nextLong()
-                    + " arbiter=" + w.parentPid() + " db=" + db.get() + " postForksSeenInMain=" + LATE_POST_FORKS.getOrDefault(w.identity(), 0)
-                    + "\n";
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: "
-                    + b.length + "\r\n\r\n";
-            ByteBuffer out = ByteBuffer.allocate(head.length() + b.length);
-            out.put(head.getBytes(StandardCharsets.ISO_8859_1)).put(b).flip();
-            while (out.hasRemaining()) {
-                c.write(out);
+            io.forksafe.spi.RequestTracker tracker = counting;
+            io.forksafe.spi.RequestTracker.Request tracked = tracker == null ? null : tracker.begin();
+            try {
+                respond(c, request.split(" ")[1], preload.worker(), startup, random, db);
+            } finally {
+                if (tracked != null) {
+                    tracker.end(tracked);
+                }
             }
             return true;
         } catch (IOException | InterruptedException | RuntimeException e) {
             return false; // the client went away
+        }
+    }
+
+    /**
+     * {@code /alloc?mb=N}: allocates N MiB more and keeps it (resident); {@code /status}: this process's forksafe
+     * status JSON; anything else: this worker's identity and start-up values.
+     */
+    private static void respond(SocketChannel c, String path, WorkerInfo w, Supplier<String> startup, Random random,
+                                Supplier<String> db) throws IOException {
+        String type = "text/plain";
+        String body;
+        if (path.startsWith("/slow")) {
+            long ms = Long.parseLong(path.substring(path.indexOf("ms=") + 3));
+            System.out.println("PreloadApp: slow request started (" + ms + " ms)");
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            body = "slept=" + ms + " pid=" + w.pid() + "\n";
+        } else if (path.startsWith("/alloc")) {
+            int mb = Ballast.megabytes(path);
+            body = "allocated=" + mb + " kept=" + Ballast.allocate(mb) + " pid=" + w.pid() + "\n";
+        } else if (path.startsWith("/status")) {
+            io.forksafe.StatusEndpoint.Response r = io.forksafe.StatusEndpoint.loopbackOnly(Forksafe.registry())
+                    .respond(((java.net.InetSocketAddress) c.getRemoteAddress()).getAddress(), null);
+            type = r.contentType();
+            body = r.body();
+        } else {
+            body = "slot=" + w.slot() + " generation=" + w.generation() + " pid=" + w.pid() + " kind="
+                    + w.kind() + " startup=" + startup.get().replace(' ', ',') + " next=" + random.nextLong()
+                    + " arbiter=" + w.parentPid() + " db=" + db.get() + " postForksSeenInMain="
+                    + LATE_POST_FORKS.getOrDefault(w.identity(), 0) + "\n";
+        }
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nConnection: close\r\nContent-Length: "
+                + b.length + "\r\n\r\n";
+        ByteBuffer out = ByteBuffer.allocate(head.length() + b.length);
+        out.put(head.getBytes(StandardCharsets.ISO_8859_1)).put(b).flip();
+        while (out.hasRemaining()) {
+            c.write(out);
         }
     }
 

@@ -47,7 +47,6 @@ public final class TinyHttpWorker {
     private static final ContainerInfo TINY = ContainerInfo.of("tiny-http", "1");
     private static final boolean READY_VIA_API = "api".equals(System.getenv("TESTAPP_READY_VIA"));
     private static volatile boolean running = true;
-    private static final java.util.List<byte[]> KEPT = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     private TinyHttpWorker() {
     }
@@ -146,15 +145,9 @@ public final class TinyHttpWorker {
                 Thread.sleep(ms);
                 body = "pid=" + me.pid() + " slot=" + me.slot() + " generation=" + me.generation() + " slept=" + ms + "\n";
             } else if (path.startsWith("/alloc")) {
-                int mb = Integer.parseInt(path.substring(path.indexOf("mb=") + 3));
-                for (int i = 0; i < mb; i++) {
-                    byte[] block = new byte[1024 * 1024];
-                    for (int j = 0; j < block.length; j += 4096) {
-                        block[j] = 1;
-                    }
-                    KEPT.add(block);
-                }
-                System.out.println("tiny worker: allocated and kept " + mb + " MiB (" + KEPT.size() + " MiB in all)");
+                int mb = Ballast.megabytes(path);
+                int kept = Ballast.allocate(mb);
+                System.out.println("tiny worker: allocated and kept " + mb + " MiB (" + kept + " MiB in all)");
                 body = "allocated=" + mb + " pid=" + me.pid() + "\n";
             } else if (path.startsWith("/stick")) {
                 // the application declares itself stuck: heartbeats stop while the JVM keeps running
