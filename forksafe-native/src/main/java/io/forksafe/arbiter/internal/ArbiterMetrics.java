@@ -114,21 +114,16 @@ final class ArbiterMetrics {
         family(b, "forksafe_arbiter_start_time_seconds", "gauge", "When the arbiter started, in Unix seconds.");
         sample(b, "forksafe_arbiter_start_time_seconds", "", status.startedAtMillis() / 1000.0);
 
-        Map<String, long[]> ownHooks = new LinkedHashMap<>();
-        for (io.forksafe.EventType t : io.forksafe.EventType.values()) {
-            ownHooks.put(t.displayName(), new long[2]);
-        }
-        for (ForksafeStatus.HookExecution h : own.executedHooks()) {
-            long[] sum = ownHooks.computeIfAbsent(h.event(), e -> new long[2]);
-            sum[0] += h.count();
-            sum[1] += h.failures();
-        }
+        List<WorkerReport.HookRuns> ownHooks = WorkerReport.hookRunsByEvent(own);
         family(b, "forksafe_arbiter_hook_runs_total", "counter", "Hook runs in the arbiter's own JVM, by event type.");
-        ownHooks.forEach((event, sum) -> sample(b, "forksafe_arbiter_hook_runs_total", labels("event", event), sum[0]));
+        for (WorkerReport.HookRuns h : ownHooks) {
+            sample(b, "forksafe_arbiter_hook_runs_total", labels("event", h.event()), h.runs());
+        }
         family(b, "forksafe_arbiter_hook_failures_total", "counter",
                 "Hook runs that threw in the arbiter's own JVM, by event type.");
-        ownHooks.forEach((event, sum) ->
-                sample(b, "forksafe_arbiter_hook_failures_total", labels("event", event), sum[1]));
+        for (WorkerReport.HookRuns h : ownHooks) {
+            sample(b, "forksafe_arbiter_hook_failures_total", labels("event", h.event()), h.failures());
+        }
 
         List<Supervisor.WorkerRow> live = status.workers().stream().filter(w -> w.pid() != null).toList();
         family(b, "forksafe_worker_heartbeat_age_seconds", "gauge", "Time since each worker's last heartbeat.");

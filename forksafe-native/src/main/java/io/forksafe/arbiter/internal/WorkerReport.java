@@ -104,6 +104,24 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures, 
                 failures.add(new HookFailure(h.subscriber(), h.event(), h.failures(), h.lastError()));
             }
         }
+        List<HookRuns> hooks = new ArrayList<>();
+        for (HookRuns h : hookRunsByEvent(status)) {
+            if (h.runs() > 0) {
+                hooks.add(h);
+            }
+        }
+        List<Note> notes = new ArrayList<>();
+        status.notes().forEach((key, text) -> notes.add(new Note(key, text)));
+        return new WorkerReport(errors.subList(Math.max(0, errors.size() - MAX_ITEMS), errors.size()), failures,
+                hooks, notes);
+    }
+
+
+    /**
+     * The hook runs and failures of {@code status}, summed by event type: every event type, in its declaration order
+     * (0 for one that never ran), then any other event name the status has.
+     */
+    static List<HookRuns> hookRunsByEvent(ForksafeStatus status) {
         java.util.Map<String, long[]> byEvent = new java.util.LinkedHashMap<>();
         for (io.forksafe.EventType t : io.forksafe.EventType.values()) {
             byEvent.put(t.displayName(), new long[2]);
@@ -113,18 +131,10 @@ public record WorkerReport(List<String> errors, List<HookFailure> hookFailures, 
             sum[0] += h.count();
             sum[1] += h.failures();
         }
-        List<HookRuns> hooks = new ArrayList<>();
-        byEvent.forEach((event, sum) -> {
-            if (sum[0] > 0) {
-                hooks.add(new HookRuns(event, sum[0], sum[1]));
-            }
-        });
-        List<Note> notes = new ArrayList<>();
-        status.notes().forEach((key, text) -> notes.add(new Note(key, text)));
-        return new WorkerReport(errors.subList(Math.max(0, errors.size() - MAX_ITEMS), errors.size()), failures,
-                hooks, notes);
+        List<HookRuns> out = new ArrayList<>(byEvent.size());
+        byEvent.forEach((event, sum) -> out.add(new HookRuns(event, sum[0], sum[1])));
+        return out;
     }
-
 
     /** Whether there is nothing to report. */
     public boolean isEmpty() {

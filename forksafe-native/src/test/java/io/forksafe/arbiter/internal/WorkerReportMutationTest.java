@@ -103,7 +103,11 @@ class WorkerReportMutationTest {
         assertThat(hooksOnly.errors()).isEmpty();
         assertThat(hooksOnly.hookFailures()).hasSize(1);
         assertThat(hooksOnly.isEmpty()).isFalse();
-        assertThat(WorkerReport.of(status(List.of(), hooks.subList(0, 1))).isEmpty()).isTrue();
+        WorkerReport runsOnly = WorkerReport.of(status(List.of(), hooks.subList(0, 1)));
+        assertThat(runsOnly.hookFailures()).isEmpty();
+        assertThat(runsOnly.hooks()).containsExactly(new WorkerReport.HookRuns("PostFork", 3, 0));
+        assertThat(runsOnly.isEmpty()).as("hook runs are worth reporting").isFalse();
+        assertThat(WorkerReport.of(status(List.of(), List.of())).isEmpty()).isTrue();
         assertThat(WorkerReport.NONE.isEmpty()).isTrue();
     }
 }
